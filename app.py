@@ -1,0 +1,232 @@
+"""NiN Explorer: draw or upload a garment and watch a Network in Network classify it.
+
+The page reads top to bottom like the network: input -> what the network sees -> prediction -> the global
+average pooling step laid open -> class activation map -> every stage's feature maps. This file only
+declares the UI and wires events; the request path lives in nin/pipeline.py.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no outside connections at run time
+
+from pathlib import Path
+
+import gradio as gr
+import numpy as np
+
+from nin.model import CLASS_NAMES, layer_table, parameter_count
+from nin.pipeline import Explorer, View, render_cam, stages_html
+from nin.preprocess import EmptyInput, InputError, load_image
+from nin.render import GAP_PANEL_CSS
+
+EXAMPLES_DIR = Path(__file__).resolve().parent / "nin" / "examples"
+MAX_FILE_SIZE = "10mb"
+CANVAS = 280
+PREDICTED = "Predicted class"
+SHOW_TOP, SHOW_ALL = "Top 16 channels by mean", "All channels"
+
+explorer = Explorer()
+
+
+class UploadImage(gr.Image):
+    """gr.Image that hands the raw uploaded file to our own decoder.
+
+    gr.Image opens the file with PIL before our function runs, so a truncated or non-image upload would
+    fail inside Gradio with a bare "Error". Passing the path through lets nin.preprocess.load_image turn
+    every bad file into a message the user can act on.
+    """
+
+    is_template = True  # render with gr.Image's own frontend, not as a custom component
+
+    def preprocess(self, payload):
+        if payload is None or getattr(payload, "path", None) is None:
+            return super().preprocess(payload)
+        return str(payload.path)
+
+
+# ----------------------------------------------------------------------------- event handlers
+
+def empty_outputs(message: str) -> list:
+    """Outputs for "nothing to show yet": a prompt instead of an error, and no stale pictures."""
+    placeholder = f'<div class="nin-empty">{message}</div>'
+    return [None, None, None, placeholder, None, message, placeholder, "", None]
+
+
+def view_outputs(view: View, model_key: str) -> list:
+    pre = view.preprocessed
+    loaded = explorer.model(model_key)
+    top = view.explanation.top_classes(1)[0]
+    status = (f"**{top[0]}** with {top[1]:.0%} · {loaded.label} · "
+              f"{view.timings_ms['total']:.0f} ms on the server")
+    return [
+        view.label,
+        view.input28,
+        view.input224,
+        view.gap_html,
+        gr.Image(value=view.cam, label=view.cam_title),
+        status,
+        view.stages_html,
+        f"**{'Drawing' if pre.source == 'sketch' else 'Photo'} → Fashion-MNIST style**\n\n{view.steps_markdown}",
+        {"preprocessed": pre, "explanation": view.explanation},
+    ]
+
+
+def predict(image: str | None, model_key: str, cam_class: str, channels: str):
+    """Classify one image file. The first output is the label dict {class name: probability}."""
+    if image is None:
+        return empty_outputs("Upload a photo of a garment, or pick an example below it.")
+    try:
+        view = explorer.from_photo(image, model_key, cam_class, channels == SHOW_ALL)
+    except EmptyInput as exc:
+        raise gr.Error(f"{exc} Try a photo where the garment stands out from a plain background.") from None
+    except InputError as exc:
+        raise gr.Error(str(exc)) from None
+    return view_outputs(view, model_key)
+
+
+def predict_sketch(sketch: dict | None, model_key: str, cam_class: str, channels: str):
+    """Classify the sketchpad drawing; an empty canvas gets a prompt, not an error."""
+    try:
+        view = explorer.from_sketch(sketch, model_key, cam_class, channels == SHOW_ALL)
+    except EmptyInput as exc:
+        return empty_outputs(str(exc))
+    except InputError as exc:
+        raise gr.Error(str(exc)) from None
+    return view_outputs(view, model_key)
+
+
+def rerun(state: dict | None, model_key: str, cam_class: str, channels: str):
+    """Same input, another model: rerun from the stored 28x28 image, no new upload needed."""
+    if not state:
+        return empty_outputs("Draw or upload something first.")
+    view = explorer.rerun(state["preprocessed"], model_key, cam_class, channels == SHOW_ALL)
+    return view_outputs(view, model_key)
+
+
+def change_cam(state: dict | None, cam_class: str):
+    if not state:
+        return gr.Image(value=None)
+    image, title = render_cam(state["explanation"], cam_class)
+    return gr.Image(value=image, label=title)
+
+
+def change_channels(state: dict | None, channels: str):
+    if not state:
+        return gr.HTML()  # nothing drawn yet: leave the placeholder
+    return stages_html(state["explanation"], channels == SHOW_ALL)
+
+
+def architecture_rows() -> list[list]:
+    return [[name, " × ".join(map(str, shape)), f"{params:,}"] for name, shape, params in layer_table()]
+
+
+def example_paths() -> list[str]:
+    order = sorted(EXAMPLES_DIR.glob("test*.png")) + sorted(EXAMPLES_DIR.glob("photo*.jpg")) + \
+        sorted(EXAMPLES_DIR.glob("drawing*.png"))
+    return [str(p) for p in order]
+
+
+# ----------------------------------------------------------------------------- the page
+
+CSS = GAP_PANEL_CSS + """
+#title h1 { margin-bottom: 0; }
+.nin-empty { padding: 18px; border: 1px dashed var(--border-color-primary); border-radius: 8px;
+             color: var(--body-text-color-subdued); font-size: 15px; }
+#notice { border-left: 4px solid #f59e0b; padding-left: 10px; }
+#sketch canvas { cursor: crosshair; }
+"""
+
+model_choices = [(loaded.label, key) for key, loaded in explorer.models.items()]
+notices = [loaded.notice for loaded in explorer.models.values() if loaded.notice]
+
+with gr.Blocks(title="NiN Explorer") as demo:
+    gr.Markdown(
+        "# NiN Explorer\n"
+        "Draw a garment or upload a photo, and watch a **Network in Network** (the d2l chapter's NiN, "
+        f"{parameter_count(explorer.models[explorer.default_key].model):,} parameters) sort it into one of the 10 "
+        "Fashion-MNIST classes. NiN has **no fully-connected layer**: its last block outputs one 5×5 map per "
+        "class, and each class's score is simply that map's average.",
+        elem_id="title",
+    )
+    if notices:
+        gr.Markdown(notices[0], elem_id="notice")
+
+    state = gr.State(None)
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=5, min_width=300):
+            with gr.Tabs() as tabs:
+                with gr.Tab("Draw", id="draw", elem_id="tab-draw"):
+                    black = np.zeros((CANVAS, CANVAS, 4), dtype=np.uint8)
+                    black[..., 3] = 255
+                    sketch = gr.Sketchpad(
+                        value={"background": black, "layers": [], "composite": black},
+                        type="numpy", image_mode="RGBA", canvas_size=(CANVAS, CANVAS), fixed_canvas=True,
+                        layers=False, brush=gr.Brush(colors=["#ffffff"], default_color="#ffffff",
+                                                     color_mode="fixed", default_size=16),
+                        label="Draw in white on black, like the dataset. Brush size: click the brush icon.",
+                        elem_id="sketch",
+                    )
+                with gr.Tab("Upload", id="upload", elem_id="tab-upload"):
+                    upload = UploadImage(
+                        type="filepath", image_mode=None, sources=["upload", "clipboard"], format="png",
+                        label="Photo or image of one garment (PNG, JPEG, WebP, BMP, GIF; up to 10 MB)",
+                        elem_id="upload", height=300,
+                    )
+                    gr.Examples(example_paths(), inputs=[upload], label="Examples: official test images "
+                                "(two per class), product-style photos and drawings", examples_per_page=30)
+            with gr.Row():
+                model = gr.Radio(model_choices, value=explorer.default_key, label="Weights",
+                                 visible=len(model_choices) > 1, elem_id="model")
+            classify = gr.Button("Classify", variant="primary", elem_id="classify")
+        with gr.Column(scale=4, min_width=300):
+            label = gr.Label(num_top_classes=3, label="Prediction", elem_id="prediction")
+            status = gr.Markdown("Draw a garment on the black canvas and the prediction appears as you draw.",
+                                 elem_id="status")
+            with gr.Row():
+                input28 = gr.Image(label="What the network sees (28×28)", format="png", interactive=False,
+                                   elem_id="input28", height=224, buttons=[])
+                input224 = gr.Image(label="Network input (224×224, bilinear)", format="png", interactive=False,
+                                    elem_id="input224", height=224, buttons=[])
+            steps = gr.Markdown(elem_id="steps")
+
+    gr.Markdown("## Global average pooling: how 10 maps become 10 scores")
+    gap = gr.HTML('<div class="nin-empty">The class maps appear here once there is something to classify.</div>',
+                  elem_id="gap", js_on_load=None)
+
+    gr.Markdown("## Class activation map: where the evidence is")
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=1, min_width=220):
+            cam_class = gr.Dropdown([PREDICTED, *CLASS_NAMES], value=PREDICTED, label="Show the map of",
+                                    elem_id="cam-class")
+            gr.Markdown("Because NiN has no fully-connected layer, a class's 5×5 map in block4 already says where "
+                        "the evidence for that class is. Upsampled and laid over the input, it is a class "
+                        "activation map with no extra computation.")
+        with gr.Column(scale=2, min_width=260):
+            cam = gr.Image(label="CAM", format="png", interactive=False, elem_id="cam", height=300)
+
+    gr.Markdown("## Feature maps of every stage\nColour: viridis, from 0 (dark purple) to the stage's largest "
+                "activation (yellow), one scale per stage so channels can be compared. #n is the channel index.")
+    channels = gr.Radio([SHOW_TOP, SHOW_ALL], value=SHOW_TOP, label="Channels", elem_id="channels")
+    features = gr.HTML('<div class="nin-empty">Every stage\'s feature maps appear here.</div>',
+                       elem_id="features", js_on_load=None)
+
+    with gr.Accordion("Architecture (computed live from the module)", open=False):
+        gr.Dataframe(architecture_rows(), headers=["stage", "output shape", "parameters"],
+                     interactive=False, elem_id="architecture")
+
+    outputs = [label, input28, input224, gap, cam, status, features, steps, state]
+    settings = [model, cam_class, channels]
+
+    upload.change(predict, [upload, *settings], outputs, api_name="predict")
+    sketch.change(predict_sketch, [sketch, *settings], outputs, api_name="predict_sketch",
+                  trigger_mode="always_last", show_progress="hidden")
+    classify.click(rerun, [state, *settings], outputs, api_name="classify")
+    model.change(rerun, [state, *settings], outputs, api_name="change_model")
+    cam_class.change(change_cam, [state, cam_class], [cam], api_name="change_cam")
+    channels.change(change_channels, [state, channels], [features], api_name="change_channels")
+
+
+if __name__ == "__main__":
+    demo.launch(max_file_size=MAX_FILE_SIZE, ssr_mode=False, css=CSS)

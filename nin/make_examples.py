@@ -1,0 +1,80 @@
+"""`python -m nin.make_examples`: regenerate the example gallery shipped in nin/examples/.
+
+Two real official test images per class (the first two of each class in t10k order, enlarged 4x with
+pixel replication so thumbnails are visible; a 4x4 box average gives the original back exactly), one of
+them also as a "product photo" (dark on white, off-centre, JPEG) to show the negation path, and a few
+drawings made of strokes, like the sketchpad produces.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from nin.data import load_fashion_mnist
+from nin.model import CLASS_NAMES
+
+EXAMPLES_DIR = Path(__file__).resolve().parent / "examples"
+PER_CLASS = 2
+
+
+def slug(name: str) -> str:
+    return name.lower().replace("/", "-").replace(" ", "-")
+
+
+def official_examples(out: Path, data_dir: str | None) -> list[Path]:
+    data = load_fashion_mnist(data_dir)
+    labels = data.test_labels.numpy()
+    paths = []
+    for c, name in enumerate(CLASS_NAMES):
+        for k, index in enumerate(np.flatnonzero(labels == c)[:PER_CLASS]):
+            image = data.test_images[index].numpy()
+            path = out / f"test{index:05d}_{slug(name)}.png"
+            Image.fromarray(image).resize((112, 112), Image.Resampling.NEAREST).save(path, optimize=True)
+            paths.append(path)
+            if k == 0 and c in (0, 7, 8):  # a few "product photos": negated, enlarged, off-centre, JPEG
+                photo = Image.new("L", (300, 240), 255)
+                photo.paste(Image.fromarray(255 - image).resize((168, 168), Image.Resampling.BICUBIC), (110, 40))
+                path = out / f"photo{index:05d}_{slug(name)}.jpg"
+                photo.convert("RGB").save(path, quality=88)
+                paths.append(path)
+    return paths
+
+
+def drawings(out: Path) -> list[Path]:
+    """Stroke drawings on the sketchpad's 280x280 black canvas."""
+    shapes = {
+        "drawing_t-shirt.png": [[(80, 60), (40, 100), (65, 125), (90, 105), (90, 230), (190, 230), (190, 105),
+                                 (215, 125), (240, 100), (200, 60), (165, 70), (140, 80), (115, 70), (80, 60)]],
+        "drawing_trouser.png": [[(95, 40), (185, 40), (200, 245), (160, 245), (140, 100), (120, 245), (80, 245), (95, 40)]],
+        "drawing_bag.png": [[(50, 110), (230, 110), (240, 240), (40, 240), (50, 110)],
+                            [(100, 110), (105, 60), (175, 60), (180, 110)]],
+    }
+    paths = []
+    for name, strokes in shapes.items():
+        canvas = Image.new("L", (280, 280), 0)
+        draw = ImageDraw.Draw(canvas)
+        for stroke in strokes:
+            draw.line(stroke, fill=255, width=14, joint="curve")
+        path = out / name
+        canvas.save(path, optimize=True)
+        paths.append(path)
+    return paths
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir", help="directory with the four official Fashion-MNIST files")
+    parser.add_argument("--out", default=str(EXAMPLES_DIR), help="where to write the examples")
+    args = parser.parse_args()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = official_examples(out, args.data_dir) + drawings(out)
+    print(f"wrote {len(paths)} examples to {out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,203 @@
+"""The app's request path, without the UI: image -> preprocess -> model -> explanation -> render.
+
+`Explorer` owns the loaded weights and turns one user input into a `View`: every number and picture the
+page shows. app.py only wires components to these calls; the benchmark and the tests call them directly.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from nin import render
+from nin.explain import Explanation, explain, preprocessing_of
+from nin.model import CLASS_NAMES, FEATURE_STAGES, NiN, WeightsError, load_weights, xavier_init_
+from nin.preprocess import Preprocessed, load_image, preprocess_photo, preprocess_sketch
+
+WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
+# Shipped weight files, best first. The GPU-trained files come from the "GPU-trained weights" issue; until
+# they exist the app runs on the provisional CPU-trained file and says so on the page.
+WEIGHT_FILES = (
+    ("nin_fashion_mnist.safetensors", "Best recipe (GPU-trained)"),
+    ("nin_seed_recipe.safetensors", "Reference d2l recipe (GPU-trained)"),
+    ("nin_provisional_cpu.safetensors", "Provisional (short CPU run)"),
+)
+TOP_CHANNELS = 16  # how many channels a stage shows by default: the most active by mean
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """One weight file, ready to run."""
+
+    key: str               # file name, the id used by the UI and the API
+    title: str             # human label for the model picker
+    model: NiN
+    metadata: dict
+    notice: str            # shown on the page when these are not the final GPU-trained weights ("" if they are)
+
+    @property
+    def test_accuracy(self) -> float | None:
+        summary = self.metadata.get("metrics") or {}
+        value = summary.get("test_acc") if isinstance(summary, dict) else None
+        return float(value) if value is not None else None
+
+    @property
+    def label(self) -> str:
+        acc = self.test_accuracy
+        return f"{self.title} · test acc {acc:.1%}" if acc is not None else self.title
+
+
+@dataclass
+class View:
+    """Everything the page shows for one input."""
+
+    explanation: Explanation
+    preprocessed: Preprocessed
+    label: dict[str, float]              # class name -> probability, for gr.Label
+    input28: np.ndarray                  # RGB uint8, the 28x28 image enlarged for display
+    input224: np.ndarray                 # RGB uint8, the 224x224 network input
+    gap_html: str
+    cam: np.ndarray                      # RGB uint8 overlay
+    cam_title: str
+    stage_images: dict[str, np.ndarray]  # stage -> RGB uint8 grid
+    stage_titles: dict[str, str]
+    stages_html: str                     # all grids with their titles, for the page
+    steps_markdown: str
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+
+def load_models(weights_dir: Path = WEIGHTS_DIR, device: str = "cpu") -> dict[str, LoadedModel]:
+    """Every shipped weight file that loads; an untrained network (clearly labelled) if none does."""
+    models: dict[str, LoadedModel] = {}
+    for name, title in WEIGHT_FILES:
+        path = weights_dir / name
+        if not path.exists():
+            continue
+        model, metadata = load_weights(path, device)  # a corrupt shipped file is a bug: fail loudly at start-up
+        notice = ""
+        if "provisional" in name:
+            acc = (metadata.get("metrics") or {}).get("test_acc")
+            notice = ("**Provisional weights.** The GPU-trained weights are not shipped yet, so this network "
+                      "was trained briefly on a CPU" + (f" and reaches {acc:.1%} on the official test set" if acc else "")
+                      + ". Predictions will improve when the GPU-trained weights land.")
+        models[name] = LoadedModel(name, title, model, metadata, notice)
+    if not models:
+        torch.manual_seed(0)
+        model = xavier_init_(NiN()).eval()
+        models["untrained"] = LoadedModel(
+            "untrained", "Untrained (random weights)", model, {},
+            "**No trained weights found in `weights/`.** This network has random weights, so its predictions "
+            "mean nothing; the pictures still show how the computation flows.")
+    return models
+
+
+class Explorer:
+    """Runs the request path for the app, the API, the benchmark and the tests."""
+
+    def __init__(self, models: dict[str, LoadedModel] | None = None):
+        self.models = models if models is not None else load_models()
+        self.default_key = next(iter(self.models))
+
+    def model(self, key: str | None) -> LoadedModel:
+        if key in self.models:
+            return self.models[key]
+        # The API may be called with a label or a stale key; fall back rather than fail a prediction.
+        for loaded in self.models.values():
+            if key in (loaded.label, loaded.title):
+                return loaded
+        return self.models[self.default_key]
+
+    def from_photo(self, path: str | bytes, model_key: str | None = None,
+                   cam_class: str | None = None, show_all: bool = False) -> View:
+        start = time.perf_counter()
+        preprocessed = preprocess_photo(load_image(path))
+        return self._finish(preprocessed, model_key, cam_class, show_all, start)
+
+    def from_sketch(self, sketch: dict | None, model_key: str | None = None,
+                    cam_class: str | None = None, show_all: bool = False) -> View:
+        start = time.perf_counter()
+        preprocessed = preprocess_sketch(sketch)
+        return self._finish(preprocessed, model_key, cam_class, show_all, start)
+
+    def rerun(self, preprocessed: Preprocessed, model_key: str | None = None,
+              cam_class: str | None = None, show_all: bool = False) -> View:
+        """The same preprocessed input through (possibly) another model."""
+        return self._finish(preprocessed, model_key, cam_class, show_all, time.perf_counter())
+
+    def _finish(self, preprocessed: Preprocessed, model_key, cam_class, show_all, start: float) -> View:
+        t_pre = time.perf_counter()
+        loaded = self.model(model_key)
+        explanation = explain(loaded.model, preprocessed.image, preprocessing_of(loaded.metadata))
+        t_model = time.perf_counter()
+        view = render_view(explanation, preprocessed, cam_class, show_all)
+        t_render = time.perf_counter()
+        view.timings_ms = {
+            "preprocess": (t_pre - start) * 1e3,
+            "model": (t_model - t_pre) * 1e3,
+            "render": (t_render - t_model) * 1e3,
+            "total": (t_render - start) * 1e3,
+        }
+        return view
+
+
+def class_index(cam_class: str | int | None, explanation: Explanation) -> int:
+    """'predicted' (or None) -> the top class; a class name or index -> that class."""
+    if cam_class is None or cam_class == "" or str(cam_class).lower().startswith("predicted"):
+        return explanation.predicted
+    if isinstance(cam_class, int) or str(cam_class).isdigit():
+        return int(cam_class) % len(CLASS_NAMES)
+    return CLASS_NAMES.index(cam_class) if cam_class in CLASS_NAMES else explanation.predicted
+
+
+def render_cam(explanation: Explanation, cam_class: str | int | None) -> tuple[np.ndarray, str]:
+    index = class_index(cam_class, explanation)
+    cam = explanation.cam(index)
+    title = (f"CAM: {CLASS_NAMES[index]} map (mean {explanation.logits[index]:.2f}), bilinear 5×5 → 224×224, "
+             f"colour 0 → its max {cam.max():.2f}")
+    return render.cam_overlay(explanation.input224, cam), title
+
+
+def stages_html(explanation: Explanation, show_all: bool) -> str:
+    return render.stage_panel_html(*render_stages(explanation, show_all))
+
+
+def render_stages(explanation: Explanation, show_all: bool) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+    images, titles = {}, {}
+    for stage in FEATURE_STAGES:
+        maps = explanation.stages[stage]
+        channels = explanation.top_channels(stage, None if show_all else TOP_CHANNELS)
+        vmax = float(maps.max())
+        images[stage] = render.feature_grid(maps, channels, vmax)
+        shape = "×".join(str(s) for s in maps.shape)
+        which = f"all {len(channels)} channels" if len(channels) == maps.shape[0] else \
+            f"top {len(channels)} of {maps.shape[0]} channels by mean"
+        titles[stage] = f"{stage} · {shape} · {which} · colour 0 → stage max {vmax:.2f}"
+    return images, titles
+
+
+def render_view(explanation: Explanation, preprocessed: Preprocessed,
+                cam_class: str | int | None = None, show_all: bool = False) -> View:
+    cam, cam_title = render_cam(explanation, cam_class)
+    stage_images, stage_titles = render_stages(explanation, show_all)
+    return View(
+        explanation=explanation,
+        preprocessed=preprocessed,
+        label={name: float(p) for name, p in zip(CLASS_NAMES, explanation.probs)},
+        input28=render.grey_to_rgb(preprocessed.image, scale=8),
+        input224=render.grey_to_rgb(explanation.input224),
+        gap_html=render.gap_panel_html(explanation.class_maps, explanation.logits, explanation.probs, CLASS_NAMES),
+        cam=cam,
+        cam_title=cam_title,
+        stage_images=stage_images,
+        stage_titles=stage_titles,
+        stages_html=render.stage_panel_html(stage_images, stage_titles),
+        steps_markdown="\n".join(f"{i}. {step}" for i, step in enumerate(preprocessed.steps, 1)),
+    )
+
+
+__all__ = ["Explorer", "View", "LoadedModel", "load_models", "render_view", "render_cam", "render_stages", "stages_html",
+           "WeightsError", "TOP_CHANNELS"]

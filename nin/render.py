@@ -1,0 +1,196 @@
+"""Pictures from numbers: feature-map grids, class-map panel, CAM overlay. numpy, PIL and HTML; no torch.
+
+One colormap (viridis) is used everywhere, always from 0 (black-purple) to a stated maximum (yellow):
+every activation drawn here is a ReLU or max-pool output, so 0 is the natural floor. Drawing with numpy
+instead of a matplotlib figure per request keeps a full page of pictures within a few milliseconds.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from functools import lru_cache
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+# matplotlib's viridis sampled at 10 even steps; linear interpolation between them is visually exact.
+_VIRIDIS_ANCHORS = np.array([
+    (0x44, 0x01, 0x54), (0x48, 0x28, 0x78), (0x3E, 0x4A, 0x89), (0x31, 0x68, 0x8E), (0x26, 0x82, 0x8E),
+    (0x1F, 0x9E, 0x89), (0x35, 0xB7, 0x79), (0x6D, 0xCD, 0x59), (0xB4, 0xDE, 0x2C), (0xFD, 0xE7, 0x25),
+], dtype=np.float64)
+_t = np.linspace(0, 1, len(_VIRIDIS_ANCHORS))
+VIRIDIS = np.stack([np.interp(np.linspace(0, 1, 256), _t, _VIRIDIS_ANCHORS[:, c]) for c in range(3)], axis=1)
+VIRIDIS = np.round(VIRIDIS).astype(np.uint8)
+COLORMAP_NAME = "viridis"
+BACKGROUND = (255, 255, 255)
+LABEL_COLOUR = (60, 60, 60)
+
+
+def colorize(values: np.ndarray, vmax: float) -> np.ndarray:
+    """Map values in [0, vmax] to viridis RGB uint8; values are clipped, and vmax <= 0 draws all as 0."""
+    scaled = np.zeros_like(values, dtype=np.float32) if vmax <= 0 else np.clip(values / vmax, 0, 1)
+    return VIRIDIS[np.round(scaled * 255).astype(np.intp)]
+
+
+def hex_colour(value: float, vmax: float) -> str:
+    r, g, b = colorize(np.array([value], dtype=np.float32), vmax)[0]
+    return f"#{r:02x}{g:02x}{b:02x}"
+
+
+def grey_to_rgb(image01: np.ndarray, scale: int = 1) -> np.ndarray:
+    """A [0, 1] or uint8 greyscale image as RGB uint8, optionally enlarged by pixel replication."""
+    grey = image01 if image01.dtype == np.uint8 else np.clip(image01 * 255 + 0.5, 0, 255).astype(np.uint8)
+    grey = np.repeat(np.repeat(grey, scale, axis=0), scale, axis=1)
+    return np.stack([grey] * 3, axis=-1)
+
+
+@lru_cache(maxsize=4)
+def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    return ImageFont.load_default(size=size)  # Pillow's bundled font: no system fonts needed on Spaces
+
+
+def cell_scale(side: int, target: int = 52) -> int:
+    """Integer enlargement so every stage's maps are drawn about `target` px wide, pixels kept square."""
+    return max(1, round(target / side))
+
+
+def feature_grid(maps: np.ndarray, channels: np.ndarray, vmax: float, columns: int | None = None) -> np.ndarray:
+    """A grid of channel activations with each channel's index above it, RGB uint8.
+
+    maps: [C, H, W]; channels: which to draw, in order; vmax: the top of the shared colour scale, so
+    brightness is comparable across the channels of a stage.
+    """
+    _, h, w = maps.shape
+    scale = cell_scale(max(h, w))
+    cell_h, cell_w = h * scale, w * scale
+    label_h, gap = 13, 4
+    columns = columns or int(np.ceil(np.sqrt(len(channels))))
+    rows = int(np.ceil(len(channels) / columns))
+    height = rows * (cell_h + label_h + gap) + gap
+    width = columns * (cell_w + gap) + gap
+    canvas = np.full((height, width, 3), 255, dtype=np.uint8)
+    tiles = colorize(maps[channels], vmax)                     # [K, H, W, 3]
+    tiles = np.repeat(np.repeat(tiles, scale, axis=1), scale, axis=2)
+    positions = []
+    for i, channel in enumerate(channels):
+        r, c = divmod(i, columns)
+        top, left = gap + r * (cell_h + label_h + gap) + label_h, gap + c * (cell_w + gap)
+        canvas[top:top + cell_h, left:left + cell_w] = tiles[i]
+        positions.append((left, top - label_h, int(channel)))
+    image = Image.fromarray(canvas)
+    draw = ImageDraw.Draw(image)
+    font = _font(10)
+    for left, top, channel in positions:
+        draw.text((left, top), f"#{channel}", fill=LABEL_COLOUR, font=font)
+    return np.asarray(image)
+
+
+def cam_overlay(input01: np.ndarray, cam: np.ndarray, alpha: float = 0.55) -> np.ndarray:
+    """The CAM in viridis over the greyscale input; the CAM is scaled from 0 to its own maximum."""
+    grey = grey_to_rgb(input01).astype(np.float32)
+    heat = colorize(cam, float(cam.max())).astype(np.float32)
+    return np.clip((1 - alpha) * grey + alpha * heat, 0, 255).astype(np.uint8)
+
+
+def png_data_uri(image: np.ndarray) -> str:
+    """Inline PNG: lossless, so every activation pixel stays crisp, and no extra file round trip per picture."""
+    buffer = io.BytesIO()
+    Image.fromarray(image).save(buffer, format="PNG", compress_level=1)  # level 1: ~3x faster, files barely larger
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def stage_panel_html(images: dict[str, np.ndarray], titles: dict[str, str]) -> str:
+    """All stages' grids as captioned figures that wrap to the page width."""
+    figures = "".join(
+        f'<figure class="nin-stage" data-stage="{html.escape(stage)}">'
+        f'<figcaption><b>{html.escape(stage)}</b> {html.escape(titles[stage].split(" · ", 1)[-1])}</figcaption>'
+        f'<img src="{png_data_uri(image)}" alt="{html.escape(titles[stage])}" '
+        f'style="max-width:100%;width:{image.shape[1]}px"></figure>'
+        for stage, image in images.items())
+    return f'<div class="nin-stages">{figures}</div>'
+
+
+def colorbar_html(vmax: float, label: str) -> str:
+    stops = ", ".join(f"#{r:02x}{g:02x}{b:02x}" for r, g, b in _VIRIDIS_ANCHORS.astype(int))
+    return (f'<div class="nin-colorbar"><span>0</span><span class="nin-ramp" '
+            f'style="background: linear-gradient(to right, {stops})"></span>'
+            f'<span>{vmax:.2f}</span><span class="nin-colorbar-label">{html.escape(label)}</span></div>')
+
+
+def gap_panel_html(class_maps: np.ndarray, logits: np.ndarray, probs: np.ndarray,
+                   class_names: tuple[str, ...] | list[str]) -> str:
+    """The global-average-pooling step laid open, as HTML.
+
+    Small multiples of the 10 class maps with every value printed, each titled with its mean (= logit)
+    and softmax probability; a bar chart of the pooled scores; and one sentence with this input's numbers.
+    """
+    predicted = int(np.argmax(logits))
+    vmax = float(class_maps.max())
+    k, h, w = class_maps.shape
+    name = html.escape(class_names[predicted])
+    summary = (
+        f'<p class="nin-gap-summary">block4 ends in {k} maps of {h}×{w}, one per class. Global average pooling '
+        f'replaces the fully-connected classifier: each class\'s score is just the mean of its own map. '
+        f'<b>{name}: mean of {h * w} values = {logits[predicted]:.2f} → softmax {probs[predicted]:.0%}</b>. '
+        f'The softmax turns the {k} means into probabilities that sum to 100%.</p>'
+    )
+    cards = []
+    for i in np.argsort(-logits, kind="stable"):
+        rows = "".join(
+            "<tr>" + "".join(
+                f'<td style="background:{hex_colour(v, vmax)};color:{"#000" if v > 0.6 * vmax else "#fff"}">'
+                f"{v:.1f}</td>" for v in class_maps[i, r]) + "</tr>"
+            for r in range(h))
+        cls = "nin-card nin-card-top" if i == predicted else "nin-card"
+        cards.append(
+            f'<div class="{cls}" data-class="{i}"><div class="nin-card-title">{html.escape(class_names[i])}</div>'
+            f'<table class="nin-map">{rows}</table>'
+            f'<div class="nin-card-stats">mean <b>{logits[i]:.2f}</b> · p <b>{probs[i]:.1%}</b></div></div>')
+    top = max(float(logits.max()), 1e-6)
+    bars = "".join(
+        f'<div class="nin-bar-row{" nin-bar-top" if i == predicted else ""}">'
+        f'<span class="nin-bar-name">{html.escape(class_names[i])}</span>'
+        f'<span class="nin-bar-track"><span class="nin-bar" style="width:{max(0.0, logits[i]) / top * 100:.1f}%">'
+        f'</span></span><span class="nin-bar-value">{logits[i]:.2f} → {probs[i]:.1%}</span></div>'
+        for i in range(k))
+    return (
+        f'<div class="nin-gap" data-predicted="{predicted}">{summary}'
+        f'<div class="nin-gap-body"><div class="nin-cards">{"".join(cards)}</div>'
+        f'<div class="nin-bars"><div class="nin-bars-title">Pooled scores (logits) → softmax</div>{bars}</div></div>'
+        f'{colorbar_html(vmax, "map values, one scale for all 10 maps")}</div>'
+    )
+
+
+GAP_PANEL_CSS = """
+.nin-gap-summary { font-size: 15px; line-height: 1.5; margin: 0 0 10px 0; }
+.nin-gap-body { display: flex; flex-wrap: wrap; gap: 16px; align-items: flex-start; }
+.nin-cards { display: grid; grid-template-columns: repeat(5, minmax(0, 1fr)); gap: 8px; flex: 3 1 560px; }
+.nin-card { border: 2px solid transparent; border-radius: 8px; padding: 4px; background: var(--block-background-fill); }
+.nin-card-top { border-color: #f59e0b; box-shadow: 0 0 0 2px rgba(245, 158, 11, .35); }
+.nin-card-title { font-weight: 600; font-size: 13px; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+.nin-map { border-collapse: collapse; width: 100%; table-layout: fixed; margin: 2px 0; }
+.nin-map td { font-size: 9px; text-align: center; padding: 0; height: 18px; border: none; font-variant-numeric: tabular-nums; }
+.nin-card-stats { font-size: 12px; }
+.nin-bars { flex: 2 1 300px; font-size: 13px; }
+.nin-bars-title { font-weight: 600; margin-bottom: 4px; }
+.nin-bar-row { display: grid; grid-template-columns: 92px 1fr 112px; gap: 6px; align-items: center; margin: 3px 0; }
+.nin-bar-track { background: var(--neutral-200, #e5e7eb); height: 14px; border-radius: 3px; overflow: hidden; }
+.nin-bar { display: block; height: 100%; background: #31688e; }
+.nin-bar-top .nin-bar { background: #f59e0b; }
+.nin-bar-top { font-weight: 700; }
+.nin-bar-value { font-variant-numeric: tabular-nums; white-space: nowrap; }
+.nin-colorbar { display: flex; align-items: center; gap: 6px; font-size: 12px; margin-top: 8px; }
+.nin-ramp { display: inline-block; width: 160px; height: 10px; border-radius: 2px; }
+.nin-colorbar-label { color: var(--body-text-color-subdued); }
+.nin-stages { display: flex; flex-wrap: wrap; gap: 14px; align-items: flex-start; }
+.nin-stage { margin: 0; padding: 6px; border: 1px solid var(--border-color-primary); border-radius: 8px; max-width: 100%; }
+.nin-stage figcaption { font-size: 12px; margin-bottom: 4px; max-width: 260px; line-height: 1.35; }
+.nin-stage figcaption b { font-size: 14px; }
+.nin-stage img { image-rendering: pixelated; display: block; height: auto; }
+@media (max-width: 640px) {
+  .nin-cards { grid-template-columns: repeat(2, minmax(0, 1fr)); flex-basis: 100%; }
+  .nin-bar-row { grid-template-columns: 80px 1fr 100px; }
+}
+"""
