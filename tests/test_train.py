@@ -1,0 +1,259 @@
+"""nin.train as a specification: the CLI smoke run, the recipes, learning, the collapse guard, resume, DDP.
+
+Everything runs on CPU in seconds: the CLI smoke run uses the real 224 px input on 512 images; the
+in-process runs use TINY, the smallest input the NiN accepts, which the Recipe exposes as input_size.
+"""
+
+import json
+import math
+import os
+import subprocess
+import sys
+import textwrap
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from nin import train as T
+from nin.data import TRAIN_MEAN, TRAIN_STD
+from nin.model import CLASS_NAMES, NiN, load_weights
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = 67  # block1 15x15 -> pool1 7x7 -> pool2 3x3 -> pool3 1x1: the least the network takes, ~13x cheaper than 224
+ROW_FIELDS = {"epoch", "loss", "train_acc", "test_acc", "examples_per_s", "epoch_time_s", "lr", "device_name",
+              "torch_version"}
+TIMING_FIELDS = {"examples_per_s", "epoch_time_s", "train_time_s"}
+
+
+def tiny(recipe: str = "best", **overrides) -> T.Recipe:
+    return replace(T.RECIPES[recipe], input_size=TINY, **overrides)
+
+
+def opts(out: Path, **overrides) -> T.RunOptions:
+    defaults = dict(out=out, device="cpu", precision="fp32", progress=False, limit_test=64)
+    return T.RunOptions(**{**defaults, **overrides})
+
+
+def weights(path: Path) -> dict[str, torch.Tensor]:
+    return load_file(str(path))
+
+
+def assert_same_weights(a: Path, b: Path, atol: float) -> None:
+    wa, wb = weights(a), weights(b)
+    assert wa.keys() == wb.keys()
+    worst = max((wa[k] - wb[k]).abs().max().item() for k in wa)
+    assert worst <= atol, f"weights differ by up to {worst}"
+
+
+def without_timing(rows: list[dict]) -> list[dict]:
+    return [{k: v for k, v in row.items() if k not in TIMING_FIELDS} for row in rows]
+
+
+def dead_nin() -> NiN:
+    """A NiN whose last ReLU never fires: logits are 0 for every image, the loss is exactly ln 10, and
+    every gradient is zero, so it can never recover. This is what a collapsed run looks like."""
+    model = NiN()
+    last_conv = model.block4[4]
+    torch.nn.init.zeros_(last_conv.weight)
+    torch.nn.init.constant_(last_conv.bias, -1.0)
+    return model
+
+
+# ----------------------------------------------------------------------------- the CLI
+
+def test_smoke_training_writes_weights_and_metrics(tmp_path, official_data):
+    out = tmp_path / "run"
+    proc = subprocess.run(
+        [sys.executable, "-m", "nin.train", "--recipe", "seed", "--limit-train", "512", "--limit-test", "256",
+         "--epochs", "1", "--out", str(out)],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+
+    model, meta = load_weights(out / "weights.safetensors")
+    assert meta["class_names"] == list(CLASS_NAMES)
+    assert meta["preprocessing"] == {"input_size": 224, "resize": "bilinear", "scale": "1/255",
+                                     "mean": 0.0, "std": 1.0}
+    assert meta["recipe"]["name"] == "seed" and meta["recipe"]["epochs"] == 1
+    assert set(meta["metrics"]) >= {"test_acc", "train_acc", "loss", "epochs", "examples_per_s"}
+    assert {"git_commit", "device_name", "torch_version"} <= set(meta)
+
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["status"] == "complete"
+    assert {"recipe", "seed", "device_name", "torch_version", "world_size", "wall_time_s", "final_test_acc",
+            "git_commit", "data_source"} <= set(metrics)
+    (row,) = metrics["epochs"]
+    assert ROW_FIELDS <= set(row)
+    assert row["epoch"] == 1 and 0.0 <= row["test_acc"] <= 1.0 and row["examples_per_s"] > 0
+    assert metrics["final_test_acc"] == row["test_acc"] == meta["metrics"]["test_acc"]
+    assert (out / "checkpoint.safetensors").is_file()
+
+
+def test_cli_exits_nonzero_when_training_collapses(monkeypatch, tmp_path):
+    def collapse(recipe, opts):
+        raise T.CollapseError("network collapsed to chance: loss stayed at ln 10 = 2.3026 for epoch 1")
+
+    monkeypatch.setattr(T, "train", collapse)
+    with pytest.raises(SystemExit) as exc:
+        T.main(["--recipe", "seed", "--out", str(tmp_path)])
+    assert exc.value.code not in (0, None) and "collapsed to chance" in str(exc.value.code)
+
+
+def test_cli_flags_override_the_recipe():
+    args = T.parse_args(["--recipe", "seed", "--epochs", "3", "--batch-size", "64", "--lr", "0.05"])
+    assert T.recipe_from_args(args) == replace(T.RECIPES["seed"], epochs=3, batch_size=64, lr=0.05)
+    assert T.recipe_from_args(T.parse_args(["--recipe", "best"])) == T.RECIPES["best"]
+
+
+# ----------------------------------------------------------------------------- the recipes
+
+def test_seed_recipe_is_the_d2l_chapter():
+    seed = T.RECIPES["seed"]
+    assert (seed.lr, seed.batch_size, seed.epochs, seed.dropout, seed.input_size) == (0.1, 128, 10, 0.5, 224)
+    assert (seed.momentum, seed.weight_decay, seed.label_smoothing, seed.grad_clip) == (0, 0, 0, 0)
+    assert seed.schedule == "constant" and not seed.augment and (seed.mean, seed.std) == (0.0, 1.0)
+
+
+def test_best_recipe_normalises_augments_and_uses_onecycle():
+    best = T.RECIPES["best"]
+    assert best.nesterov and best.momentum == 0.9 and best.schedule == "onecycle" and best.augment
+    assert (best.mean, best.std) == (TRAIN_MEAN, TRAIN_STD) and best.label_smoothing == 0.1
+    assert best.batch_size == 128 and best.dropout == 0.5 and best.input_size == 224 and best.grad_clip > 0
+
+
+def test_weight_decay_skips_biases():
+    groups = T.build_optimizer(NiN(), T.RECIPES["best"]).param_groups
+    decayed = [p for g in groups if g["weight_decay"] > 0 for p in g["params"]]
+    assert decayed and all(p.ndim == 4 for p in decayed)
+    assert all(p.ndim == 1 for g in groups if g["weight_decay"] == 0 for p in g["params"])
+
+
+# ----------------------------------------------------------------------------- learning and its guards
+
+def test_loss_decreases_on_a_short_run(tmp_path, official_data):
+    # This NiN sits near ln 10 for its first few hundred steps (xavier init starves the signal), so on a
+    # long stream of fresh images a short run's first and last losses are a coin toss. On one fixed set
+    # the decrease is certain: 30 best-recipe steps on the same 32 images must leave the starting loss well behind.
+    result = T.train(tiny(epochs=30, batch_size=32), opts(tmp_path, limit_train=32), data=official_data)
+    losses = result.step_losses
+    assert len(losses) == 30 and all(math.isfinite(x) for x in losses)
+    k = 5
+    first, last = sum(losses[:k]) / k, sum(losses[-k:]) / k
+    assert last < first - 0.01, (first, last)
+
+
+def test_bf16_autocast_trains_on_cpu(tmp_path, official_data):
+    result = T.train(tiny("seed", epochs=1, batch_size=16), opts(tmp_path, limit_train=64, precision="bf16"),
+                     data=official_data)
+    assert all(math.isfinite(x) for x in result.step_losses)
+    assert load_weights(result.weights_path)[1]["precision"] == "bf16"
+
+
+def test_collapse_guard_stops_training_and_writes_no_weights(tmp_path, official_data):
+    steps = T.COLLAPSE_MIN_STEPS
+    with pytest.raises(T.CollapseError, match=r"collapsed to chance.*ln 10 = 2\.3026.*epoch 1"):
+        T.train(tiny("seed", epochs=3, batch_size=2), opts(tmp_path, limit_train=2 * steps), data=official_data,
+                model=dead_nin())
+    assert not (tmp_path / "weights.safetensors").exists()
+    assert not (tmp_path / "checkpoint.safetensors").exists()
+    assert json.loads((tmp_path / "metrics.json").read_text())["status"] == "collapsed"
+
+
+def test_collapse_guard_ignores_epochs_too_short_to_judge(tmp_path, official_data):
+    # A fresh network also starts at ln 10: a 4-step epoch (the CLI smoke run) must not be called collapsed.
+    result = T.train(tiny("seed", epochs=1, batch_size=2), opts(tmp_path, limit_train=8), data=official_data,
+                     model=dead_nin())
+    assert all(abs(x - math.log(10)) < 1e-6 for x in result.step_losses)
+    assert result.weights_path.is_file()
+
+
+def test_nan_loss_stops_training(tmp_path, official_data):
+    model = NiN()
+    with torch.no_grad():
+        model.block1[0].bias[0] = float("nan")
+    with pytest.raises(T.CollapseError, match="NaN"):
+        T.train(tiny("seed", epochs=1, batch_size=8), opts(tmp_path, limit_train=16), data=official_data,
+                model=model)
+    assert not (tmp_path / "weights.safetensors").exists()
+
+
+# ----------------------------------------------------------------------------- resume
+
+def test_resume_gives_the_same_result_as_an_uninterrupted_run(tmp_path, monkeypatch, official_data):
+    # The best recipe exercises everything a checkpoint must carry: momentum buffers, the OneCycle
+    # position, and the per-epoch seeds of dropout, shuffling and augmentation.
+    recipe = tiny(epochs=2, batch_size=32)
+    whole = T.train(recipe, opts(tmp_path / "whole", limit_train=128), data=official_data)
+
+    real_save = T.save_checkpoint
+
+    def save_then_crash(*args, **kwargs):
+        real_save(*args, **kwargs)
+        raise KeyboardInterrupt  # killed right after epoch 1's checkpoint
+
+    monkeypatch.setattr(T, "save_checkpoint", save_then_crash)
+    with pytest.raises(KeyboardInterrupt):
+        T.train(recipe, opts(tmp_path / "split", limit_train=128), data=official_data)
+    monkeypatch.setattr(T, "save_checkpoint", real_save)
+    checkpoint = tmp_path / "split" / "checkpoint.safetensors"
+    assert not (tmp_path / "split" / "weights.safetensors").exists()
+    assert any(k.startswith("optim.") for k in weights(checkpoint)), "momentum buffers must be saved"
+
+    resumed = T.train(recipe, opts(tmp_path / "split", limit_train=128, resume=checkpoint), data=official_data)
+    assert len(resumed.step_losses) == len(whole.step_losses) // 2  # only epoch 2 ran again
+    assert resumed.step_losses == pytest.approx(whole.step_losses[len(resumed.step_losses):], abs=1e-6)
+    assert without_timing(resumed.rows) == pytest.approx(without_timing(whole.rows))
+    assert_same_weights(whole.weights_path, resumed.weights_path, atol=1e-6)
+
+    with pytest.raises(T.CheckpointError, match="different run.*lr"):
+        T.train(replace(recipe, lr=0.01), opts(tmp_path / "other", limit_train=128, resume=checkpoint),
+                data=official_data)
+    with pytest.raises(T.CheckpointError, match="not a training checkpoint"):
+        T.train(recipe, opts(tmp_path / "other", limit_train=128, resume=whole.weights_path), data=official_data)
+
+
+# ----------------------------------------------------------------------------- DDP
+
+DDP_SCRIPT = """
+import sys
+sys.path.insert(0, {root!r})
+from dataclasses import replace
+from pathlib import Path
+from nin import train as T
+from nin.data import load_fashion_mnist
+
+recipe = replace(T.RECIPES["best"], epochs=2, batch_size=16, input_size={size}, dropout=0.0, augment=False)
+opts = T.RunOptions(out=Path({out!r}), device="cpu", precision="fp32", progress=False, limit_train=64, limit_test=50)
+T.train(recipe, opts, data=load_fashion_mnist(download=False))
+"""
+
+
+def test_ddp_on_two_gloo_ranks_matches_one_process(tmp_path, official_data):
+    # Same global batch (2 ranks x 8 = 16), same data order (ranks take interleaved shards of one
+    # permutation), dropout and augmentation off: the final weights must agree to float rounding.
+    recipe = tiny(epochs=2, batch_size=16, dropout=0.0, augment=False)
+    single = T.train(recipe, opts(tmp_path / "single", limit_train=64, limit_test=50), data=official_data)
+
+    script = tmp_path / "ddp_run.py"
+    script.write_text(textwrap.dedent(DDP_SCRIPT.format(root=str(ROOT), size=TINY, out=str(tmp_path / "ddp"))))
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", str(script)],
+        cwd=tmp_path, capture_output=True, text=True, timeout=300, env=env,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+
+    metrics = json.loads((tmp_path / "ddp" / "metrics.json").read_text())
+    assert metrics["world_size"] == 2 and metrics["per_rank_batch_size"] == 8
+    assert_same_weights(single.weights_path, tmp_path / "ddp" / "weights.safetensors", atol=2e-5)
+    torch.manual_seed(0)
+    initial = T.build_model(recipe).state_dict()
+    moved = max((w - initial[k]).abs().max().item() for k, w in weights(single.weights_path).items())
+    assert moved > 100 * 2e-5, "training barely moved the weights: the comparison above would prove nothing"
+    for ddp_row, one_row in zip(metrics["epochs"], single.rows, strict=True):
+        assert ddp_row["loss"] == pytest.approx(one_row["loss"], abs=1e-5)
+        assert ddp_row["train_acc"] == pytest.approx(one_row["train_acc"])
+        assert ddp_row["test_acc"] == pytest.approx(one_row["test_acc"])
