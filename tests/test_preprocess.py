@@ -1,0 +1,173 @@
+"""Preprocessing replays how Fashion-MNIST was made: negate light backgrounds, trim, fit to 28, centre."""
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from nin.preprocess import (EmptyInput, InputError, MAX_PIXELS, ink_mask, is_light_background, load_image,
+                            object_bbox, preprocess_photo, preprocess_sketch)
+
+
+def png_bytes(image: Image.Image, fmt: str = "PNG", **kwargs) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format=fmt, **kwargs)
+    return buffer.getvalue()
+
+
+def photo_of_rectangle(background: int, ink: int, size=(300, 200), box=(40, 50, 100, 170)) -> Image.Image:
+    """A plain backdrop with one rectangular 'garment' at box=(left, top, right, bottom)."""
+    array = np.full((size[1], size[0]), background, np.uint8)
+    left, top, right, bottom = box
+    array[top:bottom, left:right] = ink
+    return Image.fromarray(array)
+
+
+def test_light_background_is_negated_and_dark_background_is_kept():
+    light = preprocess_photo(photo_of_rectangle(250, 30))
+    dark = preprocess_photo(photo_of_rectangle(5, 220))
+    assert light.negated and not dark.negated
+    for result in (light, dark):
+        assert result.image.max() > 180            # the garment is light ...
+        assert result.image[0, 0] == 0              # ... on black, like the dataset
+
+
+def test_is_light_background_reads_the_border():
+    assert is_light_background(np.full((50, 50), 0.9, np.float32))
+    assert not is_light_background(np.full((50, 50), 0.1, np.float32))
+
+
+def test_trim_finds_the_object_bounding_box():
+    result = preprocess_photo(photo_of_rectangle(255, 0, box=(40, 50, 100, 170)))
+    assert result.bbox == (40, 50, 100, 170)
+
+
+def test_longest_edge_is_fitted_to_28_and_aspect_ratio_kept():
+    # 60 wide x 120 tall -> 14 x 28
+    result = preprocess_photo(photo_of_rectangle(255, 0, box=(40, 50, 100, 170)))
+    rows, cols = np.flatnonzero(result.image.max(1) > 128), np.flatnonzero(result.image.max(0) > 128)
+    assert rows[-1] - rows[0] + 1 == 28
+    assert cols[-1] - cols[0] + 1 == 14
+
+
+def test_object_is_centred_wherever_it_was_placed():
+    for box in [(0, 0, 60, 60), (240, 140, 300, 200), (100, 20, 160, 80)]:
+        image = preprocess_photo(photo_of_rectangle(255, 0, box=box)).image
+        left, top, right, bottom = object_bbox(image > 128)
+        assert (left, top, right, bottom) == (0, 0, 28, 28)
+
+
+def test_off_centre_wide_object_is_centred_vertically():
+    image = preprocess_photo(photo_of_rectangle(255, 0, box=(10, 10, 130, 40))).image  # 120 x 30 -> 28 x 7
+    left, top, right, bottom = object_bbox(image > 128)
+    assert (left, right) == (0, 28)
+    assert abs((top + bottom) / 2 - 14) <= 0.5
+
+
+def test_blank_photo_is_reported_as_empty():
+    with pytest.raises(EmptyInput):
+        preprocess_photo(Image.new("RGB", (100, 100), "white"))
+
+
+def layer_with_stroke(alpha: int = 255, colour=(255, 255, 255)) -> np.ndarray:
+    layer = np.zeros((280, 280, 4), np.uint8)
+    layer[100:180, 120:160, :3] = colour
+    layer[100:180, 120:160, 3] = alpha
+    return layer
+
+
+def test_ink_mask_is_the_layers_alpha_for_any_brush_colour():
+    black = np.zeros((280, 280, 4), np.uint8)
+    black[..., 3] = 255
+    mask = ink_mask({"background": black, "layers": [layer_with_stroke(colour=(0, 0, 0))], "composite": black})
+    assert mask.shape == (280, 280)
+    assert mask[140, 140] == 1.0 and mask[10, 10] == 0.0
+
+
+def test_ink_mask_survives_clear_canvas_which_drops_the_black_background():
+    # After "Clear canvas" the background is white/transparent and the composite looks blank;
+    # the strokes are still in the layer's alpha.
+    white = np.full((280, 280, 4), 255, np.uint8)
+    sketch = {"background": None, "layers": [layer_with_stroke()], "composite": white}
+    result = preprocess_sketch(sketch)
+    assert result.image.max() == 255 and result.source == "sketch" and not result.negated
+
+
+@pytest.mark.parametrize("sketch", [None, {}, {"background": None, "layers": [], "composite": None},
+                                    {"background": None, "layers": [np.zeros((280, 280, 4), np.uint8)],
+                                     "composite": None}])
+def test_untouched_or_cleared_sketch_is_empty_not_an_error(sketch):
+    assert ink_mask(sketch) is None
+    with pytest.raises(EmptyInput, match="Draw"):
+        preprocess_sketch(sketch)
+
+
+def test_sketch_becomes_a_centred_28x28_image():
+    result = preprocess_sketch({"layers": [layer_with_stroke()]})
+    assert result.image.shape == (28, 28) and result.image.dtype == np.uint8
+    assert object_bbox(result.image > 128)[1::2] == (0, 28)  # the 80 px tall stroke fills the height
+
+
+# ----------------------------------------------------------------------------- decoding untrusted files
+
+@pytest.mark.parametrize("mode", ["RGB", "RGBA", "L", "P", "CMYK", "I;16", "LA", "1"])
+def test_every_common_mode_is_accepted(mode):
+    base = photo_of_rectangle(250, 20)
+    if mode == "I;16":
+        image = Image.fromarray(np.asarray(base).astype(np.uint16) * 257)  # uint16 arrays open as I;16
+        assert image.mode == "I;16"
+    else:
+        image = base.convert(mode)
+    fmt = "JPEG" if mode == "CMYK" else "PNG"
+    result = preprocess_photo(load_image(png_bytes(image, fmt)))
+    assert result.negated and result.image.max() > 150
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG", "WEBP", "BMP", "GIF"])
+def test_common_formats_decode(fmt):
+    image = load_image(png_bytes(photo_of_rectangle(250, 20).convert("RGB"), fmt))
+    assert preprocess_photo(image).negated
+
+
+def test_transparent_png_is_laid_over_white():
+    rgba = np.zeros((100, 100, 4), np.uint8)
+    rgba[20:80, 30:70] = (40, 40, 40, 255)     # an opaque dark garment on a fully transparent background
+    result = preprocess_photo(load_image(png_bytes(Image.fromarray(rgba, "RGBA"))))
+    assert result.negated and result.bbox == (30, 20, 70, 80)
+
+
+def test_animated_gif_uses_its_first_frame():
+    first = photo_of_rectangle(250, 20, box=(10, 10, 60, 190)).convert("P")
+    second = photo_of_rectangle(250, 20, box=(200, 10, 290, 40)).convert("P")
+    data = png_bytes(first, "GIF", save_all=True, append_images=[second], duration=100, loop=0)
+    assert preprocess_photo(load_image(data)).bbox == (10, 10, 60, 190)
+
+
+def test_decompression_bomb_is_refused_before_decoding():
+    data = png_bytes(Image.new("1", (20_000, 20_000)))  # 400 MP of zeros compresses to a few kB
+    assert len(data) < 200_000
+    with pytest.raises(InputError, match="too large|megapixels"):
+        load_image(data)
+
+
+def test_image_over_the_pixel_limit_names_the_limit():
+    side = int(MAX_PIXELS ** 0.5) + 100
+    with pytest.raises(InputError, match=f"limit is {MAX_PIXELS / 1e6:.0f}"):
+        load_image(png_bytes(Image.new("1", (side, side))))
+
+
+def test_truncated_png_gets_a_clear_message():
+    data = png_bytes(Image.fromarray(np.random.default_rng(0).integers(0, 255, (200, 200), np.uint8)))
+    with pytest.raises(InputError, match="truncated or corrupt"):
+        load_image(data[: len(data) // 2])
+
+
+def test_non_image_bytes_get_a_clear_message():
+    with pytest.raises(InputError, match="not an image"):
+        load_image(b"%PDF-1.4 definitely not a picture")
+
+
+def test_one_pixel_image_is_too_small():
+    with pytest.raises(InputError, match="1×1"):
+        load_image(png_bytes(Image.new("L", (1, 1))))

@@ -1,0 +1,63 @@
+"""Pictures: one colormap, stated scales, every class map and every value on the page."""
+
+import re
+
+import numpy as np
+
+from nin import render
+from nin.model import CLASS_NAMES
+
+
+def test_colormap_runs_from_dark_purple_at_zero_to_yellow_at_the_maximum():
+    colours = render.colorize(np.array([0.0, 5.0, 10.0, 20.0]), vmax=10.0)
+    assert tuple(colours[0]) == (0x44, 0x01, 0x54)
+    assert tuple(colours[2]) == tuple(colours[3]) == (0xFD, 0xE7, 0x25)  # clipped at vmax
+    assert colours.dtype == np.uint8
+
+
+def test_all_zero_maps_draw_without_dividing_by_zero():
+    assert (render.colorize(np.zeros((3, 3)), vmax=0.0) == render.VIRIDIS[0]).all()
+
+
+def test_feature_grid_draws_each_requested_channel():
+    maps = np.random.default_rng(0).random((96, 54, 54)).astype(np.float32)
+    grid = render.feature_grid(maps, np.arange(16), vmax=1.0)
+    assert grid.ndim == 3 and grid.shape[2] == 3 and grid.dtype == np.uint8
+    assert grid.shape[1] >= 4 * 54  # 4 columns of 54 px cells
+    small = render.feature_grid(np.ones((10, 5, 5), np.float32), np.arange(10), vmax=1.0)
+    assert small.shape[1] >= 4 * 50  # 5x5 maps are enlarged to stay visible
+
+
+def test_gap_panel_shows_each_class_with_its_mean_and_probability():
+    rng = np.random.default_rng(1)
+    maps = rng.random((10, 5, 5)).astype(np.float32) * 4
+    logits = maps.mean(axis=(1, 2))
+    probs = np.exp(logits) / np.exp(logits).sum()
+    page = render.gap_panel_html(maps, logits, probs, CLASS_NAMES)
+    predicted = int(np.argmax(logits))
+    assert len(re.findall(r'class="nin-card( nin-card-top)?" data-class', page)) == 10
+    assert re.search(rf'class="nin-card nin-card-top" data-class="{predicted}"', page)
+    for i, name in enumerate(CLASS_NAMES):
+        assert f"mean <b>{logits[i]:.2f}</b> · p <b>{probs[i]:.1%}</b>" in page
+    assert f"mean of 25 values = {logits[predicted]:.2f} → softmax {probs[predicted]:.0%}" in page
+    assert page.count("<td") == 250  # every one of the 10 x 25 values is on the page
+    assert page.count('class="nin-bar-row') == 10
+
+
+def test_class_names_are_escaped_in_html():
+    maps = np.zeros((10, 5, 5), np.float32)
+    page = render.gap_panel_html(maps, maps.mean((1, 2)), np.full(10, 0.1), [f"<b{i}>" for i in range(10)])
+    assert "<b0>" not in page and "&lt;b0&gt;" in page
+
+
+def test_cam_overlay_is_rgb_at_input_size():
+    overlay = render.cam_overlay(np.zeros((224, 224), np.float32), np.ones((224, 224), np.float32))
+    assert overlay.shape == (224, 224, 3) and overlay.dtype == np.uint8
+
+
+def test_stage_panel_inlines_each_grid_as_png_with_its_title():
+    grid = np.zeros((20, 30, 3), np.uint8)
+    page = render.stage_panel_html({"block1": grid, "pool1": grid},
+                                   {"block1": "block1 · 96×54×54 · x", "pool1": "pool1 · 96×26×26 · y"})
+    assert page.count("data:image/png;base64,") == 2
+    assert 'data-stage="block1"' in page and "96×54×54" in page
