@@ -107,25 +107,40 @@ def rerun(state: dict | None, model_key: str, cam_class: str, channels: str):
 
 def change_cam(state: dict | None, cam_class: str):
     if not state:
-        return gr.Image(value=None)
+        return gr.skip()  # nothing classified yet: keep the empty panel
     image, title = render_cam(state["explanation"], cam_class)
     return gr.Image(value=image, label=title)
 
 
 def change_channels(state: dict | None, channels: str):
     if not state:
-        return gr.HTML()  # nothing drawn yet: leave the placeholder
+        return gr.skip()
     return stages_html(state["explanation"], channels == SHOW_ALL)
+
+
+def blank_canvas() -> dict:
+    """The sketchpad's black canvas. Set on page load and after Clear, not as the component's value=:
+    an initial value makes Gradio's frontend swallow the first stroke's change event, and Clear drops
+    the background, which would leave white strokes invisible on white."""
+    black = np.zeros((CANVAS, CANVAS, 4), dtype=np.uint8)
+    black[..., 3] = 255
+    return {"background": black, "layers": [], "composite": black}
 
 
 def architecture_rows() -> list[list]:
     return [[name, " × ".join(map(str, shape)), f"{params:,}"] for name, shape, params in layer_table()]
 
 
-def example_paths() -> list[str]:
-    order = sorted(EXAMPLES_DIR.glob("test*.png")) + sorted(EXAMPLES_DIR.glob("photo*.jpg")) + \
-        sorted(EXAMPLES_DIR.glob("drawing*.png"))
-    return [str(p) for p in order]
+def examples() -> dict[str, list[str]]:
+    """Example files by kind; the official test images in class order, two per class."""
+    class_order = {name.lower().replace("/", "-").replace(" ", "-"): i for i, name in enumerate(CLASS_NAMES)}
+    tests = sorted(EXAMPLES_DIR.glob("test*.png"), key=lambda p: (class_order[p.stem.split("_", 1)[1]], p.name))
+    return {
+        "Official test images, two per class in class order (T-shirt/top, Trouser, Pullover, Dress, Coat, "
+        "Sandal, Shirt, Sneaker, Bag, Ankle boot)": [str(p) for p in tests],
+        "Product-style photos (dark on white: the app negates them)": [str(p) for p in sorted(EXAMPLES_DIR.glob("photo*.jpg"))],
+        "Drawings": [str(p) for p in sorted(EXAMPLES_DIR.glob("drawing*.png"))],
+    }
 
 
 # ----------------------------------------------------------------------------- the page
@@ -136,6 +151,7 @@ CSS = GAP_PANEL_CSS + """
              color: var(--body-text-color-subdued); font-size: 15px; }
 #notice { border-left: 4px solid #f59e0b; padding-left: 10px; }
 #sketch canvas { cursor: crosshair; }
+#status { font-size: 16px; }
 """
 
 model_choices = [(loaded.label, key) for key, loaded in explorer.models.items()]
@@ -147,7 +163,9 @@ with gr.Blocks(title="NiN Explorer") as demo:
         "Draw a garment or upload a photo, and watch a **Network in Network** (the d2l chapter's NiN, "
         f"{parameter_count(explorer.models[explorer.default_key].model):,} parameters) sort it into one of the 10 "
         "Fashion-MNIST classes. NiN has **no fully-connected layer**: its last block outputs one 5×5 map per "
-        "class, and each class's score is simply that map's average.",
+        "class, and each class's score is simply that map's average. Below the prediction: "
+        "[global average pooling](#gap-section) · [class activation map](#cam-section) · "
+        "[feature maps of every stage](#features-section).",
         elem_id="title",
     )
     if notices:
@@ -156,46 +174,51 @@ with gr.Blocks(title="NiN Explorer") as demo:
     state = gr.State(None)
     with gr.Row(equal_height=False):
         with gr.Column(scale=5, min_width=300):
-            with gr.Tabs() as tabs:
+            with gr.Tabs():
                 with gr.Tab("Draw", id="draw", elem_id="tab-draw"):
-                    black = np.zeros((CANVAS, CANVAS, 4), dtype=np.uint8)
-                    black[..., 3] = 255
                     sketch = gr.Sketchpad(
-                        value={"background": black, "layers": [], "composite": black},
                         type="numpy", image_mode="RGBA", canvas_size=(CANVAS, CANVAS), fixed_canvas=True,
-                        layers=False, brush=gr.Brush(colors=["#ffffff"], default_color="#ffffff",
-                                                     color_mode="fixed", default_size=16),
-                        label="Draw in white on black, like the dataset. Brush size: click the brush icon.",
-                        elem_id="sketch",
+                        layers=False, transforms=(), sources=(),
+                        brush=gr.Brush(colors=["#ffffff"], default_color="#ffffff", color_mode="fixed",
+                                       default_size=16),
+                        label="Draw in white", elem_id="sketch",
                     )
+                    with gr.Row():
+                        gr.Markdown("Predicts as you draw. Toolbar: brush size, eraser, undo, clear.",
+                                    elem_id="sketch-help")
+                        classify = gr.Button("Classify drawing", variant="secondary", size="sm",
+                                             elem_id="classify", scale=0, min_width=150)
                 with gr.Tab("Upload", id="upload", elem_id="tab-upload"):
                     upload = UploadImage(
                         type="filepath", image_mode=None, sources=["upload", "clipboard"], format="png",
-                        label="Photo or image of one garment (PNG, JPEG, WebP, BMP, GIF; up to 10 MB)",
+                        label="One garment: PNG, JPEG, WebP, BMP or GIF, up to 10 MB",
                         elem_id="upload", height=300,
                     )
-                    gr.Examples(example_paths(), inputs=[upload], label="Examples: official test images "
-                                "(two per class), product-style photos and drawings", examples_per_page=30)
-            with gr.Row():
-                model = gr.Radio(model_choices, value=explorer.default_key, label="Weights",
-                                 visible=len(model_choices) > 1, elem_id="model")
-            classify = gr.Button("Classify", variant="primary", elem_id="classify")
+            status = gr.Markdown("Draw on the canvas, upload a photo, or pick an example below.",
+                                 elem_id="status", label="Status", show_label=False)
+            model = gr.Radio(model_choices, value=explorer.default_key, label="Weights",
+                             visible=len(model_choices) > 1, elem_id="model")
         with gr.Column(scale=4, min_width=300):
             label = gr.Label(num_top_classes=3, label="Prediction", elem_id="prediction")
-            status = gr.Markdown("Draw a garment on the black canvas and the prediction appears as you draw.",
-                                 elem_id="status")
+            gr.Markdown("**What the network sees**: the 28×28 image (left, shown 8× larger) and the "
+                        "224×224 input it is resized to (right).", elem_id="seen-caption")
             with gr.Row():
-                input28 = gr.Image(label="What the network sees (28×28)", format="png", interactive=False,
+                input28 = gr.Image(label="28×28", show_label=False, format="png", interactive=False,
                                    elem_id="input28", height=224, buttons=[])
-                input224 = gr.Image(label="Network input (224×224, bilinear)", format="png", interactive=False,
+                input224 = gr.Image(label="224×224", show_label=False, format="png", interactive=False,
                                     elem_id="input224", height=224, buttons=[])
-            steps = gr.Markdown(elem_id="steps")
+            steps = gr.Markdown(elem_id="steps", label="Preprocessing steps", show_label=False)
 
-    gr.Markdown("## Global average pooling: how 10 maps become 10 scores")
+    with gr.Row(equal_height=False, elem_id="examples"):
+        for title, files in examples().items():
+            with gr.Column(scale=len(files) + 2, min_width=200):
+                gr.Examples(files, inputs=[upload], label=title, examples_per_page=len(files))
+
+    gr.Markdown("## Global average pooling: how 10 maps become 10 scores", elem_id="gap-section")
     gap = gr.HTML('<div class="nin-empty">The class maps appear here once there is something to classify.</div>',
-                  elem_id="gap", js_on_load=None)
+                  elem_id="gap", js_on_load=None, label="Global average pooling")
 
-    gr.Markdown("## Class activation map: where the evidence is")
+    gr.Markdown("## Class activation map: where the evidence is", elem_id="cam-section")
     with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=220):
             cam_class = gr.Dropdown([PREDICTED, *CLASS_NAMES], value=PREDICTED, label="Show the map of",
@@ -207,10 +230,11 @@ with gr.Blocks(title="NiN Explorer") as demo:
             cam = gr.Image(label="CAM", format="png", interactive=False, elem_id="cam", height=300)
 
     gr.Markdown("## Feature maps of every stage\nColour: viridis, from 0 (dark purple) to the stage's largest "
-                "activation (yellow), one scale per stage so channels can be compared. #n is the channel index.")
+                "activation (yellow), one scale per stage so channels can be compared. #n is the channel index; "
+                "block4's channels are the classes.", elem_id="features-section")
     channels = gr.Radio([SHOW_TOP, SHOW_ALL], value=SHOW_TOP, label="Channels", elem_id="channels")
     features = gr.HTML('<div class="nin-empty">Every stage\'s feature maps appear here.</div>',
-                       elem_id="features", js_on_load=None)
+                       elem_id="features", js_on_load=None, label="Feature maps")
 
     with gr.Accordion("Architecture (computed live from the module)", open=False):
         gr.Dataframe(architecture_rows(), headers=["stage", "output shape", "parameters"],
@@ -219,14 +243,15 @@ with gr.Blocks(title="NiN Explorer") as demo:
     outputs = [label, input28, input224, gap, cam, status, features, steps, state]
     settings = [model, cam_class, channels]
 
+    demo.load(blank_canvas, None, sketch, api_name="blank_canvas")
+    sketch.clear(blank_canvas, None, sketch, api_name="clear_canvas")
     upload.change(predict, [upload, *settings], outputs, api_name="predict")
     sketch.change(predict_sketch, [sketch, *settings], outputs, api_name="predict_sketch",
                   trigger_mode="always_last", show_progress="hidden")
-    classify.click(rerun, [state, *settings], outputs, api_name="classify")
+    classify.click(predict_sketch, [sketch, *settings], outputs, api_name="classify")
     model.change(rerun, [state, *settings], outputs, api_name="change_model")
     cam_class.change(change_cam, [state, cam_class], [cam], api_name="change_cam")
     channels.change(change_channels, [state, channels], [features], api_name="change_channels")
-
 
 if __name__ == "__main__":
     demo.launch(max_file_size=MAX_FILE_SIZE, ssr_mode=False, css=CSS)

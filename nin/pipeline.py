@@ -169,12 +169,17 @@ def render_stages(explanation: Explanation, show_all: bool) -> tuple[dict[str, n
     images, titles = {}, {}
     for stage in FEATURE_STAGES:
         maps = explanation.stages[stage]
-        channels = explanation.top_channels(stage, None if show_all else TOP_CHANNELS)
         vmax = float(maps.max())
-        images[stage] = render.feature_grid(maps, channels, vmax)
         shape = "×".join(str(s) for s in maps.shape)
-        which = f"all {len(channels)} channels" if len(channels) == maps.shape[0] else \
-            f"top {len(channels)} of {maps.shape[0]} channels by mean"
+        if stage == "block4":  # its channels are the classes: show them all, in class order, by name
+            channels = np.arange(len(CLASS_NAMES))
+            images[stage] = render.feature_grid(maps, channels, vmax, columns=5, labels=list(CLASS_NAMES), target=66)
+            which = "one channel per class"
+        else:
+            channels = explanation.top_channels(stage, None if show_all else TOP_CHANNELS)
+            images[stage] = render.feature_grid(maps, channels, vmax)
+            which = f"all {len(channels)} channels" if len(channels) == maps.shape[0] else \
+                f"top {len(channels)} of {maps.shape[0]} channels by mean"
         titles[stage] = f"{stage} · {shape} · {which} · colour 0 → stage max {vmax:.2f}"
     return images, titles
 

@@ -56,14 +56,15 @@ def cell_scale(side: int, target: int = 52) -> int:
     return max(1, round(target / side))
 
 
-def feature_grid(maps: np.ndarray, channels: np.ndarray, vmax: float, columns: int | None = None) -> np.ndarray:
-    """A grid of channel activations with each channel's index above it, RGB uint8.
+def feature_grid(maps: np.ndarray, channels: np.ndarray, vmax: float, columns: int | None = None,
+                 labels: list[str] | None = None, target: int = 52) -> np.ndarray:
+    """A grid of channel activations with a label above each (default "#index"), RGB uint8.
 
     maps: [C, H, W]; channels: which to draw, in order; vmax: the top of the shared colour scale, so
-    brightness is comparable across the channels of a stage.
+    brightness is comparable across the channels of a stage; target: about how wide each cell is drawn.
     """
     _, h, w = maps.shape
-    scale = cell_scale(max(h, w))
+    scale = cell_scale(max(h, w), target)
     cell_h, cell_w = h * scale, w * scale
     label_h, gap = 13, 4
     columns = columns or int(np.ceil(np.sqrt(len(channels))))
@@ -78,12 +79,12 @@ def feature_grid(maps: np.ndarray, channels: np.ndarray, vmax: float, columns: i
         r, c = divmod(i, columns)
         top, left = gap + r * (cell_h + label_h + gap) + label_h, gap + c * (cell_w + gap)
         canvas[top:top + cell_h, left:left + cell_w] = tiles[i]
-        positions.append((left, top - label_h, int(channel)))
+        positions.append((left, top - label_h, labels[i] if labels else f"#{int(channel)}"))
     image = Image.fromarray(canvas)
     draw = ImageDraw.Draw(image)
     font = _font(10)
-    for left, top, channel in positions:
-        draw.text((left, top), f"#{channel}", fill=LABEL_COLOUR, font=font)
+    for left, top, text in positions:
+        draw.text((left, top), text, fill=LABEL_COLOUR, font=font)
     return np.asarray(image)
 
 
@@ -171,7 +172,7 @@ GAP_PANEL_CSS = """
 .nin-card-top { border-color: #f59e0b; box-shadow: 0 0 0 2px rgba(245, 158, 11, .35); }
 .nin-card-title { font-weight: 600; font-size: 13px; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
 .nin-map { border-collapse: collapse; width: 100%; table-layout: fixed; margin: 2px 0; }
-.nin-map td { font-size: 9px; text-align: center; padding: 0; height: 18px; border: none; font-variant-numeric: tabular-nums; }
+.nin-map td { font-size: 11px; text-align: center; padding: 0; height: 20px; border: none; font-variant-numeric: tabular-nums; }
 .nin-card-stats { font-size: 12px; }
 .nin-bars { flex: 2 1 300px; font-size: 13px; }
 .nin-bars-title { font-weight: 600; margin-bottom: 4px; }
@@ -183,7 +184,7 @@ GAP_PANEL_CSS = """
 .nin-bar-value { font-variant-numeric: tabular-nums; white-space: nowrap; }
 .nin-colorbar { display: flex; align-items: center; gap: 6px; font-size: 12px; margin-top: 8px; }
 .nin-ramp { display: inline-block; width: 160px; height: 10px; border-radius: 2px; }
-.nin-colorbar-label { color: var(--body-text-color-subdued); }
+.nin-colorbar-label { color: var(--body-text-color); }
 .nin-stages { display: flex; flex-wrap: wrap; gap: 14px; align-items: flex-start; }
 .nin-stage { margin: 0; padding: 6px; border: 1px solid var(--border-color-primary); border-radius: 8px; max-width: 100%; }
 .nin-stage figcaption { font-size: 12px; margin-bottom: 4px; max-width: 260px; line-height: 1.35; }
