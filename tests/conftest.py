@@ -36,3 +36,24 @@ def official_data():
         return data.load_fashion_mnist(download=False)
     except data.DataSourceError as exc:
         require(False, f"official Fashion-MNIST not found ({exc}); apt-get install -y dataset-fashion-mnist")
+
+
+@pytest.fixture(scope="session")
+def app_url():
+    """The app launched in-process on a free port, as app.py launches it; yields its URL, closes it after.
+
+    Session-scoped so the API and browser tests share one server (importing app loads torch and the weights).
+    """
+    import socket
+
+    import app
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    app.demo.launch(server_name="127.0.0.1", server_port=port, max_file_size=app.MAX_FILE_SIZE, ssr_mode=False,
+                    css=app.CSS, prevent_thread_lock=True, quiet=True)
+    try:
+        yield app.demo.local_url.rstrip("/")
+    finally:
+        app.demo.close()

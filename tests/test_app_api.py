@@ -1,0 +1,240 @@
+"""The app's API, through gradio_client, against the real server launched in-process.
+
+What a caller of the Space gets: a label dict, a friendly prompt for an empty sketch, a clear message for every
+bad file (and a server that keeps serving afterwards), and session state that the follow-up events reuse.
+"""
+
+import io
+import os
+import re
+import struct
+import zlib
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+from PIL import Image
+
+from nin.model import CLASS_NAMES
+
+pytest.importorskip("gradio_client")
+from gradio_client import Client, handle_file  # noqa: E402
+from gradio_client.exceptions import AppError  # noqa: E402
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "nin" / "examples"
+GOOD = EXAMPLES / "test00000_ankle-boot.png"
+PULLOVER = EXAMPLES / "test00001_pullover.png"
+PUBLIC_ENDPOINTS = {"/predict", "/predict_sketch", "/classify", "/change_model", "/change_cam", "/change_channels"}
+CANVAS = 280
+
+
+@pytest.fixture(scope="module")
+def client(app_url):
+    return Client(app_url, download_files=False, verbose=False)
+
+
+def predict(client, path):
+    return client.predict(handle_file(str(path)), api_name="/predict")
+
+
+def assert_serves(client):
+    """A good request still gets a real prediction."""
+    result = predict(client, GOOD)
+    assert result[0]["label"] in CLASS_NAMES
+
+
+def output_pixels(output) -> np.ndarray:
+    """An image output as a uint8 array. The server runs in this process, so its file path is readable here."""
+    file = output["value"] if "value" in output else output  # gr.Image(value=..., label=...) comes back wrapped
+    return np.asarray(Image.open(file["path"]).convert("L"))
+
+
+# ----------------------------------------------------------------------------- /predict
+
+def test_predict_returns_a_label_dict_with_the_top_classes(client):
+    import app
+
+    label, input28, input224, gap, cam, status, features, steps = predict(client, GOOD)
+    # gr.Label comes back as {"label": top class, "confidences": [{"label", "confidence"}, ...]}, best first,
+    # cut to the component's num_top_classes.
+    assert label["label"] in CLASS_NAMES
+    confidences = label["confidences"]
+    assert len(confidences) == (app.label.num_top_classes or len(CLASS_NAMES))
+    assert confidences[0]["label"] == label["label"]
+    values = [c["confidence"] for c in confidences]
+    assert values == sorted(values, reverse=True)
+    assert all(0.0 <= v <= 1.0 for v in values)
+    assert {c["label"] for c in confidences} <= set(CLASS_NAMES)
+    assert label["label"] in status
+    assert output_pixels(input28).shape == (224, 224)   # 28x28 shown at 8x
+    assert output_pixels(input224).shape == (224, 224)
+    assert len(re.findall(r'class="nin-card( nin-card-top)?"', gap)) == len(CLASS_NAMES)
+    assert gap.count("nin-card-top") == 1 and 'data-predicted="' in gap
+    assert features.count('class="nin-stage"') == 7
+    assert "Fashion-MNIST" in steps
+
+
+def test_every_event_has_a_descriptive_api_name(client):
+    import app
+
+    fns = app.demo.fns.values() if isinstance(app.demo.fns, dict) else app.demo.fns
+    names = [fn.api_name for fn in fns]
+    assert all(names), f"events without api_name: {names}"
+    assert len(names) == len(set(names)), f"duplicate api_names: {names}"
+    generic = [n for n in names if re.fullmatch(r"<?lambda>?(_\d+)?|fn(_?\d+)?|predict_\d+", n)]
+    assert not generic, f"auto-generated api_names: {generic}"
+    documented = set(client.view_api(print_info=False, return_format="dict")["named_endpoints"])
+    assert documented == PUBLIC_ENDPOINTS
+
+
+# ----------------------------------------------------------------------------- bad and unusual files
+
+def png_chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+
+def huge_png_header(width: int, height: int) -> bytes:
+    """A valid-looking 1-bit PNG that claims width x height but carries a few bytes of pixel data."""
+    ihdr = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", ihdr) + png_chunk(b"IDAT", zlib.compress(b"\0" * 1000))
+            + png_chunk(b"IEND", b""))
+
+
+BAD_FILES = {
+    # name: (file bytes builder, words the message must contain)
+    "decompression_bomb.png": (lambda: huge_png_header(30000, 30000), "too large"),
+    "too_many_pixels.png": (lambda: huge_png_header(9000, 9000), "megapixels"),
+    "truncated.png": (lambda: PULLOVER.read_bytes()[: PULLOVER.stat().st_size // 2], "truncated"),
+    "not_an_image.png": (lambda: b"this is a text file, not a picture\n" * 20, "not an image"),
+    "one_pixel.png": (lambda: image_bytes(Image.new("L", (1, 1), 255)), "1×1"),
+}
+
+
+def image_bytes(image: Image.Image, fmt: str = "PNG", **kwargs) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format=fmt, **kwargs)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("name", list(BAD_FILES))
+def test_bad_file_gets_a_clear_message_and_the_server_keeps_serving(client, tmp_path, name):
+    build, words = BAD_FILES[name]
+    path = tmp_path / name
+    path.write_bytes(build())
+    with pytest.raises(AppError) as info:
+        predict(client, path)
+    message = str(info.value)
+    assert words in message and "Please" in message, message
+    assert_serves(client)
+
+
+def test_16_bit_greyscale_png_is_classified_like_its_8_bit_original(client, tmp_path):
+    original = Image.open(PULLOVER).convert("L")
+    deep = Image.fromarray(np.asarray(original).astype(np.uint16) * 257)  # 0..255 -> 0..65535
+    path = tmp_path / "deep.png"
+    deep.save(path)
+    assert Image.open(path).mode == "I;16"
+    result16, result8 = predict(client, path), predict(client, PULLOVER)
+    assert result16[0]["label"] == result8[0]["label"]
+    diff = np.abs(output_pixels(result16[1]).astype(int) - output_pixels(result8[1]).astype(int))
+    assert diff.max() <= 2
+
+
+def test_cmyk_jpeg_is_classified(client, tmp_path):
+    path = tmp_path / "cmyk.jpg"
+    Image.open(EXAMPLES / "photo00009_sneaker.jpg").convert("CMYK").save(path, quality=95)
+    assert Image.open(path).mode == "CMYK"
+    assert predict(client, path)[0]["label"] in CLASS_NAMES
+
+
+def test_animated_gif_is_classified_from_its_first_frame(client, tmp_path):
+    first = Image.open(GOOD).convert("L")
+    blank = Image.new("L", first.size, 0)  # a blank second frame: if it were used, there would be nothing to classify
+    gif, png = tmp_path / "anim.gif", tmp_path / "first.png"
+    first.save(gif, save_all=True, append_images=[blank], duration=100, loop=0)
+    first.save(png)
+    assert Image.open(gif).n_frames == 2
+    from_gif, from_png = predict(client, gif), predict(client, png)
+    assert from_gif[0]["label"] == from_png[0]["label"]
+    assert np.array_equal(output_pixels(from_gif[1]), output_pixels(from_png[1]))
+
+
+def test_oversize_upload_is_refused_with_a_size_message(client, app_url, tmp_path):
+    import app
+
+    path = tmp_path / "huge.png"
+    path.write_bytes(os.urandom(11 * 1024 * 1024))
+    assert app.MAX_FILE_SIZE == "10mb"
+    # gradio_client reads max_file_size from the app's config and refuses before uploading (a ValueError).
+    with pytest.raises(ValueError, match="exceeds the maximum file size"):
+        predict(client, path)
+    # A client that does not check is refused by the server itself: 413 with the limit in the message.
+    with path.open("rb") as handle:
+        response = httpx.post(f"{app_url}/gradio_api/upload", files={"files": ("huge.png", handle, "image/png")},
+                              timeout=60)
+    assert response.status_code == 413
+    assert "maximum allowed size of 10485760 bytes" in response.text
+    assert_serves(client)
+
+
+# ----------------------------------------------------------------------------- the sketchpad
+
+def rgba_png(path: Path, array: np.ndarray) -> dict:
+    Image.fromarray(array, "RGBA").save(path)
+    return handle_file(str(path))
+
+
+def sketch_value(tmp_path: Path, stroke: bool) -> dict:
+    """A sketchpad value as the browser sends it: black background, one transparent layer, the composite."""
+    black = np.zeros((CANVAS, CANVAS, 4), np.uint8)
+    black[..., 3] = 255
+    layer = np.zeros((CANVAS, CANVAS, 4), np.uint8)
+    if stroke:  # a white T-shirt-ish shape: body plus sleeves
+        layer[90:240, 90:190] = 255
+        layer[90:130, 50:230] = 255
+    composite = black.copy()
+    composite[layer[..., 3] > 0] = 255
+    return {"background": rgba_png(tmp_path / "bg.png", black),
+            "layers": [rgba_png(tmp_path / "layer.png", layer)] if stroke else [],
+            "composite": rgba_png(tmp_path / "composite.png", composite), "id": None}
+
+
+def test_empty_sketch_gets_the_drawing_prompt_not_an_error(client, tmp_path):
+    label, *_, status, features, steps = client.predict(sketch_value(tmp_path, stroke=False),
+                                                        api_name="/predict_sketch")
+    assert not (label or {}).get("label")   # an empty gr.Label comes back as {}
+    assert "Draw" in status
+
+
+def test_sketch_with_a_stroke_is_classified(client, tmp_path):
+    result = client.predict(sketch_value(tmp_path, stroke=True), api_name="/predict_sketch")
+    assert result[0]["label"] in CLASS_NAMES
+    assert result[0]["label"] in result[5]
+    assert "Drawing" in result[7]
+    assert output_pixels(result[1]).max() > 200   # the stroke is light on black in what the network sees
+
+
+# ----------------------------------------------------------------------------- follow-up events reuse the session
+
+def test_cam_and_channels_follow_the_last_prediction_in_the_session(app_url):
+    import app
+
+    fresh = Client(app_url, download_files=False, verbose=False)
+    # Before any prediction in this session there is nothing to redraw: no error, and no pictures.
+    assert "nin-stage" not in str(fresh.predict(app.SHOW_ALL, api_name="/change_channels"))
+    assert (fresh.predict("Dress", api_name="/change_cam") or {}).get("value") is None
+    assert fresh.predict(api_name="/classify")[0] in ({}, None)
+    predict(fresh, GOOD)
+
+    cam = fresh.predict("Dress", api_name="/change_cam")
+    assert "Dress" in cam["label"]
+    assert output_pixels(cam).shape == (224, 224)
+
+    every = fresh.predict(app.SHOW_ALL, api_name="/change_channels")
+    assert every.count('class="nin-stage"') == 7 and "all 96 channels" in every
+    top = fresh.predict(app.SHOW_TOP, api_name="/change_channels")
+    assert "top 16 of 96 channels" in top and "all 96 channels" not in top
+
+    label, *_ = fresh.predict(api_name="/classify")
+    assert label["label"] in CLASS_NAMES

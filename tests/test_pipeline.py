@@ -1,0 +1,86 @@
+"""The whole request path on the shipped weights, including the product-photo property of the upload path."""
+
+import io
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from nin.data import to_model_input
+from nin.explain import preprocessing_of
+from nin.model import CLASS_NAMES
+from nin.pipeline import EXAMPLES_DIR, Explorer, load_models
+from nin.preprocess import load_image, preprocess_photo
+
+PHOTOS = 600  # official test images turned into product photos
+
+
+@pytest.fixture(scope="module")
+def explorer():
+    return Explorer(load_models())
+
+
+def product_photo(image: np.ndarray, rng: np.random.Generator) -> bytes:
+    """Undo Fashion-MNIST's last steps: dark garment on white, 4-12x larger, off-centre, RGB JPEG."""
+    side = int(round(28 * rng.uniform(4, 12)))
+    garment = Image.fromarray(255 - image).resize((side, side), Image.Resampling.BICUBIC)
+    width, height = side + int(rng.integers(side // 4, side)), side + int(rng.integers(side // 4, side))
+    canvas = Image.new("L", (width, height), 255)
+    canvas.paste(garment, (int(rng.integers(0, width - side)), int(rng.integers(0, height - side))))
+    buffer = io.BytesIO()
+    canvas.convert("RGB").save(buffer, format="JPEG", quality=90)
+    return buffer.getvalue()
+
+
+@torch.inference_mode()
+def accuracy(model, images28: np.ndarray, labels: np.ndarray, spec: dict) -> float:
+    x = (to_model_input(torch.from_numpy(images28)) - spec["mean"]) / spec["std"]
+    predictions = torch.cat([model(batch).argmax(1) for batch in x.split(100)]).numpy()
+    return float((predictions == labels).mean())
+
+
+def test_product_photos_through_the_upload_path_score_within_2_points_of_the_raw_images(explorer, official_data):
+    loaded = explorer.models[explorer.default_key]
+    assert loaded.key != "untrained", "needs trained weights in weights/"
+    spec = preprocessing_of(loaded.metadata)
+    images = official_data.test_images[:PHOTOS].numpy()
+    labels = official_data.test_labels[:PHOTOS].numpy()
+    rng = np.random.default_rng(0)
+    uploaded = np.stack([preprocess_photo(load_image(product_photo(image, rng))).image for image in images])
+    raw_accuracy = accuracy(loaded.model, images, labels, spec)
+    photo_accuracy = accuracy(loaded.model, uploaded, labels, spec)
+    print(f"raw {raw_accuracy:.4f}  product photos {photo_accuracy:.4f}  n={PHOTOS}")
+    assert raw_accuracy > 0.6, "the shipped weights should be trained"
+    assert abs(photo_accuracy - raw_accuracy) <= 0.02
+
+
+def test_every_shipped_example_goes_through_the_whole_request_path(explorer):
+    paths = sorted(EXAMPLES_DIR.glob("*.*"))
+    assert len(paths) >= 23  # 2 per class + photos + drawings
+    for path in paths:
+        view = explorer.from_photo(str(path))
+        assert set(view.label) == set(CLASS_NAMES)
+        np.testing.assert_allclose(view.explanation.gap_means, view.explanation.logits, atol=1e-5)
+        assert view.cam.shape == (224, 224, 3) and view.input28.shape == (224, 224, 3)
+        assert view.stages_html.count("<figure") == 7
+
+
+def test_official_examples_are_mostly_recognised(explorer):
+    paths = sorted(EXAMPLES_DIR.glob("test*.png"))
+    names = {c.lower().replace("/", "-").replace(" ", "-"): c for c in CLASS_NAMES}
+    hits = [explorer.from_photo(str(p)).explanation.top_classes(1)[0][0] == names[p.stem.split("_", 1)[1]]
+            for p in paths]
+    assert len(paths) == 20 and sum(hits) >= 12
+
+
+def test_show_all_channels_draws_every_channel(explorer):
+    path = str(EXAMPLES_DIR / "test00000_ankle-boot.png")
+    assert "all 384 channels" in explorer.from_photo(path, show_all=True).stage_titles["block3"]
+    assert "top 16 of 384" in explorer.from_photo(path).stage_titles["block3"]
+
+
+def test_rerun_with_the_same_input_gives_the_same_numbers(explorer):
+    view = explorer.from_photo(str(EXAMPLES_DIR / "test00002_trouser.png"))
+    again = explorer.rerun(view.preprocessed)
+    np.testing.assert_array_equal(view.explanation.logits, again.explanation.logits)
