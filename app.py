@@ -17,15 +17,15 @@ import gradio as gr
 import numpy as np
 
 from nin.model import CLASS_NAMES, layer_table, parameter_count
-from nin.pipeline import Explorer, View, render_cam, stages_html
+from nin.pipeline import EXAMPLES_DIR, Explorer, View, render_cam, stages_html
 from nin.preprocess import EmptyInput, InputError, load_image
 from nin.render import GAP_PANEL_CSS
 
-EXAMPLES_DIR = Path(__file__).resolve().parent / "nin" / "examples"
 MAX_FILE_SIZE = "10mb"
 CANVAS = 280
 PREDICTED = "Predicted class"
 SHOW_TOP, SHOW_ALL = "Top 16 channels by mean", "All channels"
+READY = "Ready: draw on the black canvas, upload a photo, or pick an example below."
 
 explorer = Explorer()
 
@@ -194,7 +194,7 @@ with gr.Blocks(title="NiN Explorer") as demo:
                         label="One garment: PNG, JPEG, WebP, BMP or GIF, up to 10 MB",
                         elem_id="upload", height=300,
                     )
-            status = gr.Markdown("Draw on the canvas, upload a photo, or pick an example below.",
+            status = gr.Markdown("Loading the canvas…",
                                  elem_id="status", label="Status", show_label=False)
             model = gr.Radio(model_choices, value=explorer.default_key, label="Weights",
                              visible=len(model_choices) > 1, elem_id="model")
@@ -243,7 +243,8 @@ with gr.Blocks(title="NiN Explorer") as demo:
     outputs = [label, input28, input224, gap, cam, status, features, steps, state]
     settings = [model, cam_class, channels]
 
-    demo.load(blank_canvas, None, sketch, api_name="blank_canvas")
+    # The canvas is ready only once this has run; the status line says so (browser tests wait for "Ready").
+    demo.load(lambda: (blank_canvas(), READY), None, [sketch, status], api_name="blank_canvas")
     sketch.clear(blank_canvas, None, sketch, api_name="clear_canvas")
     upload.change(predict, [upload, *settings], outputs, api_name="predict")
     sketch.change(predict_sketch, [sketch, *settings], outputs, api_name="predict_sketch",

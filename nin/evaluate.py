@@ -18,15 +18,8 @@ import torch
 from torch import nn
 
 from nin.data import DeviceBatches, load_fashion_mnist
-from nin.model import CLASS_NAMES, INPUT_SIZE, load_weights
+from nin.model import CLASS_NAMES, load_weights, preprocessing_of
 from nin.train import resolve_device
-
-
-def preprocessing_from_metadata(metadata: dict) -> dict:
-    """Input size, mean and std from a weight file's metadata; a file without them gets the d2l seed's."""
-    spec = metadata.get("preprocessing") or {}
-    return {"input_size": int(spec.get("input_size", INPUT_SIZE)), "mean": float(spec.get("mean", 0.0)),
-            "std": float(spec.get("std", 1.0))}
 
 
 @torch.no_grad()
@@ -38,7 +31,7 @@ def evaluate(model: nn.Module, images_u8: torch.Tensor, labels: torch.Tensor, pr
     nin.data.to_model_input as in training. `device` defaults to the model's. Per-class accuracy is
     None for a class absent from `labels`.
     """
-    spec = preprocessing_from_metadata({"preprocessing": preprocessing})
+    spec = preprocessing_of({"preprocessing": preprocessing})
     if device is None:
         device = next((p.device for p in model.parameters()), torch.device("cpu"))
     device = torch.device(device)

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from nin.data import to_model_input
-from nin.model import CLASS_NAMES, FEATURE_STAGES, INPUT_SIZE, NiN
+from nin.model import CLASS_NAMES, FEATURE_STAGES, INPUT_SIZE, NiN, preprocessing_of
 
 
 @dataclass(frozen=True)
@@ -60,16 +60,6 @@ class Explanation:
         means = self.stages[stage].mean(axis=(1, 2))
         order = np.argsort(-means, kind="stable")
         return order if k is None else order[:k]
-
-
-def preprocessing_of(metadata: dict) -> dict:
-    """The normalisation a weight file was trained with (the seed recipe used none)."""
-    spec = metadata.get("preprocessing") or {}
-    return {
-        "input_size": int(spec.get("input_size", INPUT_SIZE)),
-        "mean": float(spec.get("mean", 0.0)),
-        "std": float(spec.get("std", 1.0)),
-    }
 
 
 @torch.inference_mode()

@@ -16,8 +16,8 @@ from PIL import Image, ImageDraw
 
 from nin.data import load_fashion_mnist
 from nin.model import CLASS_NAMES
+from nin.pipeline import EXAMPLES_DIR
 
-EXAMPLES_DIR = Path(__file__).resolve().parent / "examples"
 PER_CLASS = 2
 
 

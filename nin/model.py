@@ -115,6 +115,16 @@ def save_weights(model: nn.Module, path: str | os.PathLike, metadata: dict | Non
     return path
 
 
+def preprocessing_of(metadata: dict) -> dict:
+    """The input size and normalisation a weight file was trained with; the d2l seed's 224 / 0 / 1 when absent."""
+    spec = metadata.get("preprocessing") or {}
+    return {
+        "input_size": int(spec.get("input_size", INPUT_SIZE)),
+        "mean": float(spec.get("mean", 0.0)),
+        "std": float(spec.get("std", 1.0)),
+    }
+
+
 def read_metadata(path: str | os.PathLike) -> dict:
     """The JSON-decoded metadata of a weight file, without loading tensors."""
     from safetensors import safe_open

@@ -14,11 +14,12 @@ import numpy as np
 import torch
 
 from nin import render
-from nin.explain import Explanation, explain, preprocessing_of
-from nin.model import CLASS_NAMES, FEATURE_STAGES, NiN, WeightsError, load_weights, xavier_init_
+from nin.explain import Explanation, explain
+from nin.model import CLASS_NAMES, FEATURE_STAGES, NiN, WeightsError, load_weights, preprocessing_of, xavier_init_
 from nin.preprocess import Preprocessed, load_image, preprocess_photo, preprocess_sketch
 
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
+EXAMPLES_DIR = Path(__file__).resolve().parent / "examples"  # written by `python -m nin.make_examples`
 # Shipped weight files, best first. The GPU-trained files come from the "GPU-trained weights" issue; until
 # they exist the app runs on the provisional CPU-trained file and says so on the page.
 WEIGHT_FILES = (

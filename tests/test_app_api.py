@@ -25,7 +25,8 @@ from gradio_client.exceptions import AppError  # noqa: E402
 EXAMPLES = Path(__file__).resolve().parents[1] / "nin" / "examples"
 GOOD = EXAMPLES / "test00000_ankle-boot.png"
 PULLOVER = EXAMPLES / "test00001_pullover.png"
-PUBLIC_ENDPOINTS = {"/predict", "/predict_sketch", "/classify", "/change_model", "/change_cam", "/change_channels"}
+PUBLIC_ENDPOINTS = {"/predict", "/predict_sketch", "/classify", "/change_model", "/change_cam", "/change_channels",
+                    "/blank_canvas", "/clear_canvas"}
 CANVAS = 280
 
 
@@ -224,7 +225,7 @@ def test_cam_and_channels_follow_the_last_prediction_in_the_session(app_url):
     # Before any prediction in this session there is nothing to redraw: no error, and no pictures.
     assert "nin-stage" not in str(fresh.predict(app.SHOW_ALL, api_name="/change_channels"))
     assert (fresh.predict("Dress", api_name="/change_cam") or {}).get("value") is None
-    assert fresh.predict(api_name="/classify")[0] in ({}, None)
+    assert fresh.predict(api_name="/change_model")[0] in ({}, None)
     predict(fresh, GOOD)
 
     cam = fresh.predict("Dress", api_name="/change_cam")
@@ -236,5 +237,5 @@ def test_cam_and_channels_follow_the_last_prediction_in_the_session(app_url):
     top = fresh.predict(app.SHOW_TOP, api_name="/change_channels")
     assert "top 16 of 96 channels" in top and "all 96 channels" not in top
 
-    label, *_ = fresh.predict(api_name="/classify")
+    label, *_ = fresh.predict(api_name="/change_model")  # reruns the session's last input
     assert label["label"] in CLASS_NAMES

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from nin.explain import explain, preprocessing_of
+from nin.explain import explain
+from nin.model import preprocessing_of
 from nin.model import CLASS_NAMES, FEATURE_STAGES, NiN, xavier_init_
 
 

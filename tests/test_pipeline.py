@@ -8,7 +8,7 @@ import torch
 from PIL import Image
 
 from nin.data import to_model_input
-from nin.explain import preprocessing_of
+from nin.model import preprocessing_of
 from nin.model import CLASS_NAMES
 from nin.pipeline import EXAMPLES_DIR, Explorer, load_models
 from nin.preprocess import load_image, preprocess_photo

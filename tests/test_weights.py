@@ -1,0 +1,52 @@
+"""Every weight file shipped in weights/ is the one recorded in weights/metrics.json and scores what it says.
+
+Each file is re-evaluated here on CPU on all 10,000 official test images; the accuracy must equal the
+figure recorded when it was published within 0.3 points (training may have measured in bf16).
+"""
+
+import pytest
+import torch
+
+from nin.evaluate import evaluate, sha256_of
+from nin.model import CLASS_NAMES, INPUT_SIZE, load_weights, parameter_count, preprocessing_of
+from nin.pipeline import WEIGHT_FILES, WEIGHTS_DIR
+from nin.publish import read_metrics
+
+SHIPPED = [name for name, _ in WEIGHT_FILES if (WEIGHTS_DIR / name).exists()]
+
+
+def test_at_least_one_trained_weight_file_is_shipped():
+    assert SHIPPED, "weights/ holds none of " + ", ".join(name for name, _ in WEIGHT_FILES)
+
+
+@pytest.fixture(scope="module")
+def metrics():
+    return read_metrics(WEIGHTS_DIR / "metrics.json")
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_shipped_file_matches_its_recorded_sha256_and_is_small(name, metrics):
+    record = metrics["files"][name]
+    path = WEIGHTS_DIR / name
+    assert sha256_of(path) == record["sha256"]
+    assert path.stat().st_size < 10_000_000
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_shipped_file_carries_its_metadata(name):
+    model, metadata = load_weights(WEIGHTS_DIR / name)
+    assert parameter_count(model) == 1_992_166
+    assert metadata["class_names"] == list(CLASS_NAMES)
+    assert preprocessing_of(metadata)["input_size"] == INPUT_SIZE
+    assert {"recipe", "metrics", "git_commit", "device_name", "torch_version"} <= set(metadata)
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_shipped_file_scores_its_recorded_accuracy_on_all_10000_test_images(name, metrics, official_data):
+    model, metadata = load_weights(WEIGHTS_DIR / name)
+    model = model.to(memory_format=torch.channels_last)  # 1.6x faster on CPU, same numbers
+    report = evaluate(model, official_data.test_images, official_data.test_labels, preprocessing_of(metadata))
+    recorded = metrics["files"][name]
+    assert report["n"] == 10_000
+    assert abs(report["accuracy"] - recorded["evaluation_fp32_cpu"]["accuracy"]) <= 0.003
+    assert abs(report["accuracy"] - metadata["metrics"]["test_acc"]) <= 0.003  # what training measured
