@@ -14,7 +14,6 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no outside connect
 from pathlib import Path
 
 import gradio as gr
-import numpy as np
 
 from nin.model import CLASS_NAMES, layer_table, parameter_count
 from nin.pipeline import EXAMPLES_DIR, Explorer, View, render_cam, stages_html
@@ -118,15 +117,6 @@ def change_channels(state: dict | None, channels: str):
     return stages_html(state["explanation"], channels == SHOW_ALL)
 
 
-def blank_canvas() -> dict:
-    """The sketchpad's black canvas. Set on page load and after Clear, not as the component's value=:
-    an initial value makes Gradio's frontend swallow the first stroke's change event, and Clear drops
-    the background, which would leave white strokes invisible on white."""
-    black = np.zeros((CANVAS, CANVAS, 4), dtype=np.uint8)
-    black[..., 3] = 255
-    return {"background": black, "layers": [], "composite": black}
-
-
 def architecture_rows() -> list[list]:
     return [[name, " × ".join(map(str, shape)), f"{params:,}"] for name, shape, params in layer_table()]
 
@@ -150,7 +140,7 @@ CSS = GAP_PANEL_CSS + """
 .nin-empty { padding: 18px; border: 1px dashed var(--border-color-primary); border-radius: 8px;
              color: var(--body-text-color-subdued); font-size: 15px; }
 #notice { border-left: 4px solid #f59e0b; padding-left: 10px; }
-#sketch canvas { cursor: crosshair; }
+#sketch canvas { cursor: crosshair; filter: invert(1); }
 #status { font-size: 16px; }
 """
 
@@ -179,7 +169,11 @@ with gr.Blocks(title="NiN Explorer") as demo:
                     sketch = gr.Sketchpad(
                         type="numpy", image_mode="RGBA", canvas_size=(CANVAS, CANVAS), fixed_canvas=True,
                         layers=False, transforms=(), sources=(),
-                        brush=gr.Brush(colors=["#ffffff"], default_color="#ffffff", color_mode="fixed",
+                        # A black brush on Gradio's default white canvas, shown inverted by CSS: white on
+                        # black like the dataset, with no initial value= (which makes the frontend swallow
+                        # the first stroke) and nothing for "Clear canvas" to lose. The model reads the
+                        # strokes' alpha, so their colour does not matter.
+                        brush=gr.Brush(colors=["#000000"], default_color="#000000", color_mode="fixed",
                                        default_size=16),
                         label="Draw in white", elem_id="sketch",
                     )
@@ -243,9 +237,8 @@ with gr.Blocks(title="NiN Explorer") as demo:
     outputs = [label, input28, input224, gap, cam, status, features, steps, state]
     settings = [model, cam_class, channels]
 
-    # The canvas is ready only once this has run; the status line says so (browser tests wait for "Ready").
-    demo.load(lambda: (blank_canvas(), READY), None, [sketch, status], api_name="blank_canvas")
-    sketch.clear(blank_canvas, None, sketch, api_name="clear_canvas")
+    # The status line says when the page is connected to the server (browser tests wait for "Ready").
+    demo.load(lambda: READY, None, [status], api_name="ready")
     upload.change(predict, [upload, *settings], outputs, api_name="predict")
     sketch.change(predict_sketch, [sketch, *settings], outputs, api_name="predict_sketch",
                   trigger_mode="always_last", show_progress="hidden")

@@ -6,6 +6,7 @@ page shows. app.py only wires components to these calls; the benchmark and the t
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -71,6 +72,16 @@ class View:
     timings_ms: dict[str, float] = field(default_factory=dict)
 
 
+def weak_classes(weights_dir: Path, name: str, below: float = 0.5) -> dict[str, float]:
+    """Classes a shipped file gets right less than `below` of the time, from weights/metrics.json."""
+    try:
+        record = json.loads((weights_dir / "metrics.json").read_text())["files"][name]
+        per_class = record["evaluation_fp32_cpu"]["per_class_accuracy"]
+    except (OSError, KeyError, ValueError):
+        return {}
+    return {c: a for c, a in per_class.items() if a is not None and a < below}
+
+
 def load_models(weights_dir: Path = WEIGHTS_DIR, device: str = "cpu") -> dict[str, LoadedModel]:
     """Every shipped weight file that loads; an untrained network (clearly labelled) if none does."""
     models: dict[str, LoadedModel] = {}
@@ -82,9 +93,12 @@ def load_models(weights_dir: Path = WEIGHTS_DIR, device: str = "cpu") -> dict[st
         notice = ""
         if "provisional" in name:
             acc = (metadata.get("metrics") or {}).get("test_acc")
+            weak = ", ".join(f"{c} {a:.0%}" for c, a in weak_classes(weights_dir, name).items())
             notice = ("**Provisional weights.** The GPU-trained weights are not shipped yet, so this network "
-                      "was trained briefly on a CPU" + (f" and reaches {acc:.1%} on the official test set" if acc else "")
-                      + ". Predictions will improve when the GPU-trained weights land.")
+                      "was trained for two epochs on a CPU" +
+                      (f" and gets {acc:.1%} of the official test images right" if acc else "") +
+                      (f"; it is weakest on {weak}" if weak else "") +
+                      ". Predictions will improve when the GPU-trained weights land.")
         models[name] = LoadedModel(name, title, model, metadata, notice)
     if not models:
         torch.manual_seed(0)

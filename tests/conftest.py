@@ -57,3 +57,9 @@ def app_url():
         yield app.demo.local_url.rstrip("/")
     finally:
         app.demo.close()
+
+
+def pytest_configure(config):
+    # Gradio 6.31's queue calls pandas options that pandas 3 deprecates; not ours to fix, and it buries real warnings.
+    config.addinivalue_line("filterwarnings", "ignore::DeprecationWarning:gradio.queueing")
+    config.addinivalue_line("filterwarnings", "ignore:.*(no_silent_downcasting|copy keyword).*:Warning")

@@ -26,7 +26,7 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "nin" / "examples"
 GOOD = EXAMPLES / "test00000_ankle-boot.png"
 PULLOVER = EXAMPLES / "test00001_pullover.png"
 PUBLIC_ENDPOINTS = {"/predict", "/predict_sketch", "/classify", "/change_model", "/change_cam", "/change_channels",
-                    "/blank_canvas", "/clear_canvas"}
+                    "/ready"}
 CANVAS = 280
 
 

@@ -48,7 +48,7 @@ def open_page(browser, app_url):
         page.goto(app_url)
         expect(page.locator('#sketch button[aria-label="Brush"]')).to_be_visible(timeout=PREDICTION_S)
         expect(page.locator("#sketch canvas").first).to_be_visible(timeout=UI_S)
-        # The black canvas is set by the page-load event, which then reports "Ready" in the status line.
+        # The page-load event reports "Ready" in the status line once the page is connected.
         expect(page.locator("#status")).to_contain_text("Ready", timeout=PREDICTION_S)
         return page
 
