@@ -239,11 +239,13 @@ with gr.Blocks(title="NiN Explorer") as demo:
 
     # The status line says when the page is connected to the server (browser tests wait for "Ready").
     demo.load(lambda: READY, None, [status], api_name="ready")
-    upload.change(predict, [upload, *settings], outputs, api_name="predict")
+    # No per-output spinners: a request takes tens of milliseconds, and after a bad file the toast alone
+    # explains it instead of an "Error" badge on every panel.
+    upload.change(predict, [upload, *settings], outputs, api_name="predict", show_progress="hidden")
     sketch.change(predict_sketch, [sketch, *settings], outputs, api_name="predict_sketch",
                   trigger_mode="always_last", show_progress="hidden")
-    classify.click(predict_sketch, [sketch, *settings], outputs, api_name="classify")
-    model.change(rerun, [state, *settings], outputs, api_name="change_model")
+    classify.click(predict_sketch, [sketch, *settings], outputs, api_name="classify", show_progress="hidden")
+    model.change(rerun, [state, *settings], outputs, api_name="change_model", show_progress="hidden")
     cam_class.change(change_cam, [state, cam_class], [cam], api_name="change_cam")
     channels.change(change_channels, [state, channels], [features], api_name="change_channels")
 
