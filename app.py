@@ -11,13 +11,14 @@ import os
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no outside connections at run time
 
-from pathlib import Path
+import logging
 
 import gradio as gr
 
 from nin.model import CLASS_NAMES, layer_table, parameter_count
 from nin.pipeline import EXAMPLES_DIR, Explorer, View, render_cam, stages_html
-from nin.preprocess import EmptyInput, InputError, load_image
+from nin.make_examples import slug
+from nin.preprocess import EmptyInput, InputError
 from nin.render import GAP_PANEL_CSS
 
 MAX_FILE_SIZE = "10mb"
@@ -27,6 +28,7 @@ SHOW_TOP, SHOW_ALL = "Top 16 channels by mean", "All channels"
 READY = "Ready: draw on the black canvas, upload a photo, or pick an example below."
 
 explorer = Explorer()
+log = logging.getLogger("nin-explorer")
 
 
 class UploadImage(gr.Image):
@@ -46,6 +48,13 @@ class UploadImage(gr.Image):
 
 
 # ----------------------------------------------------------------------------- event handlers
+
+def unexpected(what: str) -> gr.Error:
+    """A bug, not bad input: log the traceback for us, and tell the user plainly without showing it."""
+    log.exception("classifying %s failed", what)
+    return gr.Error(f"Something went wrong while classifying {what}; the error was logged. "
+                    "Please try another image, or reload the page.")
+
 
 def empty_outputs(message: str) -> list:
     """Outputs for "nothing to show yet": a prompt instead of an error, and no stale pictures."""
@@ -82,6 +91,8 @@ def predict(image: str | None, model_key: str, cam_class: str, channels: str):
         raise gr.Error(f"{exc} Try a photo where the garment stands out from a plain background.") from None
     except InputError as exc:
         raise gr.Error(str(exc)) from None
+    except Exception:
+        raise unexpected("this image") from None
     return view_outputs(view, model_key)
 
 
@@ -93,6 +104,8 @@ def predict_sketch(sketch: dict | None, model_key: str, cam_class: str, channels
         return empty_outputs(str(exc))
     except InputError as exc:
         raise gr.Error(str(exc)) from None
+    except Exception:
+        raise unexpected("this drawing") from None
     return view_outputs(view, model_key)
 
 
@@ -123,7 +136,7 @@ def architecture_rows() -> list[list]:
 
 def examples() -> dict[str, list[str]]:
     """Example files by kind; the official test images in class order, two per class."""
-    class_order = {name.lower().replace("/", "-").replace(" ", "-"): i for i, name in enumerate(CLASS_NAMES)}
+    class_order = {slug(name): i for i, name in enumerate(CLASS_NAMES)}
     tests = sorted(EXAMPLES_DIR.glob("test*.png"), key=lambda p: (class_order[p.stem.split("_", 1)[1]], p.name))
     return {
         "Official test images, two per class in class order (T-shirt/top, Trouser, Pullover, Dress, Coat, "

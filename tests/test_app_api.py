@@ -239,3 +239,17 @@ def test_cam_and_channels_follow_the_last_prediction_in_the_session(app_url):
 
     label, *_ = fresh.predict(api_name="/change_model")  # reruns the session's last input
     assert label["label"] in CLASS_NAMES
+
+
+def test_an_unexpected_failure_gets_a_plain_message_not_a_traceback(monkeypatch):
+    import gradio as gr
+
+    import app
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("internal detail the user must not see")
+
+    monkeypatch.setattr(app.explorer, "from_photo", broken)
+    with pytest.raises(gr.Error) as info:
+        app.predict(str(GOOD), app.explorer.default_key, app.PREDICTED, app.SHOW_TOP)
+    assert "Something went wrong" in info.value.message and "internal detail" not in info.value.message
