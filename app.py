@@ -81,32 +81,35 @@ def view_outputs(view: View, model_key: str) -> list:
     ]
 
 
+def outputs_for(compute, what: str, model_key: str, on_empty) -> list:
+    """Run one request; bad input becomes a message for the user, a bug a logged plain apology."""
+    try:
+        view = compute()
+    except EmptyInput as exc:
+        return on_empty(exc)
+    except InputError as exc:
+        raise gr.Error(str(exc)) from None
+    except Exception:
+        raise unexpected(what) from None
+    return view_outputs(view, model_key)
+
+
+def blank_photo(exc: EmptyInput):
+    raise gr.Error(f"{exc} Try a photo where the garment stands out from a plain background.")
+
+
 def predict(image: str | None, model_key: str, cam_class: str, channels: str):
     """Classify one image file. The first output is the label dict {class name: probability}."""
     if image is None:
         return empty_outputs("Upload a photo of a garment, or pick an example below it.")
-    try:
-        view = explorer.from_photo(image, model_key, cam_class, channels == SHOW_ALL)
-    except EmptyInput as exc:
-        raise gr.Error(f"{exc} Try a photo where the garment stands out from a plain background.") from None
-    except InputError as exc:
-        raise gr.Error(str(exc)) from None
-    except Exception:
-        raise unexpected("this image") from None
-    return view_outputs(view, model_key)
+    return outputs_for(lambda: explorer.from_photo(image, model_key, cam_class, channels == SHOW_ALL),
+                       "this image", model_key, blank_photo)
 
 
 def predict_sketch(sketch: dict | None, model_key: str, cam_class: str, channels: str):
     """Classify the sketchpad drawing; an empty canvas gets a prompt, not an error."""
-    try:
-        view = explorer.from_sketch(sketch, model_key, cam_class, channels == SHOW_ALL)
-    except EmptyInput as exc:
-        return empty_outputs(str(exc))
-    except InputError as exc:
-        raise gr.Error(str(exc)) from None
-    except Exception:
-        raise unexpected("this drawing") from None
-    return view_outputs(view, model_key)
+    return outputs_for(lambda: explorer.from_sketch(sketch, model_key, cam_class, channels == SHOW_ALL),
+                       "this drawing", model_key, lambda exc: empty_outputs(str(exc)))
 
 
 def rerun(state: dict | None, model_key: str, cam_class: str, channels: str):
