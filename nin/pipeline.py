@@ -16,7 +16,7 @@ import torch
 
 from nin import render
 from nin.explain import Explanation, explain
-from nin.model import CLASS_NAMES, FEATURE_STAGES, NiN, WeightsError, load_weights, preprocessing_of, xavier_init_
+from nin.model import CLASS_NAMES, FEATURE_STAGES, NiN, load_weights, preprocessing_of, xavier_init_
 from nin.preprocess import Preprocessed, load_image, preprocess_photo, preprocess_sketch
 
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
@@ -220,4 +220,4 @@ def render_view(explanation: Explanation, preprocessed: Preprocessed,
 
 
 __all__ = ["Explorer", "View", "LoadedModel", "load_models", "render_view", "render_cam", "render_stages", "stages_html",
-           "WeightsError", "TOP_CHANNELS"]
+           "TOP_CHANNELS", "EXAMPLES_DIR", "WEIGHTS_DIR", "WEIGHT_FILES"]
