@@ -23,7 +23,6 @@ NUM_CLASSES = len(CLASS_NAMES)
 INPUT_SIZE = 224  # the d2l chapter resizes 28x28 Fashion-MNIST to 224x224
 STAGES = ("block1", "pool1", "block2", "pool2", "block3", "pool3",
           "dropout", "block4", "gap", "flatten")
-NIN_BLOCKS = ("block1", "block2", "block3", "block4")
 # The stages worth drawing: dropout is the identity at inference and gap/flatten are the 10 logits.
 FEATURE_STAGES = ("block1", "pool1", "block2", "pool2", "block3", "pool3", "block4")
 

@@ -186,10 +186,15 @@ def ink_mask(sketch: dict | None) -> np.ndarray | None:
     layers = [layer for layer in (sketch.get("layers") or []) if layer is not None]
     if not layers:
         return None
-    alphas = [np.asarray(layer)[..., 3] if np.asarray(layer).ndim == 3 and np.asarray(layer).shape[-1] == 4
-              else np.asarray(Image.fromarray(np.asarray(layer)).convert("L")) for layer in layers]
-    mask = np.max(np.stack(alphas), axis=0).astype(np.float32) / 255.0
+    mask = np.max(np.stack([_layer_ink(np.asarray(layer)) for layer in layers]), axis=0).astype(np.float32) / 255.0
     return mask if mask.max() > 0 else None
+
+
+def _layer_ink(layer: np.ndarray) -> np.ndarray:
+    """A layer's ink as uint8: its alpha when it has one, else its brightness."""
+    if layer.ndim == 3 and layer.shape[-1] == 4:
+        return layer[..., 3]
+    return np.asarray(Image.fromarray(layer).convert("L"))
 
 
 def preprocess_sketch(sketch: dict | None) -> Preprocessed:

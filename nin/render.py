@@ -23,8 +23,6 @@ _VIRIDIS_ANCHORS = np.array([
 _t = np.linspace(0, 1, len(_VIRIDIS_ANCHORS))
 VIRIDIS = np.stack([np.interp(np.linspace(0, 1, 256), _t, _VIRIDIS_ANCHORS[:, c]) for c in range(3)], axis=1)
 VIRIDIS = np.round(VIRIDIS).astype(np.uint8)
-COLORMAP_NAME = "viridis"
-BACKGROUND = (255, 255, 255)
 LABEL_COLOUR = (60, 60, 60)
 
 
