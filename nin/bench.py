@@ -27,8 +27,8 @@ from torchvision import transforms
 
 from nin.data import DeviceBatches, load_fashion_mnist
 from nin.model import INPUT_SIZE
-from nin.train import (RECIPES, build_model, build_optimizer, configure_backends, device_name, make_step,
-                       resolve_device, resolve_precision, uses_channels_last)
+from nin.recipe import RECIPES, build_model, build_optimizer, make_step
+from nin.runtime import configure_backends, device_name, resolve_device, resolve_precision, uses_channels_last
 
 
 class InMemoryFashionMNIST(torchvision.datasets.FashionMNIST):

@@ -323,14 +323,19 @@ class DeviceBatches:
         self.shuffle, self.augment, self.seed = shuffle, augment, seed
         self.rank, self.world_size, self.drop_last = rank, world_size, drop_last
         self.input_size, self.mean, self.std = input_size, mean, std
+        self.fraction = 1.0  # share of the (shuffled) dataset an epoch covers: a short fine-tune pass
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
 
     @property
+    def _epoch_examples(self) -> int:
+        return max(1, math.ceil(len(self.images) * self.fraction))
+
+    @property
     def _per_rank(self) -> int:
-        n = len(self.images)
+        n = self._epoch_examples
         return n // self.world_size if self.drop_last else math.ceil(n / self.world_size)
 
     @property
@@ -350,7 +355,7 @@ class DeviceBatches:
             perm = torch.randperm(n, generator=torch.Generator().manual_seed(self.seed + self.epoch))
         else:
             perm = torch.arange(n)
-        return shard_indices(perm, self.rank, self.world_size, self.drop_last).to(self.device)
+        return shard_indices(perm[: self._epoch_examples], self.rank, self.world_size, self.drop_last).to(self.device)
 
     def __iter__(self):
         indices = self.epoch_indices()

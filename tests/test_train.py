@@ -23,7 +23,7 @@ from nin.model import CLASS_NAMES, NiN, load_weights
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = 67  # block1 15x15 -> pool1 7x7 -> pool2 3x3 -> pool3 1x1: the least the network takes, ~13x cheaper than 224
-ROW_FIELDS = {"epoch", "loss", "train_acc", "test_acc", "examples_per_s", "epoch_time_s", "lr", "device_name",
+ROW_FIELDS = {"epoch", "input_size", "fraction", "loss", "train_acc", "test_acc", "examples_per_s", "epoch_time_s", "lr", "device_name",
               "torch_version"}
 TIMING_FIELDS = {"examples_per_s", "epoch_time_s", "train_time_s"}
 
@@ -100,6 +100,21 @@ def test_cli_exits_nonzero_when_training_collapses(monkeypatch, tmp_path):
     with pytest.raises(SystemExit) as exc:
         T.main(["--recipe", "seed", "--out", str(tmp_path)])
     assert exc.value.code not in (0, None) and "collapsed to chance" in str(exc.value.code)
+
+
+def test_cpu_recipe_grows_the_input_and_ends_at_the_serving_size():
+    cpu = T.RECIPES["cpu"]
+    assert list(cpu.sizes) == sorted(cpu.sizes) and cpu.sizes[-1] == cpu.input_size == 224
+    assert len(cpu.sizes) == len(cpu.fractions) == cpu.epochs
+    with pytest.raises(ValueError, match="end at the serving size"):
+        replace(cpu, sizes=(96, 112, 160, 160, 160))
+
+
+def test_sizes_flag_sets_a_size_and_a_share_per_epoch():
+    recipe = T.recipe_from_args(T.parse_args(["--recipe", "cpu", "--sizes", "96x2,160,224@0.25"]))
+    assert recipe.sizes == (96, 96, 160, 224) and recipe.fractions == (1.0, 1.0, 1.0, 0.25) and recipe.epochs == 4
+    with pytest.raises(SystemExit, match="give --sizes"):
+        T.recipe_from_args(T.parse_args(["--recipe", "cpu", "--epochs", "3"]))
 
 
 def test_cli_flags_override_the_recipe():
@@ -182,10 +197,20 @@ def test_nan_loss_stops_training(tmp_path, official_data):
 
 # ----------------------------------------------------------------------------- resume
 
-def test_resume_gives_the_same_result_as_an_uninterrupted_run(tmp_path, monkeypatch, official_data):
+RESUMED_RECIPES = {
     # The best recipe exercises everything a checkpoint must carry: momentum buffers, the OneCycle
     # position, and the per-epoch seeds of dropout, shuffling and augmentation.
-    recipe = tiny(epochs=2, batch_size=32)
+    "best": tiny(epochs=2, batch_size=32),
+    # The cpu recipe's progressive resizing: killed after epoch 1, the run resumes across two size
+    # changes and a partial last epoch, whose lengths the OneCycle schedule must already have counted.
+    "cpu": replace(T.RECIPES["cpu"], input_size=75, epochs=3, batch_size=32, sizes=(67, 71, 75),
+                   fractions=(1.0, 1.0, 0.5)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(RESUMED_RECIPES))
+def test_resume_gives_the_same_result_as_an_uninterrupted_run(name, tmp_path, monkeypatch, official_data):
+    recipe = RESUMED_RECIPES[name]
     whole = T.train(recipe, opts(tmp_path / "whole", limit_train=128), data=official_data)
 
     real_save = T.save_checkpoint
@@ -203,9 +228,13 @@ def test_resume_gives_the_same_result_as_an_uninterrupted_run(tmp_path, monkeypa
     assert any(k.startswith("optim.") for k in weights(checkpoint)), "momentum buffers must be saved"
 
     resumed = T.train(recipe, opts(tmp_path / "split", limit_train=128, resume=checkpoint), data=official_data)
-    assert len(resumed.step_losses) == len(whole.step_losses) // 2  # only epoch 2 ran again
-    assert resumed.step_losses == pytest.approx(whole.step_losses[len(resumed.step_losses):], abs=1e-6)
-    assert without_timing(resumed.rows) == pytest.approx(without_timing(whole.rows))
+    first_epoch_steps = len(whole.step_losses) - len(resumed.step_losses)
+    assert first_epoch_steps == 128 // recipe.batch_size  # only the epochs after the first ran again
+    assert resumed.step_losses == pytest.approx(whole.step_losses[first_epoch_steps:], abs=1e-6)
+    assert [row["input_size"] for row in resumed.rows] == [recipe.size_at(e) for e in range(recipe.epochs)]
+    # Row by row: pytest.approx takes a flat dict, not a list of dicts (pytest >= 9.2 refuses those).
+    for resumed_row, whole_row in zip(without_timing(resumed.rows), without_timing(whole.rows), strict=True):
+        assert resumed_row == pytest.approx(whole_row)
     assert_same_weights(whole.weights_path, resumed.weights_path, atol=1e-6)
 
     with pytest.raises(T.CheckpointError, match="different run.*lr"):

@@ -1,0 +1,99 @@
+"""Training checkpoints as safetensors (nothing in this project is ever unpickled), for `--resume`.
+
+Model tensors go under `model.`, the optimizer's tensors (momentum buffers) under `optim.<param index>.`,
+and everything else (epoch, scheduler, param groups, rows so far, the run's identity) as JSON in the
+safetensors metadata. A checkpoint continues only the run it came from.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from nin.runtime import write_atomically
+
+CHECKPOINT_KIND = "nin-train-checkpoint"
+
+
+class CheckpointError(ValueError):
+    """A --resume checkpoint is unreadable or belongs to a different run. The message names the file."""
+
+
+def _plain(model: nn.Module) -> nn.Module:
+    """The NiN inside DDP / torch.compile wrappers, so keys never carry their prefixes."""
+    model = getattr(model, "module", model)
+    return getattr(model, "_orig_mod", model)
+
+
+def save_checkpoint(path: Path, model: nn.Module, optimizer: torch.optim.Optimizer, scheduler, state: dict) -> Path:
+    """Write model, optimizer and scheduler state plus the JSON-able `state` to `path`, atomically."""
+    from safetensors.torch import save_file
+
+    tensors = {f"model.{k}": v.detach().to("cpu").contiguous() for k, v in _plain(model).state_dict().items()}
+    opt = optimizer.state_dict()
+    scalars = {}
+    for index, param_state in opt["state"].items():
+        for key, value in param_state.items():
+            if isinstance(value, torch.Tensor):
+                tensors[f"optim.{index}.{key}"] = value.detach().to("cpu").contiguous()
+            elif value is not None:
+                scalars.setdefault(str(index), {})[key] = value
+    meta = {
+        "format": "pt",
+        "kind": CHECKPOINT_KIND,
+        "optimizer_param_groups": json.dumps(opt["param_groups"]),
+        "optimizer_scalars": json.dumps(scalars),
+        "scheduler": json.dumps(scheduler.state_dict() if scheduler is not None else None),
+        **{k: json.dumps(v) for k, v in state.items()},
+    }
+    return write_atomically(Path(path), lambda tmp: save_file(tensors, str(tmp), metadata=meta))
+
+
+def load_checkpoint(path: Path, model: nn.Module, optimizer: torch.optim.Optimizer, scheduler,
+                    expect: dict | None = None) -> dict:
+    """Restore model, optimizer and scheduler in place; return the JSON state saved with them.
+
+    `expect` (e.g. recipe, seed) must equal what the checkpoint saved (compared as JSON): a checkpoint
+    continues only the run it came from, anything else would silently mix two runs.
+    """
+    from safetensors import safe_open
+
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: checkpoint not found")
+    try:
+        with safe_open(str(path), framework="pt", device="cpu") as f:
+            meta = f.metadata() or {}
+            tensors = {k: f.get_tensor(k) for k in f.keys()}
+    except Exception as exc:  # safetensors has its own error types for a bad header
+        raise CheckpointError(f"{path}: not a readable safetensors checkpoint ({exc})") from exc
+    if meta.get("kind") != CHECKPOINT_KIND:
+        raise CheckpointError(f"{path}: not a training checkpoint (weights.safetensors cannot be resumed)")
+    state = {k: json.loads(v) for k, v in meta.items() if k not in ("format", "kind")}
+    expect = json.loads(json.dumps(expect or {}))  # tuples become lists, as they were saved
+    diffs = [f"{k}: checkpoint has {state.get(k)!r}, this run {v!r}" for k, v in expect.items() if state.get(k) != v]
+    if diffs:
+        raise CheckpointError(f"{path}: belongs to a different run; " + "; ".join(diffs))
+
+    model_state = {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")}
+    try:
+        model.load_state_dict(model_state)
+    except RuntimeError as exc:
+        raise CheckpointError(f"{path}: does not fit the d2l NiN ({exc})") from exc
+    params = [p for group in optimizer.param_groups for p in group["params"]]
+    opt_state: dict[int, dict] = {int(i): dict(s) for i, s in state.pop("optimizer_scalars").items()}
+    for key, value in tensors.items():
+        if key.startswith("optim."):
+            _, index, name = key.split(".", 2)
+            # Keep the parameter's memory format (channels_last) for the buffer, as SGD would have made it.
+            opt_state.setdefault(int(index), {})[name] = torch.empty_like(params[int(index)]).copy_(value)
+    optimizer.load_state_dict({"state": opt_state, "param_groups": state.pop("optimizer_param_groups")})
+    scheduler_state = state.pop("scheduler")
+    if (scheduler is None) != (scheduler_state is None):
+        raise CheckpointError(f"{path}: learning-rate schedule does not match this recipe's")
+    if scheduler is not None:
+        scheduler.load_state_dict(scheduler_state)
+    return state

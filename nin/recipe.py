@@ -1,0 +1,180 @@
+"""What a training run computes, apart from the loop: the recipes, and how each SGD step is built.
+
+A `Recipe` is everything that decides the trained weights (run options such as the device do not).
+The loop that drives it is nin/train.py; the benchmark builds its step from here too, so it times
+exactly the step the trainer runs.
+
+  seed  the d2l chapter exactly: xavier init, plain SGD lr 0.1, batch 128, 10 epochs, no normalisation,
+        no augmentation, dropout 0.5 (d2l reports loss 0.563, train acc 0.783, test acc 0.772).
+  best  the same network trained well: xavier init, SGD with nesterov momentum, weight decay on weights
+        only, OneCycle, label smoothing, normalisation, flips + 2 px shifts, gradient clipping.
+  cpu   `best` fitted to a 2-core CPU by progressive resizing (most epochs small, the last at 224).
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from nin.data import TRAIN_MEAN, TRAIN_STD, DeviceBatches
+from nin.model import INPUT_SIZE, NiN, xavier_init_
+from nin.runtime import autocast
+
+@dataclass(frozen=True)
+class Recipe:
+    """Everything that decides what the trained weights are (run options such as the device do not)."""
+
+    name: str = "seed"  # which preset this started from; names the default output folder runs/<name>
+    epochs: int = 10  # passes over the training set
+    batch_size: int = 128  # global batch: each of N DDP ranks takes batch_size // N, so N changes nothing
+    lr: float = 0.1  # SGD step size; with schedule="onecycle" the peak of the cycle
+    momentum: float = 0.0  # SGD momentum; d2l uses none
+    nesterov: bool = False  # nesterov momentum (needs momentum > 0)
+    weight_decay: float = 0.0  # L2 on conv weights only: biases are too few to overfit, so they are left free
+    schedule: str = "constant"  # "constant" (d2l) or "onecycle" (warm up to lr, then cosine down to ~0)
+    pct_start: float = 0.15  # onecycle: share of all steps spent warming up
+    label_smoothing: float = 0.0  # cross-entropy target smoothing; the reported loss includes it
+    normalize: bool = False  # standardise pixels with the train-set mean/std after scaling to [0, 1]
+    augment: bool = False  # random horizontal flips and shifts of up to 2 px, on the device
+    dropout: float = 0.5  # the d2l dropout before block4; 0 disables it (used by the DDP equivalence test)
+    grad_clip: float = 0.0  # clip the global gradient norm to this; 0 = off. Insurance against a collapse
+    input_size: int = INPUT_SIZE  # side the 28x28 images are resized to; the app reads it from the weights
+    sizes: tuple[int, ...] = ()  # progressive resizing: the input side of each epoch, ending at input_size;
+    #                              () trains every epoch at input_size
+    fractions: tuple[float, ...] = ()  # share of the training set each epoch covers (a short pass at an
+    #                                    expensive size); () means every epoch is a full pass
+
+    def __post_init__(self):
+        # JSON brings lists back; the recipe compares and hashes as tuples.
+        object.__setattr__(self, "sizes", tuple(int(s) for s in self.sizes))
+        object.__setattr__(self, "fractions", tuple(float(f) for f in self.fractions))
+        if self.sizes and (len(self.sizes) != self.epochs or self.sizes[-1] != self.input_size):
+            raise ValueError(f"sizes {self.sizes} must give one side per epoch ({self.epochs}) and end at "
+                             f"the serving size {self.input_size}")
+        if self.fractions and (len(self.fractions) != self.epochs or not all(0 < f <= 1 for f in self.fractions)):
+            raise ValueError(f"fractions {self.fractions} must give one share in (0, 1] per epoch ({self.epochs})")
+
+    def size_at(self, epoch: int) -> int:
+        """The input side of epoch `epoch` (0-based)."""
+        return self.sizes[epoch] if self.sizes else self.input_size
+
+    def fraction_at(self, epoch: int) -> float:
+        """The share of the training set epoch `epoch` (0-based) covers."""
+        return self.fractions[epoch] if self.fractions else 1.0
+
+    @property
+    def mean(self) -> float:
+        return TRAIN_MEAN if self.normalize else 0.0
+
+    @property
+    def std(self) -> float:
+        return TRAIN_STD if self.normalize else 1.0
+
+
+RECIPES = {
+    "seed": Recipe(),
+    "best": Recipe(
+        name="best", epochs=30, lr=0.05, momentum=0.9, nesterov=True, weight_decay=5e-4, schedule="onecycle",
+        pct_start=0.15, label_smoothing=0.1, normalize=True, augment=True, grad_clip=2.0,
+    ),
+    # `best` fitted to a 2-core CPU: most epochs small, where a step is far cheaper (fp32 on 2 AVX2 cores:
+    # 130 examples/s at 96 px, 85 at 112, 38 at 160, 16 at 224), and a last, partial epoch at 224, the
+    # serving size (FixRes: a net trained only small scores poorly at 224; 0.34 after 112 px alone).
+    # Lighter regularisation than `best` (no smoothing or augmentation, wd 5e-5, peak lr 0.1): in so
+    # few epochs it underfits rather than overfits. Batch 64: the fastest CPU batch at these sizes.
+    "cpu": Recipe(
+        name="cpu", epochs=4, batch_size=64, lr=0.1, momentum=0.9, nesterov=True, weight_decay=5e-5,
+        schedule="onecycle", pct_start=0.15, normalize=True, grad_clip=2.0,
+        sizes=(96, 112, 160, 224), fractions=(1.0, 1.0, 1.0, 0.35),
+    ),
+}
+
+
+def parse_sizes(text: str) -> tuple[tuple[int, ...], tuple[float, ...]]:
+    """'112x2,160,224@0.4' -> sizes (112, 112, 160, 224) and fractions (1, 1, 1, 0.4): a side per epoch,
+    `xN` repeats it, `@F` makes that epoch a pass over the share F of the training set."""
+    sizes: list[int] = []
+    fractions: list[float] = []
+    try:
+        for part in text.split(","):
+            part, _, times = part.strip().partition("x")
+            side, _, share = part.partition("@")
+            n = int(times) if times else 1
+            sizes += [int(side)] * n
+            fractions += [float(share) if share else 1.0] * n
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected sides like 112x2,160,224@0.4") from None
+    return tuple(sizes), tuple(fractions)
+
+
+# ----------------------------------------------------------------------------- model, optimiser, schedule, step
+
+def build_model(recipe: Recipe) -> NiN:
+    """The unchanged d2l NiN with the d2l init (seed torch first for a reproducible init)."""
+    return xavier_init_(NiN(dropout=recipe.dropout))
+
+
+def build_optimizer(model: nn.Module, recipe: Recipe) -> torch.optim.SGD:
+    # Biases (1-d) get no weight decay; conv weights (4-d) do.
+    decay = [p for p in model.parameters() if p.ndim > 1]
+    no_decay = [p for p in model.parameters() if p.ndim <= 1]
+    groups = [{"params": decay, "weight_decay": recipe.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    return torch.optim.SGD(groups, lr=recipe.lr, momentum=recipe.momentum, nesterov=recipe.nesterov)
+
+
+def build_scheduler(optimizer: torch.optim.Optimizer, recipe: Recipe, total_steps: int):
+    """Stepped once per batch; None for the constant d2l learning rate."""
+    if recipe.schedule == "constant":
+        return None
+    if recipe.schedule == "onecycle":
+        # Momentum is left at the recipe's value (cycle_momentum=False): one knob less to reason about.
+        return torch.optim.lr_scheduler.OneCycleLR(
+            optimizer, max_lr=recipe.lr, total_steps=total_steps,
+            pct_start=recipe.pct_start, cycle_momentum=False,
+        )
+    raise ValueError(f"unknown schedule {recipe.schedule!r}; use 'constant' or 'onecycle'")
+
+
+def total_steps(batches: DeviceBatches, recipe: Recipe) -> int:
+    """Optimizer steps in the whole run: epochs can differ in length (recipe.fractions)."""
+    steps = 0
+    for epoch in range(recipe.epochs):
+        batches.fraction = recipe.fraction_at(epoch)
+        steps += len(batches)
+    batches.fraction = 1.0
+    return steps
+
+
+def epoch_seed(seed: int, epoch: int, rank: int) -> int:
+    """The torch seed (dropout) for one epoch on one rank. Reseeding every epoch from (seed, epoch, rank)
+    is what lets --resume repeat an uninterrupted run without storing generator states."""
+    return int(np.random.SeedSequence([seed, epoch, rank]).generate_state(1)[0])
+
+
+def make_step(model: nn.Module, optimizer, scheduler, recipe: Recipe, device: torch.device, precision: str,
+              channels_last: bool):
+    """One SGD step on a batch -> (loss, correct), both still on the device: no sync with the GPU here."""
+    params = [p for p in model.parameters()]
+
+    def step(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        with autocast(device, precision):
+            logits = model(x)
+            loss = F.cross_entropy(logits, y, label_smoothing=recipe.label_smoothing)  # fp32 under autocast
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if recipe.grad_clip > 0:
+            nn.utils.clip_grad_norm_(params, recipe.grad_clip)
+        optimizer.step()
+        if scheduler is not None:
+            scheduler.step()
+        return loss.detach().float(), (logits.detach().argmax(1) == y).sum()
+
+    return step
+
