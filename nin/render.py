@@ -118,6 +118,35 @@ def colorbar_html(vmax: float, label: str) -> str:
             f'<span>{vmax:.2f}</span><span class="nin-colorbar-label">{html.escape(label)}</span></div>')
 
 
+def viridis_cell(value: float, vmax: float) -> tuple[str, str]:
+    """Background and text colour for a value printed on its viridis colour: dark text on the light end."""
+    return hex_colour(value, vmax), "#000" if value > 0.6 * vmax else "#fff"
+
+
+def map_table_html(values: np.ndarray, vmax: float, colours=viridis_cell, digits: int = 1) -> str:
+    """A 2-D map as an HTML table with every value printed; `colours(value, vmax)` gives (background, text)."""
+    cells = []
+    for row in values:
+        tds = []
+        for v in row:
+            background, text = colours(float(v), vmax)
+            tds.append(f'<td style="background:{background};color:{text}">{v:.{digits}f}</td>')
+        cells.append("<tr>" + "".join(tds) + "</tr>")
+    return f'<table class="nin-map">{"".join(cells)}</table>'
+
+
+def with_title(image: np.ndarray, title: str, size: int = 12) -> np.ndarray:
+    """`image` under a white band holding `title`, RGB uint8; widened with white when the title is longer."""
+    font = _font(size)
+    band = size + 8
+    text_width = int(np.ceil(ImageDraw.Draw(Image.new("RGB", (1, 1))).textlength(title, font=font))) + 8
+    width = max(image.shape[1], text_width)
+    canvas = Image.new("RGB", (width, image.shape[0] + band), (255, 255, 255))
+    canvas.paste(Image.fromarray(image), (0, band))
+    ImageDraw.Draw(canvas).text((4, 3), title, fill=LABEL_COLOUR, font=font)
+    return np.asarray(canvas)
+
+
 def gap_panel_html(class_maps: np.ndarray, logits: np.ndarray, probs: np.ndarray,
                    class_names: tuple[str, ...] | list[str]) -> str:
     """The global-average-pooling step laid open, as HTML.
@@ -137,15 +166,10 @@ def gap_panel_html(class_maps: np.ndarray, logits: np.ndarray, probs: np.ndarray
     )
     cards = []
     for i in np.argsort(-logits, kind="stable"):
-        rows = "".join(
-            "<tr>" + "".join(
-                f'<td style="background:{hex_colour(v, vmax)};color:{"#000" if v > 0.6 * vmax else "#fff"}">'
-                f"{v:.1f}</td>" for v in class_maps[i, r]) + "</tr>"
-            for r in range(h))
         cls = "nin-card nin-card-top" if i == predicted else "nin-card"
         cards.append(
             f'<div class="{cls}" data-class="{i}"><div class="nin-card-title">{html.escape(class_names[i])}</div>'
-            f'<table class="nin-map">{rows}</table>'
+            f'{map_table_html(class_maps[i], vmax)}'
             f'<div class="nin-card-stats">mean <b>{logits[i]:.2f}</b> · p <b>{probs[i]:.1%}</b></div></div>')
     top = max(float(logits.max()), 1e-6)
     bars = "".join(

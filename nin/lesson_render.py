@@ -1,0 +1,336 @@
+"""Pictures for the NiN lessons (`nin.lessons`): weight heatmaps, vector bars, before/after maps, tables.
+
+numpy, PIL and HTML only, no torch: every function takes plain arrays and lists, or a lesson's `to_json()`
+dict, so the app can draw what the lessons computed without running the network again. Activations
+use `nin.render`'s viridis from 0; weights and changes have a sign, so they get a blue-white-red scale
+centred on 0. Every text put into HTML is escaped. Text inside images is ASCII (plus "·" and "±"):
+Pillow's bundled font has no glyph for "×" or "−".
+"""
+
+from __future__ import annotations
+
+import html
+
+import numpy as np
+
+from nin import render
+
+# Blue (negative) - white (zero) - red (positive), ColorBrewer RdBu's ends and middle.
+_DIVERGING_ANCHORS = np.array([(0x21, 0x66, 0xAC), (0xF7, 0xF7, 0xF7), (0xB2, 0x18, 0x2B)], dtype=np.float64)
+HEATMAP_TARGET = 320  # px: about how wide a weight matrix is drawn, so 10x10 and 384x384 both read on a phone
+BAR_WIDTH = 384       # px: a vector strip, one column or more per channel
+
+
+def diverging(values: np.ndarray, vmax: float) -> np.ndarray:
+    """Map values in [-vmax, vmax] to blue-white-red RGB uint8; clipped, and vmax <= 0 draws all white."""
+    values = np.asarray(values, dtype=np.float64)
+    t = np.zeros_like(values) if vmax <= 0 else np.clip(values / vmax, -1, 1)
+    channels = [np.interp(t, (-1, 0, 1), _DIVERGING_ANCHORS[:, c]) for c in range(3)]
+    return np.round(np.stack(channels, axis=-1)).astype(np.uint8)
+
+
+def diverging_cell(value: float, vmax: float) -> tuple[str, str]:
+    """Background and text colour for a signed value: white text only on the saturated ends."""
+    r, g, b = diverging(np.array([value]), vmax)[0]
+    strong = vmax > 0 and abs(value) > 0.6 * vmax
+    return f"#{r:02x}{g:02x}{b:02x}", "#fff" if strong else "#000"
+
+
+def _signed(value: float, digits: int = 2) -> str:
+    return f"{value:+.{digits}f}".replace("-", "−")  # a real minus sign in HTML, where the font has one
+
+
+# ----------------------------------------------------------------------------- images
+
+def weight_heatmap(matrix: np.ndarray, name: str) -> np.ndarray:
+    """A weight matrix [out, in] as a blue-white-red heatmap under a title with its size and scale, RGB uint8."""
+    matrix = np.asarray(matrix, dtype=np.float64)
+    rows, cols = matrix.shape
+    vmax = float(np.abs(matrix).max())
+    scale = render.cell_scale(max(rows, cols), HEATMAP_TARGET)
+    image = np.repeat(np.repeat(diverging(matrix, vmax), scale, axis=0), scale, axis=1)
+    title = f"{name} · {rows} out x {cols} in = {rows * cols:,} weights · blue -{vmax:.2f}, white 0, red +{vmax:.2f}"
+    return render.with_title(image, title)
+
+
+def vector_bars(values: np.ndarray, title: str, height: int = 48) -> np.ndarray:
+    """Non-negative values (ReLU outputs) as viridis bars, one per channel, under a title, RGB uint8.
+
+    Each bar's height and colour both run from 0 to the vector's own maximum, stated in the title.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    vmax = float(values.max()) if values.size else 0.0
+    width = max(1, BAR_WIDTH // max(len(values), 1))
+    heights = np.zeros(len(values)) if vmax <= 0 else np.round(np.clip(values / vmax, 0, 1) * height)
+    filled = np.arange(height)[:, None] >= height - heights[None, :]  # [height, channels], bars grow upwards
+    colours = render.colorize(values, vmax)[None]                     # [1, channels, 3]
+    bars = np.where(filled[..., None], colours, np.uint8(235))
+    bars = np.repeat(bars, width, axis=1).astype(np.uint8)
+    zero_count = int((values <= 0).sum())
+    return render.with_title(bars, f"{title} · {len(values)} channels · max {vmax:.2f} · {zero_count} at 0")
+
+
+def mlp_vectors_image(inputs: list[float], hidden: list[float], output: list[float]) -> np.ndarray:
+    """The per-pixel MLP's three vectors stacked: x, relu(W1 x + b1), relu(W2 h + b2), RGB uint8."""
+    strips = [vector_bars(inputs, "x: after conv + ReLU"),
+              vector_bars(hidden, "h = relu(W1 x + b1)"),
+              vector_bars(output, "y = relu(W2 h + b2)")]
+    width = max(strip.shape[1] for strip in strips)
+    padded = [np.pad(s, ((0, 6), (0, width - s.shape[1]), (0, 0)), constant_values=255) for s in strips]
+    return np.concatenate(padded, axis=0)
+
+
+# ----------------------------------------------------------------------------- HTML
+
+def class_maps_change_html(before: np.ndarray, after: np.ndarray, classes: list[int],
+                           class_names: tuple[str, ...] | list[str],
+                           titles: tuple[str, str] = ("before", "after")) -> str:
+    """For each class in `classes`: its map before, after, and the change, with every value printed.
+
+    before/after: [10, H, W]. Before and after share one viridis scale so brightness compares; the
+    change has its own blue-white-red scale centred on 0.
+    """
+    before, after = np.asarray(before, np.float64), np.asarray(after, np.float64)
+    vmax = float(max(before.max(), after.max()))
+    change = after - before
+    dmax = float(np.abs(change[list(classes)]).max()) if len(classes) else 0.0
+    rows = []
+    for c in classes:
+        panels = [(titles[0], render.map_table_html(before[c], vmax), before[c].mean()),
+                  (titles[1], render.map_table_html(after[c], vmax), after[c].mean()),
+                  ("change", render.map_table_html(change[c], dmax, colours=diverging_cell), change[c].mean())]
+        figures = "".join(
+            f'<figure class="nin-lesson-map"><figcaption>{html.escape(title)} · mean <b>{mean:.2f}</b>'
+            f"</figcaption>{table}</figure>" for title, table, mean in panels)
+        rows.append(f'<div class="nin-lesson-maprow" data-class="{int(c)}">'
+                    f'<div class="nin-lesson-mapname">{html.escape(class_names[c])}</div>{figures}</div>')
+    return f'<div class="nin-lesson-maps">{"".join(rows)}</div>'
+
+
+def logits_table_html(logits_before: np.ndarray, logits_after: np.ndarray,
+                      class_names: tuple[str, ...] | list[str],
+                      probs_before: np.ndarray | None = None, probs_after: np.ndarray | None = None) -> str:
+    """Every class's logit before and after, with the change on a blue-white-red scale; top classes marked."""
+    before, after = np.asarray(logits_before, np.float64), np.asarray(logits_after, np.float64)
+    change = after - before
+    dmax = float(np.abs(change).max())
+    top_before, top_after = int(before.argmax()), int(after.argmax())
+
+    def cell(logits, probs, i, top):
+        p = "" if probs is None else f" <small>({float(probs[i]):.0%})</small>"
+        mark = ' <span class="nin-lesson-top">top</span>' if i == top else ""
+        return f"<td>{logits[i]:.2f}{p}{mark}</td>"
+
+    rows = []
+    for i in range(len(before)):
+        background, text = diverging_cell(change[i], dmax)
+        rows.append(f'<tr data-class="{i}"><th scope="row">{html.escape(class_names[i])}</th>'
+                    f"{cell(before, probs_before, i, top_before)}{cell(after, probs_after, i, top_after)}"
+                    f'<td style="background:{background};color:{text}">{_signed(change[i])}</td></tr>')
+    return (f'<table class="nin-lesson-logits"><thead><tr><th>class</th><th>before</th><th>after</th>'
+            f'<th>change</th></tr></thead><tbody>{"".join(rows)}</tbody></table>')
+
+
+def _compact(count: int) -> str:
+    if count >= 1_000_000:
+        return f"{count / 1e6:.1f}M"
+    if count >= 1_000:
+        return f"{count / 1e3:.1f}k"
+    return str(count)
+
+
+def _bar_row(name: str, share: float, value: str, title: str, kind: str) -> str:
+    """One labelled horizontal bar; its width is `share` of the track, so bars compare within one chart."""
+    return (f'<div class="nin-param-row nin-kind-{html.escape(kind)}" title="{html.escape(title)}">'
+            f'<span class="nin-param-name">{html.escape(name)}</span>'
+            f'<span class="nin-param-track"><span class="nin-param-bar" style="width:{100 * share:.1f}%"></span>'
+            f'</span><span class="nin-param-value">{html.escape(value)}</span></div>')
+
+
+def parameter_report_html(report: dict) -> str:
+    """`nin.lessons.parameter_report().to_json()` as HTML: totals side by side, then each model's layers.
+
+    Plain divs with CSS grid bars (LESSONS_CSS), so it reads on a 390 px phone without a plotting library.
+    """
+    models = report["models"]
+    largest = max(m["total"] for m in models)
+    totals = "".join(_bar_row(m["name"], m["total"] / largest, _compact(m["total"]), f'{m["total"]:,} parameters',
+                              "total") for m in models)
+    sections = []
+    for m in models:
+        layers = "".join(
+            _bar_row(layer["name"], layer["share"], f'{_compact(layer["params"])} · {layer["share"]:.1%}',
+                     f'{layer["params"]:,} parameters, output {"x".join(map(str, layer["output_shape"]))}',
+                     layer["kind"])
+            for layer in m["layers"])
+        split = (f'<div class="nin-param-split"><span class="nin-kind-conv" style="width:{100 * m["conv_share"]:.1f}%">'
+                 f'</span><span class="nin-kind-fc" style="width:{100 * m["fc_share"]:.1f}%"></span></div>'
+                 f'<div class="nin-param-legend">conv {m["conv_share"]:.1%} · fully-connected {m["fc_share"]:.1%}</div>')
+        sections.append(
+            f'<section class="nin-param-model"><h4>{html.escape(m["name"])} · {m["total"]:,} parameters</h4>'
+            f'<p>{html.escape(m["description"])}</p>{split}{layers}</section>')
+    return (f'<div class="nin-params"><div class="nin-param-totals"><h4>Total parameters</h4>{totals}</div>'
+            f'{"".join(sections)}</div>')
+
+
+def gradcam_html(gradcam: np.ndarray, class_map: np.ndarray, scale: float | None, expected_scale: float,
+                 relative_diff: float | None, class_name: str) -> str:
+    """Grad-CAM next to the class map, each on its own viridis scale, and one sentence with the fit."""
+    gradcam, class_map = np.asarray(gradcam, np.float64), np.asarray(class_map, np.float64)
+    if scale is None:
+        verdict = "The class map is all zero here, so Grad-CAM is too: there is nothing to scale."
+    else:
+        verdict = (f"Grad-CAM = {scale:.6f} x class map (GAP's derivative predicts 1/{round(1 / expected_scale)} = "
+                   f"{expected_scale:.6f}); the largest difference after scaling is {relative_diff:.1e} "
+                   f"of the map's maximum.")
+    figures = "".join(
+        f'<figure class="nin-lesson-map"><figcaption>{html.escape(title)} · max <b>{values.max():.3f}</b>'
+        f"</figcaption>{render.map_table_html(values, float(values.max()), digits=digits)}</figure>"
+        for title, values, digits in (("Grad-CAM", gradcam, 3), ("class map", class_map, 1)))
+    return (f'<div class="nin-lesson-gradcam"><div class="nin-lesson-maprow">'
+            f'<div class="nin-lesson-mapname">{html.escape(class_name)}</div>{figures}</div>'
+            f"<p>{html.escape(verdict)}</p></div>")
+
+
+# ----------------------------------------------------------------------------- the app's clickable panels
+
+def pixel_picker_image(block_mean: np.ndarray, pick: tuple[int, int], side: int) -> np.ndarray:
+    """A block's output (mean over channels) as a side x side viridis picture, one square per grid cell, with
+    the picked cell outlined; the app maps a click on it back to (row, col) by the same scale."""
+    h, w = block_mean.shape
+    colours = render.colorize(np.asarray(block_mean, np.float64), float(np.max(block_mean)) or 1.0)
+    rows = (np.arange(side) * h // side).clip(0, h - 1)
+    cols = (np.arange(side) * w // side).clip(0, w - 1)
+    picture = colours[rows][:, cols].copy()
+    row, col = pick
+    top, bottom = row * side // h, (row + 1) * side // h - 1
+    left, right = col * side // w, (col + 1) * side // w - 1
+    outline = np.array([255, 64, 64], np.uint8)
+    for y in (top, top + 1, bottom - 1, bottom):
+        picture[max(0, min(side - 1, y)), left:right + 1] = outline
+    for x in (left, left + 1, right - 1, right):
+        picture[top:bottom + 1, max(0, min(side - 1, x))] = outline
+    return picture
+
+
+# For gr.HTML(js_on_load=...): a click on a class-map cell fires the component's `select` event with
+# index [class, row, col], so `def handler(evt: gr.SelectData)` gets evt.index.
+CELL_CLICK_JS = """
+element.addEventListener('click', (e) => {
+  const td = e.target.closest('td[data-cell]');
+  if (!td) return;
+  trigger('select', {index: td.dataset.cell.split(',').map(Number), value: td.dataset.cell});
+});
+"""
+
+
+def class_maps_click_html(before: np.ndarray, after: np.ndarray, classes: list[int],
+                          class_names: tuple[str, ...] | list[str]) -> str:
+    """Each class's map after the ablation, every cell clickable (data-cell="class,row,col"); zeroed cells
+    are crossed out and show the value they had. The brightest cell of each map is marked data-top-cell."""
+    before, after = np.asarray(before, np.float64), np.asarray(after, np.float64)
+    vmax = float(before.max()) or 1.0
+    cards = []
+    for c in classes:
+        top = np.unravel_index(int(np.argmax(before[c])), before[c].shape)
+        rows = []
+        for r in range(before.shape[1]):
+            tds = []
+            for k in range(before.shape[2]):
+                zeroed = after[c, r, k] == 0 and before[c, r, k] != 0
+                background, text = render.viridis_cell(float(after[c, r, k]), vmax)
+                extra = " data-top-cell" if (r, k) == top else ""
+                shown = f"<s>{before[c, r, k]:.1f}</s>" if zeroed else f"{after[c, r, k]:.1f}"
+                tds.append(f'<td data-cell="{int(c)},{r},{k}"{extra} class="{"nin-zeroed" if zeroed else ""}" '
+                           f'style="background:{background};color:{text}" title="{html.escape(class_names[c])} '
+                           f'row {r}, column {k}: click to {"restore" if zeroed else "zero"}">{shown}</td>')
+            rows.append("<tr>" + "".join(tds) + "</tr>")
+        cards.append(f'<figure class="nin-lesson-map nin-clickable" data-class="{int(c)}"><figcaption>'
+                     f'{html.escape(class_names[c])} · mean <b>{after[c].mean():.3f}</b> (was {before[c].mean():.3f})'
+                     f'</figcaption><table class="nin-map">{"".join(rows)}</table></figure>')
+    return f'<div class="nin-lesson-maps nin-lesson-clickmaps">{"".join(cards)}</div>'
+
+
+def ablation_summary_md(numbers: dict, class_names: tuple[str, ...] | list[str]) -> str:
+    """One paragraph with the ablation's numbers: what was zeroed, each affected logit, the check of GAP."""
+    before, after = np.asarray(numbers["logits_before"]), np.asarray(numbers["logits_after"])
+    zeroed = []
+    if numbers["cells"]:
+        zeroed.append(f"{len(numbers['cells'])} class-map cell(s)")
+    if numbers.get("stage"):
+        zeroed.append(f"{len(numbers['channels'])} channel(s) of {numbers['stage']}")
+    if not zeroed:
+        return ("Nothing is zeroed yet: **click a cell** of a class map below (or name channels of an earlier "
+                f"stage). Now: **{class_names[int(before.argmax())]}** with logit {before.max():.3f}.")
+    lines = [f"Zeroed {' and '.join(zeroed)}."]
+    for c in sorted({int(cell[0]) for cell in numbers["cells"]}):
+        drop = float(numbers["cell_drop"][c])
+        lines.append(f"**{class_names[c]}**: logit {before[c]:.3f} → {after[c]:.3f}, {before[c] - after[c]:.4f} "
+                     f"lower; the zeroed cells summed / 25 = {drop:.4f}.")
+    if numbers.get("stage"):
+        moved = int(np.argmax(np.abs(after - before)))
+        lines.append(f"Largest change: **{class_names[moved]}** {before[moved]:.3f} → {after[moved]:.3f}.")
+    pb, pa = numbers["predicted_before"], numbers["predicted_after"]
+    lines.append(f"Prediction: {class_names[pb]} → **{class_names[pa]}**"
+                 + (" (unchanged)." if pb == pa else " (changed!)."))
+    lines.append(f"Check: mean of the ablated maps − the network's logits = {numbers['gap_check_max_abs_diff']:.1e} "
+                 "at most. GAP is exactly an average.")
+    return " ".join(lines)
+
+
+def shifted_inputs_image(input28: np.ndarray, shifted28: np.ndarray, scale: int = 6) -> np.ndarray:
+    """The 28x28 input and its shifted copy side by side, enlarged, with a grey gap between them."""
+    left = render.grey_to_rgb(np.asarray(input28, np.float64) / 255.0, scale=scale)
+    right = render.grey_to_rgb(np.asarray(shifted28, np.float64) / 255.0, scale=scale)
+    gap = np.full((left.shape[0], 8, 3), 128, np.uint8)
+    return np.concatenate([left, gap, right], axis=1)
+
+
+def translation_summary_md(numbers: dict, class_names: tuple[str, ...] | list[str]) -> str:
+    """The translation lesson's numbers in two sentences: how far the map moved, how much the logits did."""
+    tracked = class_names[numbers["tracked_class"]]
+    moved, expected = numbers["measured_shift_cells"], numbers["expected_shift_cells"]
+    where = ("its map is all zero, so it has no centre to follow" if moved is None else
+             f"its map's centre of mass moved ({moved[0]:+.2f}, {moved[1]:+.2f}) cells (down, right); a pure "
+             f"shift would be ({expected[0]:+.2f}, {expected[1]:+.2f})")
+    pb, pa = numbers["predicted_before"], numbers["predicted_after"]
+    return (f"Shift ({numbers['dx']:+d}, {numbers['dy']:+d}) px of 28. **{tracked}**: {where}. Single map cells "
+            f"changed by up to **{numbers['max_abs_map_change']:.2f}**, the pooled logits by up to "
+            f"**{numbers['max_abs_logit_change']:.2f}**. Prediction: {class_names[pb]} → **{class_names[pa]}**"
+            + (" (unchanged)." if pb == pa else " (changed).") +
+            " Pooling is not perfectly shift-invariant: stride-4 convs and 3×3/2 pools sample the image on a "
+            "grid, and what moves past the edge is lost.")
+
+
+LESSONS_CSS = """
+.nin-lesson-clickmaps td[data-cell] { cursor: pointer; }
+.nin-lesson-clickmaps td.nin-zeroed { outline: 2px solid #ef4444; outline-offset: -2px; }
+.nin-lesson-clickmaps td[data-cell]:hover { outline: 2px solid #f59e0b; outline-offset: -2px; }
+.nin-lesson-maps { display: flex; flex-direction: column; gap: 10px; }
+.nin-lesson-maprow { display: flex; flex-wrap: wrap; gap: 8px; align-items: flex-start; }
+.nin-lesson-mapname { font-weight: 600; flex-basis: 100%; }
+.nin-lesson-map { margin: 0; flex: 1 1 110px; max-width: 180px; }
+.nin-lesson-map figcaption { font-size: 12px; }
+.nin-lesson-logits { border-collapse: collapse; font-size: 13px; font-variant-numeric: tabular-nums; }
+.nin-lesson-logits th, .nin-lesson-logits td { padding: 2px 8px; text-align: right; border-bottom: 1px solid var(--border-color-primary, #e5e7eb); }
+.nin-lesson-logits th[scope="row"] { text-align: left; font-weight: 500; white-space: nowrap; }
+.nin-lesson-top { font-size: 10px; font-weight: 700; color: #b45309; }
+.nin-params { display: flex; flex-direction: column; gap: 14px; font-size: 13px; }
+.nin-params h4 { margin: 0 0 4px 0; font-size: 14px; }
+.nin-params p { margin: 0 0 6px 0; line-height: 1.4; }
+.nin-param-row { display: grid; grid-template-columns: minmax(60px, 30%) 1fr 96px; gap: 6px; align-items: center; margin: 2px 0; }
+.nin-param-name { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+.nin-param-totals .nin-param-row { grid-template-columns: 1fr 96px; row-gap: 0; }
+.nin-param-totals .nin-param-name { grid-column: 1 / -1; white-space: normal; }  /* long names get a line */
+.nin-param-track { background: var(--neutral-200, #e5e7eb); height: 12px; border-radius: 3px; overflow: hidden; }
+.nin-param-bar { display: block; height: 100%; min-width: 1px; background: #31688e; }
+.nin-kind-fc .nin-param-bar, .nin-param-split .nin-kind-fc { background: #f59e0b; }
+.nin-kind-pool .nin-param-bar { background: transparent; }
+.nin-param-value { font-variant-numeric: tabular-nums; white-space: nowrap; text-align: right; }
+.nin-param-split { display: flex; height: 8px; border-radius: 3px; overflow: hidden; margin-bottom: 2px; }
+.nin-param-split .nin-kind-conv { background: #31688e; }
+.nin-param-legend { font-size: 12px; margin-bottom: 4px; }
+"""
+
+__all__ = ["diverging", "diverging_cell", "weight_heatmap", "vector_bars", "mlp_vectors_image",
+           "class_maps_change_html", "logits_table_html", "parameter_report_html", "gradcam_html", "LESSONS_CSS"]
