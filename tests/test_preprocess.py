@@ -1,13 +1,15 @@
 """Preprocessing replays how Fashion-MNIST was made: negate light backgrounds, trim, fit to 28, centre."""
 
 import io
+import time
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw, ImageFile, JpegImagePlugin
 
-from nin.preprocess import (EmptyInput, InputError, MAX_PIXELS, ink_mask, is_light_background, load_image,
-                            object_bbox, preprocess_photo, preprocess_sketch)
+from nin import preprocess
+from nin.preprocess import (EmptyInput, InputError, MAX_ASPECT, MAX_PIXELS, WORK_SIDE, ink_mask, is_light_background,
+                            load_image, object_bbox, preprocess_photo, preprocess_sketch)
 
 
 def png_bytes(image: Image.Image, fmt: str = "PNG", **kwargs) -> bytes:
@@ -171,3 +173,117 @@ def test_non_image_bytes_get_a_clear_message():
 def test_one_pixel_image_is_too_small():
     with pytest.raises(InputError, match="1×1"):
         load_image(png_bytes(Image.new("L", (1, 1))))
+
+
+# ----------------------------------------------------------------------------- checked from the header, decoded cheaply
+
+ACCEPTED_WORDS = "PNG, JPEG, WebP, BMP or GIF"
+
+
+def psd_header() -> bytes:
+    """The first bytes of a Photoshop file: enough to be recognised, and never handed to a decoder."""
+    return b"8BPS" + b"\x00\x01" + b"\x00" * 6 + b"\x00\x03" + (300).to_bytes(4, "big") * 2 + b"\x00\x08\x00\x03" + b"\x00" * 64
+
+
+@pytest.mark.parametrize("name, build", [
+    ("TIFF", lambda: png_bytes(photo_of_rectangle(250, 20).convert("RGB"), "TIFF")),
+    ("TIFF", lambda: png_bytes(Image.new("LAB", (64, 48)), "TIFF")),   # LAB pixels: no grey conversion exists
+    ("Photoshop (PSD)", psd_header),
+])
+def test_tiff_psd_and_lab_tiff_are_refused_naming_what_came_and_what_is_accepted(name, build):
+    with pytest.raises(InputError) as info:
+        load_image(build())
+    assert f"This is a {name} file" in str(info.value) and ACCEPTED_WORDS in str(info.value)
+
+
+def test_pillow_refuses_over_twice_our_limit_before_any_decoder_runs():
+    assert Image.MAX_IMAGE_PIXELS == MAX_PIXELS
+
+
+def test_long_thin_strip_is_refused_with_the_aspect_limit():
+    with pytest.raises(InputError, match=f"10000×8 pixels.*limit is {MAX_ASPECT}:1"):
+        load_image(png_bytes(Image.new("L", (10_000, 8), 255)))
+
+
+def test_64_megapixel_png_is_refused_from_its_header_quickly_without_decoding(monkeypatch):
+    data = png_bytes(Image.new("1", (8000, 8000)))   # 64 MP of zeros: a few kB on disk
+    decoded = []
+    monkeypatch.setattr(ImageFile.ImageFile, "load", lambda self: decoded.append(self.size))
+    start = time.perf_counter()
+    with pytest.raises(InputError, match="8000×8000 = 64 megapixels; the limit is 40"):
+        load_image(data)
+    assert time.perf_counter() - start <= 1.5
+    assert decoded == []   # the pixel data was never decompressed
+
+
+def garment_photo(size=(4000, 3000), mode="RGB") -> Image.Image:
+    """A smooth dark garment (body, sleeves) on white, large enough to be reduced before float work."""
+    w, h = size
+    image = Image.new(mode, size, "white")
+    draw = ImageDraw.Draw(image)
+    draw.ellipse((w * 0.25, h * 0.15, w * 0.75, h * 0.9), fill=(40, 50, 60)[:len(mode)] if mode != "L" else 50)
+    draw.rectangle((w * 0.15, h * 0.2, w * 0.85, h * 0.4), fill=(60, 60, 70)[:len(mode)] if mode != "L" else 62)
+    return image
+
+
+def full_resolution_result(data: bytes, monkeypatch) -> np.ndarray:
+    """The 28x28 image as computed before inputs were reduced: full decode, float work at full size."""
+    with monkeypatch.context() as patch:
+        patch.setattr(preprocess, "WORK_SIDE", 10**6)
+        patch.setattr(JpegImagePlugin.JpegImageFile, "draft", lambda self, mode, size: None)
+        return preprocess_photo(load_image(data)).image.astype(int)
+
+
+def test_large_jpeg_is_decoded_by_draft_at_reduced_scale_and_matches_a_full_decode(monkeypatch):
+    data = png_bytes(garment_photo(), "JPEG", quality=90)
+    reference = full_resolution_result(data, monkeypatch)
+    drafts = []
+    real_draft = JpegImagePlugin.JpegImageFile.draft
+    monkeypatch.setattr(JpegImagePlugin.JpegImageFile, "draft",
+                        lambda self, mode, size: drafts.append(size) or real_draft(self, mode, size))
+    image = load_image(data)
+    assert drafts and max(image.size) <= WORK_SIDE
+    result = preprocess_photo(image)
+    assert result.original_size == (4000, 3000) and "reduced from 4000×3000" in result.steps[0]
+    difference = np.abs(result.image.astype(int) - reference)
+    assert difference.max() <= 16 and difference.mean() <= 1.0
+
+
+def test_large_transparent_png_is_reduced_and_laid_over_white_like_a_full_decode(monkeypatch):
+    rgba = np.zeros((2400, 3600, 4), np.uint8)            # fully transparent, colour black underneath
+    rgba[600:1800, 900:2100] = (40, 40, 40, 255)          # an opaque dark garment
+    data = png_bytes(Image.fromarray(rgba, "RGBA"))
+    reference = full_resolution_result(data, monkeypatch)
+    result = preprocess_photo(load_image(data))
+    assert result.negated                                 # transparent = white, not the black underneath
+    assert np.abs(result.image.astype(int) - reference).max() <= 8
+    assert all(abs(a - b) <= 4 for a, b in zip(result.bbox, (900, 600, 2100, 1800)))  # in original pixels
+
+
+@pytest.mark.parametrize("size", [(300, 200), (3000, 2000)])
+def test_16_bit_png_gives_the_28x28_of_its_8_bit_original(size):
+    eight = garment_photo(size, "L")
+    sixteen = Image.fromarray(np.asarray(eight).astype(np.uint16) * 257)   # 0..255 -> 0..65535
+    assert Image.open(io.BytesIO(png_bytes(sixteen))).mode == "I;16"
+    from_16 = preprocess_photo(load_image(png_bytes(sixteen))).image.astype(int)
+    from_8 = preprocess_photo(load_image(png_bytes(eight))).image.astype(int)
+    assert np.abs(from_16 - from_8).max() <= 4   # the reduced 8-bit path rounds each average to an integer
+
+
+def test_sideways_phone_photo_is_turned_upright_after_reduction():
+    upright = garment_photo((2000, 3000))   # portrait
+    exif = Image.Exif()
+    exif[0x0112] = 6                        # stored rotated: "turn 90° clockwise to view"
+    stored = upright.transpose(Image.Transpose.ROTATE_90)
+    data = png_bytes(stored, "JPEG", quality=90, exif=exif.tobytes())
+    result = preprocess_photo(load_image(data))
+    expected = preprocess_photo(load_image(png_bytes(upright, "JPEG", quality=90)))
+    assert result.original_size == (2000, 3000)
+    assert np.abs(result.image.astype(int) - expected.image.astype(int)).mean() <= 2
+
+
+def test_multi_picture_jpeg_from_a_camera_is_accepted():
+    image = photo_of_rectangle(250, 20).convert("RGB")
+    data = png_bytes(image, "MPO", save_all=True, append_images=[image])
+    assert Image.open(io.BytesIO(data)).format == "MPO"
+    assert preprocess_photo(load_image(data)).negated

@@ -1,0 +1,277 @@
+"""`python -m nin.bench_load`: how the app holds up under concurrent clients and many sessions.
+
+Measures /predict (a photo upload through gradio_client) for 1 sequential client and for 8 and 16 concurrent
+clients (one thread and one Client each, all created before the clock starts): requests/s, p50/p95 latency,
+errors, and throughput relative to the sequential client. Then the server's resident memory before and after
+N new sessions (N new Clients, one call each), which is what gr.State and Gradio's per-session bookkeeping
+cost. Loopback only, and bounded: a request budget per level, a session count and an overall time limit.
+It starts nothing except, with --launch, `python app.py` in a subprocess on a free 127.0.0.1 port.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = ROOT / "nin" / "examples" / "photo00009_sneaker.jpg"
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
+def call_predict(client, image: Path):
+    """One request, as the app's API takes it now. The one place to adapt when the endpoint changes.
+
+    /predict takes (image, model_key, cam_class, channels); the last three keep their defaults here.
+    """
+    from gradio_client import handle_file
+
+    return client.predict(handle_file(str(image)), api_name="/predict")
+
+
+def new_client(url: str):
+    from gradio_client import Client
+
+    # analytics_enabled must be passed: gradio_client's default (True) ignores GRADIO_ANALYTICS_ENABLED.
+    return Client(url, download_files=False, verbose=False, analytics_enabled=False)
+
+
+@dataclass
+class Level:
+    """One concurrency level's figures."""
+
+    clients: int
+    ok: int = 0
+    errors: int = 0
+    wall_s: float = 0.0
+    latencies_ms: list[float] = field(default_factory=list)
+    first_error: str = ""
+
+    @property
+    def req_per_s(self) -> float:
+        return self.ok / self.wall_s if self.wall_s else 0.0
+
+    def summary(self, sequential: float | None) -> dict:
+        lat = np.asarray(self.latencies_ms) if self.latencies_ms else np.zeros(1)
+        return {"clients": self.clients, "ok": self.ok, "errors": self.errors, "wall_s": round(self.wall_s, 2),
+                "req_per_s": round(self.req_per_s, 2), "p50_ms": round(float(np.percentile(lat, 50)), 1),
+                "p95_ms": round(float(np.percentile(lat, 95)), 1),
+                "vs_sequential": round(self.req_per_s / sequential, 2) if sequential else None,
+                "first_error": self.first_error}
+
+
+def run_level(url: str, clients: int, requests: int, deadline: float, image: Path) -> Level:
+    """`requests` calls shared among `clients` threads, each with its own Client made before timing."""
+    pool = [new_client(url) for _ in range(clients)]
+    for client in pool:  # warm each session up: its first call pays for the session's creation
+        try:
+            call_predict(client, image)
+        except Exception as exc:
+            raise SystemExit(f"/predict failed before timing started ({type(exc).__name__}: {exc}); "
+                             "check the app on its own first") from None
+    level, lock, left = Level(clients), threading.Lock(), [requests]
+
+    def worker(client) -> None:
+        while time.monotonic() < deadline:
+            with lock:
+                if left[0] <= 0:
+                    return
+                left[0] -= 1
+            start = time.perf_counter()
+            try:
+                call_predict(client, image)
+                ok, error = True, ""
+            except Exception as exc:  # counted and reported, the run goes on
+                ok, error = False, f"{type(exc).__name__}: {exc}"[:200]
+            elapsed = (time.perf_counter() - start) * 1e3
+            with lock:
+                if ok:
+                    level.ok += 1
+                    level.latencies_ms.append(elapsed)
+                else:
+                    level.errors += 1
+                    level.first_error = level.first_error or error
+
+    threads = [threading.Thread(target=worker, args=(client,), daemon=True) for client in pool]
+    start = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(max(0.0, deadline - time.monotonic()) + 120)
+    level.wall_s = time.perf_counter() - start
+    for client in pool:
+        client.close()
+    return level
+
+
+def rss_mb(pid: int | None) -> float | None:
+    if pid is None:
+        return None
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            return next(int(line.split()[1]) / 1024 for line in status if line.startswith("VmRSS:"))
+    except (OSError, StopIteration):
+        return None
+
+
+def run_sessions(url: str, sessions: int, deadline: float, image: Path, pid: int | None, workers: int = 4) -> dict:
+    """Server memory before and after `sessions` new sessions, each one Client making one call."""
+    before, made, errors, lock = rss_mb(pid), [0], [0], threading.Lock()
+
+    def worker() -> None:
+        while time.monotonic() < deadline:
+            with lock:
+                if made[0] + errors[0] >= sessions:
+                    return
+                made[0] += 1
+            try:
+                client = new_client(url)
+                call_predict(client, image)
+                client.close()
+            except Exception:
+                with lock:
+                    made[0] -= 1
+                    errors[0] += 1
+
+    threads = [threading.Thread(target=worker, daemon=True) for _ in range(workers)]
+    start = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(max(0.0, deadline - time.monotonic()) + 120)
+    time.sleep(1.0)  # let the last responses' buffers go
+    after = rss_mb(pid)
+    grown = after - before if before is not None and after is not None else None
+    return {"sessions": made[0], "errors": errors[0], "wall_s": round(time.perf_counter() - start, 1),
+            "rss_before_mb": before, "rss_after_mb": after, "growth_mb": round(grown, 1) if grown is not None else None,
+            "per_session_kb": round(grown * 1024 / made[0], 1) if grown is not None and made[0] else None}
+
+
+# ----------------------------------------------------------------------------- the server
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def launch(timeout: float) -> tuple[subprocess.Popen, str]:
+    """`python app.py` on a free loopback port, analytics off; returns it once /gradio_api/info answers."""
+    port = free_port()
+    env = os.environ | {"GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(port),
+                        "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_DISABLE_TELEMETRY": "1"}
+    server = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url, start = f"http://127.0.0.1:{port}", time.monotonic()
+    while time.monotonic() - start < timeout:
+        if server.poll() is not None:
+            raise RuntimeError(f"app.py exited with code {server.returncode} before answering")
+        try:
+            with urllib.request.urlopen(f"{url}/gradio_api/info", timeout=2) as response:
+                if response.status == 200:
+                    return server, url
+        except OSError:
+            time.sleep(0.2)
+    stop(server)
+    raise RuntimeError(f"app.py did not answer within {timeout:.0f} s")
+
+
+def stop(server: subprocess.Popen) -> None:
+    server.terminate()
+    try:
+        server.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
+
+
+def loopback_url(url: str) -> str:
+    host = urllib.parse.urlsplit(url).hostname or ""
+    if host not in LOOPBACK:
+        raise SystemExit(f"--url must point at this machine (127.0.0.1, localhost or ::1), not {host!r}")
+    return url.rstrip("/")
+
+
+# ----------------------------------------------------------------------------- report
+
+def print_report(results: dict) -> None:
+    print(f"server: {results['url']}  ({results['cpu_count']} CPUs; image {results['image']})")
+    print(f"{'clients':>7} {'ok':>5} {'errors':>6} {'req/s':>7} {'p50 ms':>8} {'p95 ms':>8} {'vs 1':>6}")
+    for row in results["levels"]:
+        ratio = "" if row["vs_sequential"] is None else f"{row['vs_sequential']:.2f}×"
+        print(f"{row['clients']:>7} {row['ok']:>5} {row['errors']:>6} {row['req_per_s']:>7.2f} "
+              f"{row['p50_ms']:>8.0f} {row['p95_ms']:>8.0f} {ratio:>6}")
+        if row["first_error"]:
+            print(f"        first error: {row['first_error']}")
+    sessions = results.get("sessions")
+    if sessions:
+        if sessions["growth_mb"] is None:
+            print(f"sessions: {sessions['sessions']} made, {sessions['errors']} errors "
+                  "(server memory unknown: use --launch or --pid)")
+        else:
+            print(f"sessions: {sessions['sessions']} new sessions ({sessions['errors']} errors) in "
+                  f"{sessions['wall_s']} s: server RSS {sessions['rss_before_mb']:.0f} → "
+                  f"{sessions['rss_after_mb']:.0f} MB, +{sessions['growth_mb']:.0f} MB "
+                  f"({sessions['per_session_kb']:.0f} KB per session)")
+    if results["stopped_by_time_limit"]:
+        print("stopped early: the time limit was reached; the figures cover what ran")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Throughput under concurrent clients and memory per session, "
+                                                 "against a loopback server.")
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument("--launch", action="store_true", help="start `python app.py` on a free 127.0.0.1 port")
+    where.add_argument("--url", help="an already running app on this machine, e.g. http://127.0.0.1:7860")
+    parser.add_argument("--pid", type=int, help="with --url: the server's process id, to read its memory")
+    parser.add_argument("--levels", default="1,8,16", help="concurrent clients per level; the first is the baseline")
+    parser.add_argument("--requests", type=int, default=100, help="timed requests per level")
+    parser.add_argument("--sessions", type=int, default=300, help="new sessions for the memory measurement (0: skip)")
+    parser.add_argument("--time-limit", type=float, default=900, help="seconds for the whole run; stops early after")
+    parser.add_argument("--startup-timeout", type=float, default=300,
+                        help="with --launch: seconds to wait for the app to answer (not part of --time-limit)")
+    parser.add_argument("--image", type=Path, default=EXAMPLE, help="the photo every request uploads")
+    parser.add_argument("--out", type=Path, help="also write the figures as JSON here")
+    args = parser.parse_args()
+
+    server, pid = None, args.pid
+    if args.launch:
+        server, url = launch(args.startup_timeout)
+        pid = server.pid
+    else:
+        url = loopback_url(args.url)
+    deadline = time.monotonic() + args.time_limit
+    try:
+        levels, sequential = [], None
+        for clients in (int(c) for c in args.levels.split(",")):
+            if time.monotonic() >= deadline:
+                break
+            summary = run_level(url, clients, args.requests, deadline, args.image).summary(sequential)
+            if sequential is None:  # the first level is the baseline
+                sequential, summary["vs_sequential"] = summary["req_per_s"] or None, 1.0
+            levels.append(summary)
+        sessions = (run_sessions(url, args.sessions, deadline, args.image, pid)
+                    if args.sessions and time.monotonic() < deadline else None)
+    finally:
+        if server is not None:
+            stop(server)
+    results = {"url": url, "cpu_count": os.cpu_count(), "image": args.image.name, "requests_per_level": args.requests,
+               "levels": levels, "sessions": sessions, "stopped_by_time_limit": time.monotonic() >= deadline}
+    print_report(results)
+    if args.out:
+        args.out.write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
