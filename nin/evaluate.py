@@ -18,38 +18,36 @@ import torch
 from torch import nn
 
 from nin.data import DeviceBatches, load_fashion_mnist
-from nin.model import CLASS_NAMES, load_weights, preprocessing_of
-from nin.train import resolve_device
+from nin.model import CLASS_NAMES, Preprocessing, load_weights, preprocessing_of
+from nin.runtime import resolve_device
+from nin.scoring import confusion as confusion_counts
+from nin.scoring import predict
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, images_u8: torch.Tensor, labels: torch.Tensor, preprocessing: dict,
-             batch_size: int = 256, device: str | torch.device | None = None) -> dict:
+def evaluate(model: nn.Module, images_u8: torch.Tensor, labels: torch.Tensor, preprocessing: Preprocessing,
+             batch_size: int = 256, device: str | torch.device | None = None, predictions: bool = False) -> dict:
     """Accuracy, per-class accuracy and confusion matrix of `model` on uint8 [N, 28, 28] images (fp32, eval mode).
 
-    `preprocessing` is a weight file's {"input_size", "mean", "std"}; the pixels go through the same
+    `preprocessing` is a weight file's nin.model.Preprocessing; the pixels go through the same
     nin.data.to_model_input as in training. `device` defaults to the model's. Per-class accuracy is
-    None for a class absent from `labels`.
+    None for a class absent from `labels`. With `predictions=True` the report also holds "predictions":
+    the predicted class of every image, in input order (a CPU int64 tensor [N]), e.g. to find which
+    images fell in a confusion cell.
     """
-    spec = preprocessing_of({"preprocessing": preprocessing})
+    spec = preprocessing
     if device is None:
         device = next((p.device for p in model.parameters()), torch.device("cpu"))
     device = torch.device(device)
     num_classes = len(CLASS_NAMES)
-    was_training = model.training
-    model.eval()
-    batches = DeviceBatches(images_u8, labels, batch_size, device, shuffle=False, input_size=spec["input_size"],
-                            mean=spec["mean"], std=spec["std"])
-    counts = torch.zeros(num_classes * num_classes, dtype=torch.int64, device=device)
-    for x, y in batches:
-        pred = model(x).argmax(1)
-        counts += torch.bincount(y * num_classes + pred, minlength=num_classes * num_classes)
-    model.train(was_training)
-    confusion = counts.view(num_classes, num_classes).cpu()
+    batches = DeviceBatches(images_u8, labels, batch_size, device, shuffle=False, input_size=spec.input_size,
+                            mean=spec.mean, std=spec.std)
+    predicted, truth = predict(model, batches)  # the one evaluation loop (nin.scoring), fp32
+    confusion = confusion_counts(predicted, truth, num_classes).cpu()
     n = int(confusion.sum())
     per_class_total = confusion.sum(1).tolist()
     correct = confusion.diag().tolist()
-    return {
+    report = {
         "n": n,
         "accuracy": sum(correct) / n if n else None,
         "per_class_accuracy": {name: (c / t if t else None)
@@ -57,8 +55,11 @@ def evaluate(model: nn.Module, images_u8: torch.Tensor, labels: torch.Tensor, pr
         "per_class_count": dict(zip(CLASS_NAMES, per_class_total)),
         "confusion_matrix": confusion.tolist(),
         "class_names": list(CLASS_NAMES),
-        "preprocessing": spec,
+        "preprocessing": spec.to_json(),
     }
+    if predictions:
+        report["predictions"] = predicted.cpu()
+    return report
 
 
 def sha256_of(path: str | Path) -> str:
@@ -107,7 +108,7 @@ def main(argv: list[str] | None = None) -> dict:
         print(f"nin.evaluate: {args.weights} records no preprocessing; using the d2l seed's (224, mean 0, std 1)",
               file=sys.stderr)
     report = evaluate(model, data.test_images[:args.limit], data.test_labels[:args.limit],
-                      metadata.get("preprocessing") or {}, args.batch_size, device)
+                      preprocessing_of(metadata), args.batch_size, device)
     report = {
         "weights": str(args.weights), "weights_sha256": sha256_of(args.weights), **report,
         "recorded_metrics": metadata.get("metrics"),  # what training measured, to compare against

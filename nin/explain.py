@@ -13,10 +13,10 @@ import numpy as np
 import torch
 
 from nin.data import to_model_input
-from nin.model import CLASS_NAMES, FEATURE_STAGES, INPUT_SIZE, NiN, preprocessing_of
+from nin.model import CLASS_NAMES, FEATURE_STAGES, INPUT_SIZE, NiN, Preprocessing
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # eq=False: arrays have no single truth value, and Gradio hashes values
 class Explanation:
     """Everything one pass of the network computed for one image."""
 
@@ -63,12 +63,12 @@ class Explanation:
 
 
 @torch.inference_mode()
-def explain(model: NiN, input28: np.ndarray, preprocessing: dict | None = None) -> Explanation:
+def explain(model: NiN, input28: np.ndarray, preprocessing: Preprocessing | None = None) -> Explanation:
     """Run `model` once on a uint8 28x28 image and keep every stage's output."""
-    spec = preprocessing_of({"preprocessing": preprocessing or {}})
+    spec = preprocessing or Preprocessing()
     images = torch.from_numpy(np.ascontiguousarray(input28, dtype=np.uint8))[None]
-    unnormalised = to_model_input(images, spec["input_size"])
-    x = (unnormalised - spec["mean"]) / spec["std"]
+    unnormalised = to_model_input(images, spec.input_size)
+    x = (unnormalised - spec.mean) / spec.std
     device = next(model.parameters()).device
     logits, stages = model.forward_with_stages(x.to(device))
     logits = logits[0].float().cpu()

@@ -15,14 +15,10 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from nin.data import load_fashion_mnist
-from nin.model import CLASS_NAMES
+from nin.model import CLASS_NAMES, class_slug
 from nin.pipeline import EXAMPLES_DIR
 
 PER_CLASS = 2
-
-
-def slug(name: str) -> str:
-    return name.lower().replace("/", "-").replace(" ", "-")
 
 
 def official_examples(out: Path, data_dir: str | None) -> list[Path]:
@@ -32,13 +28,13 @@ def official_examples(out: Path, data_dir: str | None) -> list[Path]:
     for c, name in enumerate(CLASS_NAMES):
         for k, index in enumerate(np.flatnonzero(labels == c)[:PER_CLASS]):
             image = data.test_images[index].numpy()
-            path = out / f"test{index:05d}_{slug(name)}.png"
+            path = out / f"test{index:05d}_{class_slug(name)}.png"
             Image.fromarray(image).resize((112, 112), Image.Resampling.NEAREST).save(path, optimize=True)
             paths.append(path)
             if k == 0 and c in (0, 7, 8):  # a few "product photos": negated, enlarged, off-centre, JPEG
                 photo = Image.new("L", (300, 240), 255)
                 photo.paste(Image.fromarray(255 - image).resize((168, 168), Image.Resampling.BICUBIC), (110, 40))
-                path = out / f"photo{index:05d}_{slug(name)}.jpg"
+                path = out / f"photo{index:05d}_{class_slug(name)}.jpg"
                 photo.convert("RGB").save(path, quality=88)
                 paths.append(path)
     return paths

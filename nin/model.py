@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 from collections import OrderedDict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
@@ -20,6 +21,11 @@ CLASS_NAMES = (
     "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
 )
 NUM_CLASSES = len(CLASS_NAMES)
+
+
+def class_slug(name: str) -> str:
+    """A class name as it appears in file names: "T-shirt/top" -> "t-shirt-top"."""
+    return name.lower().replace("/", "-").replace(" ", "-")
 INPUT_SIZE = 224  # the d2l chapter resizes 28x28 Fashion-MNIST to 224x224
 STAGES = ("block1", "pool1", "block2", "pool2", "block3", "pool3",
           "dropout", "block4", "gap", "flatten")
@@ -114,14 +120,24 @@ def save_weights(model: nn.Module, path: str | os.PathLike, metadata: dict | Non
     return path
 
 
-def preprocessing_of(metadata: dict) -> dict:
+@dataclass(frozen=True)
+class Preprocessing:
+    """How a weight file's network wants its input: the 28x28 image resized bilinearly to input_size,
+    scaled to [0, 1], then standardised as (x - mean) / std (nin.data.to_model_input does exactly this)."""
+
+    input_size: int = INPUT_SIZE  # side of the network input; 224 is where block4's class maps are 5x5
+    mean: float = 0.0             # subtracted after scaling to [0, 1]; the d2l seed does not normalise
+    std: float = 1.0              # divided by after the mean
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+def preprocessing_of(metadata: dict) -> Preprocessing:
     """The input size and normalisation a weight file was trained with; the d2l seed's 224 / 0 / 1 when absent."""
     spec = metadata.get("preprocessing") or {}
-    return {
-        "input_size": int(spec.get("input_size", INPUT_SIZE)),
-        "mean": float(spec.get("mean", 0.0)),
-        "std": float(spec.get("std", 1.0)),
-    }
+    return Preprocessing(int(spec.get("input_size", INPUT_SIZE)), float(spec.get("mean", 0.0)),
+                         float(spec.get("std", 1.0)))
 
 
 def read_metadata(path: str | os.PathLike) -> dict:

@@ -7,6 +7,7 @@ page shows. app.py only wires components to these calls; the benchmark and the t
 from __future__ import annotations
 
 import json
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +17,7 @@ import torch
 
 from nin import render
 from nin.explain import Explanation, explain
-from nin.model import CLASS_NAMES, FEATURE_STAGES, NiN, load_weights, preprocessing_of, xavier_init_
+from nin.model import CLASS_NAMES, FEATURE_STAGES, NiN, Preprocessing, class_slug, load_weights, preprocessing_of, xavier_init_
 from nin.preprocess import Preprocessed, load_image, preprocess_photo, preprocess_sketch
 
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
@@ -26,8 +27,10 @@ EXAMPLES_DIR = Path(__file__).resolve().parent / "examples"  # written by `pytho
 WEIGHT_FILES = (
     ("nin_fashion_mnist.safetensors", "Best recipe (GPU-trained)"),
     ("nin_seed_recipe.safetensors", "Reference d2l recipe (GPU-trained)"),
+    ("nin_cpu.safetensors", "CPU recipe (progressive resizing, CPU-trained)"),
     ("nin_provisional_cpu.safetensors", "Provisional (short CPU run)"),
 )
+GPU_FILES = ("nin_fashion_mnist.safetensors", "nin_seed_recipe.safetensors")
 TOP_CHANNELS = 16  # how many channels a stage shows by default: the most active by mean
 
 
@@ -40,6 +43,7 @@ class LoadedModel:
     model: NiN
     metadata: dict
     notice: str            # shown on the page when these are not the final GPU-trained weights ("" if they are)
+    preprocessing: Preprocessing = field(default_factory=Preprocessing)  # the file's input spec, read once
 
     @property
     def test_accuracy(self) -> float | None:
@@ -60,16 +64,27 @@ class View:
     explanation: Explanation
     preprocessed: Preprocessed
     label: dict[str, float]              # class name -> probability, for gr.Label
-    input28: np.ndarray                  # RGB uint8, the 28x28 image enlarged for display
-    input224: np.ndarray                 # RGB uint8, the 224x224 network input
+    input28_enlarged: np.ndarray         # RGB uint8 224x224: the 28x28 image shown 8x larger
+    input224: np.ndarray                 # RGB uint8 224x224: the network input
     gap_html: str
     cam: np.ndarray                      # RGB uint8 overlay
     cam_title: str
-    stage_images: dict[str, np.ndarray]  # stage -> RGB uint8 grid
-    stage_titles: dict[str, str]
+    stage_titles: dict[str, str]         # stage -> its caption (shape, channels shown, colour scale)
     stages_html: str                     # all grids with their titles, for the page
     steps_markdown: str
     timings_ms: dict[str, float] = field(default_factory=dict)
+
+
+def cpu_count() -> int:
+    """CPUs this process may use: its affinity mask, capped by a cgroup v2 quota (containers, Spaces)."""
+    count = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    try:
+        quota, period = open("/sys/fs/cgroup/cpu.max").read().split()
+        if quota != "max":
+            count = min(count, max(1, int(int(quota) / int(period))))
+    except (OSError, ValueError):
+        pass
+    return max(1, count)
 
 
 def weak_classes(weights_dir: Path, name: str, below: float = 0.5) -> dict[str, float]:
@@ -82,6 +97,23 @@ def weak_classes(weights_dir: Path, name: str, below: float = 0.5) -> dict[str, 
     return {c: a for c, a in per_class.items() if a is not None and a < below}
 
 
+def cpu_notice(name: str, metadata: dict, weights_dir: Path) -> str:
+    """The banner for CPU-trained weights: exactly what the file is, and that GPU weights will replace it."""
+    metrics = metadata.get("metrics") or {}
+    recipe = metadata.get("recipe") or {}
+    acc, wall = metrics.get("test_acc"), metrics.get("wall_time_s")
+    sizes = recipe.get("sizes") or []
+    fractions = recipe.get("fractions") or [1.0] * len(sizes)
+    schedule = " → ".join(f"{s} px" + (f" ({f:.0%} of an epoch)" if f < 1 else "") for s, f in zip(sizes, fractions))
+    weak = ", ".join(f"{c} {a:.0%}" for c, a in weak_classes(weights_dir, name, below=0.8).items())
+    return (f"**CPU-trained weights** (`{name}`): the `{recipe.get('name', '?')}` recipe, "
+            f"{recipe.get('epochs', '?')} epoch(s)" + (f" at {schedule}" if schedule else "") +
+            (f", {wall / 60:.0f} minutes" if wall else "") + f" on a {metadata.get('device_name', 'CPU')}" +
+            (f"; {acc:.1%} of the official test images right" if acc else "") +
+            (f"; weakest on {weak}" if weak else "") +
+            ". GPU-trained weights will replace this file when a GPU session trains them.")
+
+
 def load_models(weights_dir: Path = WEIGHTS_DIR, device: str = "cpu") -> dict[str, LoadedModel]:
     """Every shipped weight file that loads; an untrained network (clearly labelled) if none does."""
     models: dict[str, LoadedModel] = {}
@@ -90,23 +122,15 @@ def load_models(weights_dir: Path = WEIGHTS_DIR, device: str = "cpu") -> dict[st
         if not path.exists():
             continue
         model, metadata = load_weights(path, device)  # a corrupt shipped file is a bug: fail loudly at start-up
-        notice = ""
-        if "provisional" in name:
-            acc = (metadata.get("metrics") or {}).get("test_acc")
-            weak = ", ".join(f"{c} {a:.0%}" for c, a in weak_classes(weights_dir, name).items())
-            notice = ("**Provisional weights.** The GPU-trained weights are not shipped yet, so this network "
-                      "was trained for two epochs on a CPU" +
-                      (f" and gets {acc:.1%} of the official test images right" if acc else "") +
-                      (f"; it is weakest on {weak}" if weak else "") +
-                      ". Predictions will improve when the GPU-trained weights land.")
-        models[name] = LoadedModel(name, title, model, metadata, notice)
+        notice = "" if name in GPU_FILES else cpu_notice(name, metadata, weights_dir)
+        models[name] = LoadedModel(name, title, model, metadata, notice, preprocessing_of(metadata))
     if not models:
         torch.manual_seed(0)
         model = xavier_init_(NiN()).eval()
         models["untrained"] = LoadedModel(
             "untrained", "Untrained (random weights)", model, {},
             "**No trained weights found in `weights/`.** This network has random weights, so its predictions "
-            "mean nothing; the pictures still show how the computation flows.")
+            "mean nothing; the pictures still show how the computation flows.", preprocessing_of({}))
     return models
 
 
@@ -138,6 +162,28 @@ class Explorer:
         preprocessed = preprocess_sketch(sketch)
         return self._finish(preprocessed, model_key, cam_class, show_all, start)
 
+    def explain(self, preprocessed: Preprocessed, model_key: str | None = None) -> Explanation:
+        """The numbers of one pass, recomputed from the session's 28x28 input (sessions keep nothing bigger)."""
+        loaded = self.model(model_key)
+        return explain(loaded.model, preprocessed.image, loaded.preprocessing)
+
+    def lesson(self, lesson, preprocessed: Preprocessed, model_key: str | None, *args, **kwargs):
+        """Run one nin.lessons function on the session's input with the chosen weights."""
+        loaded = self.model(model_key)
+        return lesson(loaded.model, preprocessed.image, loaded.preprocessing, *args, **kwargs)
+
+    def block_weights(self, model_key: str | None, stage: str) -> tuple[np.ndarray, np.ndarray]:
+        """A block's two 1x1 convs as weight matrices [out, in] (W1, W2)."""
+        block = getattr(self.model(model_key).model, stage)
+        return tuple(block[i].weight.detach()[:, :, 0, 0].float().cpu().numpy() for i in (2, 4))
+
+    @staticmethod
+    def example_class(path: Path) -> int:
+        """The class index of an example file named like test00000_ankle-boot.png (10 when unknown)."""
+        slugs = [class_slug(name) for name in CLASS_NAMES]
+        kind = path.stem.split("_", 1)[-1]
+        return slugs.index(kind) if kind in slugs else len(slugs)
+
     def rerun(self, preprocessed: Preprocessed, model_key: str | None = None,
               cam_class: str | None = None, show_all: bool = False) -> View:
         """The same preprocessed input through (possibly) another model."""
@@ -146,7 +192,7 @@ class Explorer:
     def _finish(self, preprocessed: Preprocessed, model_key, cam_class, show_all, start: float) -> View:
         t_pre = time.perf_counter()
         loaded = self.model(model_key)
-        explanation = explain(loaded.model, preprocessed.image, preprocessing_of(loaded.metadata))
+        explanation = explain(loaded.model, preprocessed.image, loaded.preprocessing)
         t_model = time.perf_counter()
         view = render_view(explanation, preprocessed, cam_class, show_all)
         t_render = time.perf_counter()
@@ -207,12 +253,11 @@ def render_view(explanation: Explanation, preprocessed: Preprocessed,
         explanation=explanation,
         preprocessed=preprocessed,
         label={name: float(p) for name, p in zip(CLASS_NAMES, explanation.probs)},
-        input28=render.grey_to_rgb(preprocessed.image, scale=8),
+        input28_enlarged=render.grey_to_rgb(preprocessed.image, scale=8),
         input224=render.grey_to_rgb(explanation.input224),
         gap_html=render.gap_panel_html(explanation.class_maps, explanation.logits, explanation.probs, CLASS_NAMES),
         cam=cam,
         cam_title=cam_title,
-        stage_images=stage_images,
         stage_titles=stage_titles,
         stages_html=render.stage_panel_html(stage_images, stage_titles),
         steps_markdown="\n".join(f"{i}. {step}" for i, step in enumerate(preprocessed.steps, 1)),

@@ -51,8 +51,7 @@ def app_url():
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    app.demo.launch(server_name="127.0.0.1", server_port=port, max_file_size=app.MAX_FILE_SIZE, ssr_mode=False,
-                    css=app.CSS, prevent_thread_lock=True, quiet=True)
+    app.demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **app.LAUNCH)
     try:
         yield app.demo.local_url.rstrip("/")
     finally:
@@ -63,3 +62,5 @@ def pytest_configure(config):
     # Gradio 6.31's queue calls pandas options that pandas 3 deprecates; not ours to fix, and it buries real warnings.
     config.addinivalue_line("filterwarnings", "ignore::DeprecationWarning:gradio.queueing")
     config.addinivalue_line("filterwarnings", "ignore:.*(no_silent_downcasting|copy keyword).*:Warning")
+    # nin.preprocess silences this process-wide and refuses those files itself; pytest resets filters per test.
+    config.addinivalue_line("filterwarnings", "ignore::PIL.Image.DecompressionBombWarning")

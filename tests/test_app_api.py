@@ -26,13 +26,13 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "nin" / "examples"
 GOOD = EXAMPLES / "test00000_ankle-boot.png"
 PULLOVER = EXAMPLES / "test00001_pullover.png"
 PUBLIC_ENDPOINTS = {"/predict", "/predict_sketch", "/classify", "/change_model", "/change_cam", "/change_channels",
-                    "/ready"}
+                    "/ready", "/mlp_at", "/parameters", "/ablate", "/translate", "/gradcam"}
 CANVAS = 280
 
 
 @pytest.fixture(scope="module")
 def client(app_url):
-    return Client(app_url, download_files=False, verbose=False)
+    return Client(app_url, download_files=False, verbose=False, analytics_enabled=False)
 
 
 def predict(client, path):
@@ -221,7 +221,7 @@ def test_sketch_with_a_stroke_is_classified(client, tmp_path):
 def test_cam_and_channels_follow_the_last_prediction_in_the_session(app_url):
     import app
 
-    fresh = Client(app_url, download_files=False, verbose=False)
+    fresh = Client(app_url, download_files=False, verbose=False, analytics_enabled=False)
     # Before any prediction in this session there is nothing to redraw: no error, and no pictures.
     assert "nin-stage" not in str(fresh.predict(app.SHOW_ALL, api_name="/change_channels"))
     assert (fresh.predict("Dress", api_name="/change_cam") or {}).get("value") is None
@@ -253,3 +253,95 @@ def test_an_unexpected_failure_gets_a_plain_message_not_a_traceback(monkeypatch)
     with pytest.raises(gr.Error) as info:
         app.predict(str(GOOD), app.explorer.default_key, app.PREDICTED, app.SHOW_TOP)
     assert "Something went wrong" in info.value.message and "internal detail" not in info.value.message
+
+
+# ----------------------------------------------------------------------------- the lessons, through their JSON endpoints
+
+@pytest.fixture(scope="module")
+def session(app_url):
+    """A client whose session has classified one official test image (the lessons act on it)."""
+    client = Client(app_url, download_files=False, verbose=False, analytics_enabled=False)
+    predict(client, GOOD)
+    return client
+
+
+def live_explanation():
+    import app
+    from nin.preprocess import load_image, preprocess_photo
+
+    return app.explorer.explain(preprocess_photo(load_image(str(GOOD))), app.explorer.default_key)
+
+
+def test_lessons_without_an_image_ask_for_one(app_url):
+    fresh = Client(app_url, download_files=False, verbose=False, analytics_enabled=False)
+    with pytest.raises(AppError, match="Draw or upload something first"):
+        fresh.predict("block2", 3, 4, api_name="/mlp_at")
+
+
+@pytest.mark.parametrize("stage, side, channels", [("block1", 54, 96), ("block2", 26, 256), ("block3", 12, 384),
+                                                   ("block4", 5, 10)])
+def test_mlp_at_recomputes_the_pixel_as_matrix_products_within_1e_4(session, stage, side, channels):
+    numbers = session.predict(stage, side - 1, side // 2, api_name="/mlp_at")
+    assert set(numbers) >= {"input", "hidden", "output", "max_abs_diff"}
+    assert len(numbers["input"]) == len(numbers["hidden"]) == len(numbers["output"]) == channels
+    assert numbers["max_abs_diff"] <= 1e-4
+    # The recomputed output is the network's own block output at that pixel.
+    expected = live_explanation().stages[stage][:, side - 1, side // 2]
+    assert np.allclose(numbers["output"], expected, atol=1e-4)
+
+
+def test_mlp_at_outside_the_grid_is_a_clear_message(session):
+    with pytest.raises(AppError, match="row.*0 to 4"):
+        session.predict("block4", 5, 0, api_name="/mlp_at")
+    with pytest.raises(AppError, match="not in the list of choices.*block1"):
+        session.predict("block9", 0, 0, api_name="/mlp_at")
+
+
+def test_parameters_endpoint_counts_nin_alexnet_vgg_and_the_fc_head_counterfactual(session):
+    models = session.predict(api_name="/parameters")["models"]
+    names = [m["name"] for m in models]
+    assert [n.split()[0] for n in names[:3]] == ["NiN", "AlexNet", "VGG-11"] and len(models) == 4
+    totals = {m["name"].split()[0]: m["total"] for m in models[:3]}
+    assert totals["NiN"] == 1_992_166
+    assert totals["AlexNet"] > 20 * totals["NiN"] and totals["VGG-11"] > totals["AlexNet"]
+    for m in models:
+        assert sum(layer["params"] for layer in m["layers"]) == m["total"]
+    counterfactual = models[3]
+    assert counterfactual["total"] > 10 * totals["NiN"]
+
+
+def test_ablate_zeroing_a_cell_lowers_that_logit_by_the_cell_value_over_25(session):
+    explanation = live_explanation()
+    top = explanation.predicted
+    row, col = np.unravel_index(np.argmax(explanation.class_maps[top]), (5, 5))
+    value = float(explanation.class_maps[top][row, col])
+    numbers = session.predict(f"{CLASS_NAMES[top]}@{row},{col}", "(none)", "", api_name="/ablate")
+    drop = numbers["logits_before"][top] - numbers["logits_after"][top]
+    assert drop == pytest.approx(value / 25, abs=1e-4) and value > 0
+    others = [i for i in range(10) if i != top]
+    assert np.allclose(np.array(numbers["logits_before"])[others], np.array(numbers["logits_after"])[others],
+                       atol=1e-5)
+    assert numbers["gap_check_max_abs_diff"] <= 1e-5
+
+
+def test_ablate_zeroing_channels_of_an_earlier_stage_changes_the_logits(session):
+    numbers = session.predict("", "block3", "0-383", api_name="/ablate")
+    assert numbers["stage"] == "block3" and len(numbers["channels"]) == 384
+    # With every block3 channel zeroed the rest of the network sees zeros: logits come from biases only.
+    assert not np.allclose(numbers["logits_before"], numbers["logits_after"])
+    with pytest.raises(AppError, match="could not read"):
+        session.predict("Coat@x,y", "(none)", "", api_name="/ablate")
+
+
+def test_translate_moves_the_class_maps_but_barely_changes_the_logits(session):
+    numbers = session.predict(4, 0, api_name="/translate")
+    assert numbers["dx"] == 4 and numbers["dy"] == 0
+    assert numbers["max_abs_map_change"] > numbers["max_abs_logit_change"]
+    assert numbers["measured_shift_cells"][1] > 0  # the tracked map moved right, with the garment
+
+
+def test_gradcam_equals_the_class_map_up_to_one_over_25(session):
+    numbers = session.predict("Predicted class", api_name="/gradcam")
+    assert numbers["scale"] == pytest.approx(1 / 25, rel=1e-5)
+    assert numbers["max_abs_diff_after_scaling"] <= 1e-5
+    assert session.predict("Coat", api_name="/gradcam")["class_index"] == CLASS_NAMES.index("Coat")

@@ -1,10 +1,13 @@
-"""The page in a real browser: draw, upload, clear, a bad file, the channel switch, and screenshots.
+"""The page in a real browser: draw, upload, clear, a bad file, the channel switch, the lessons, the model
+report, and screenshots.
 
 Debian's /usr/bin/chromium driven by Playwright's sync API (never `playwright install`; see shared/STACK.md).
-Skips on a machine without Chromium, fails in CI. Screenshots land in tests/screenshots/ (desktop.png is the
-README's picture).
+Skips on a machine without Chromium, fails in CI. Screenshots land in the git-ignored artifacts/screenshots/,
+so running the tests leaves the work tree clean; `NIN_SCREENSHOT_DIR=docs python -m pytest -q
+tests/test_browser.py -k screenshot` refreshes the README's picture (docs/desktop.png) on purpose.
 """
 
+import os
 import re
 from pathlib import Path
 
@@ -18,7 +21,8 @@ from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
         "--disable-component-update", "--disable-sync"]
-SHOTS = Path(__file__).resolve().parent / "screenshots"
+ROOT = Path(__file__).resolve().parents[1]
+SHOTS = Path(os.environ.get("NIN_SCREENSHOT_DIR") or ROOT / "artifacts" / "screenshots")
 EXAMPLE = Path(__file__).resolve().parents[1] / "nin" / "examples" / "test00000_ankle-boot.png"
 STAGES = ["block1", "pool1", "block2", "pool2", "block3", "pool3", "block4"]
 PREDICTION_S = 30_000   # first prediction on a busy 2-core machine, in ms
@@ -109,7 +113,7 @@ def test_drawing_shows_a_prediction_that_updates_on_the_next_stroke(open_page):
     stroke(page, BAG)  # a different shape: the 28x28 input must change
     expect(seen).not_to_have_attribute("src", before, timeout=PREDICTION_S)
     expect(page.locator("#gap .nin-card")).to_have_count(10, timeout=UI_S)
-    SHOTS.mkdir(exist_ok=True)
+    SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "draw.png"), full_page=True)
 
 
@@ -155,7 +159,7 @@ def scroll_through(page: Page) -> None:
     page.evaluate("window.scrollTo(0, 0)")
 
 
-def test_upload_shows_prediction_gap_panel_and_feature_maps(uploaded):
+def test_upload_shows_prediction_gap_panel_and_feature_maps_and_desktop_screenshot(uploaded):
     page = uploaded
     label = expect_prediction(page)
     expect(page.locator("#status")).to_contain_text(label)
@@ -173,7 +177,7 @@ def test_upload_shows_prediction_gap_panel_and_feature_maps(uploaded):
     scroll_through(page)
     images_loaded(page, "#input28 img, #input224 img, #cam img, #features figure.nin-stage img")
 
-    SHOTS.mkdir(exist_ok=True)
+    SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "desktop.png"), full_page=True)
 
 
@@ -211,6 +215,56 @@ def test_phone_width_screenshot(open_page):
     images_loaded(page, "#input28 img, #input224 img, #cam img, #features figure.nin-stage img")
     # Nothing may be wider than the phone: a horizontal scrollbar is the classic mobile breakage.
     overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
-    SHOTS.mkdir(exist_ok=True)
+    SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "phone.png"), full_page=True)
     assert overflow <= 1, f"page is {overflow}px wider than a 390px phone"
+
+
+# ----------------------------------------------------------------------------- the lessons and the report
+
+def open_tab(page: Page, name: str) -> None:
+    page.locator("#lessons").get_by_role("tab", name=name).click()
+
+
+def test_clicking_a_block_feature_map_shows_that_pixel_as_an_mlp(uploaded):
+    page = uploaded
+    open_tab(page, "1×1 conv = MLP")
+    result = page.locator("#mlp-result")
+    expect(result).to_contain_text("Largest difference", timeout=PREDICTION_S)
+    picture = page.locator("#mlp-map img")
+    expect(picture).to_be_visible(timeout=UI_S)
+    box = picture.bounding_box()
+    # Near the top-left corner of block2's 26x26 grid: row 1, column 2 (the picture is the grid, scaled).
+    page.mouse.click(box["x"] + box["width"] * 2.5 / 26, box["y"] + box["height"] * 1.5 / 26)
+    expect(result).to_contain_text("block2, row 1, column 2", timeout=PREDICTION_S)
+    expect(result).to_contain_text("the same up to float rounding")
+    expect(page.locator("#mlp-vectors img")).to_be_visible()
+    expect(page.locator("#mlp-w1 img")).to_be_visible()
+
+
+def test_zeroing_a_class_map_cell_changes_that_logit(uploaded):
+    page = uploaded
+    open_tab(page, "GAP is an average")
+    cells = page.locator("#ablation-maps [data-cell]")
+    expect(cells.first).to_be_visible(timeout=PREDICTION_S)
+    before = page.locator("#ablation-result").inner_text()
+    # The brightest cell of the predicted class's map: zeroing it must take its value / 25 off that logit.
+    page.locator("#ablation-maps [data-cell][data-top-cell]").first.click()
+    expect(page.locator("#ablation-cells input, #ablation-cells textarea")).to_have_value(re.compile(r"@\d,\d"),
+                                                                                           timeout=UI_S)
+    expect(page.locator("#ablation-result")).to_contain_text("lower", timeout=PREDICTION_S)
+    assert page.locator("#ablation-result").inner_text() != before
+    expect(page.locator("#ablation-logits")).to_contain_text("−")
+
+
+def test_clicking_a_confusion_cell_opens_its_test_images(open_page):
+    page = open_page()
+    open_tab(page, "Model report")
+    matrix = page.locator('[id^="confusion-"]').first
+    cell = matrix.locator('td[data-true="4"][data-pred="6"]')  # coats taken for shirts
+    expect(cell).to_be_visible(timeout=UI_S)
+    cell.click()
+    examples = page.locator('[id^="examples-"] figure.nin-ex')
+    expect(examples.first).to_be_visible(timeout=PREDICTION_S)
+    assert 1 <= examples.count() <= 8
+    expect(page.locator('[id^="examples-"]').first).to_contain_text("Coat taken for Shirt")

@@ -12,7 +12,7 @@ from torch import nn
 
 from nin.data import TRAIN_MEAN, TRAIN_STD
 from nin.evaluate import evaluate
-from nin.model import CLASS_NAMES, NiN, save_weights, xavier_init_
+from nin.model import CLASS_NAMES, NiN, Preprocessing, save_weights, xavier_init_
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = 67  # the least input the NiN takes; the report must not care
@@ -54,7 +54,7 @@ def assert_consistent(report: dict, labels: torch.Tensor) -> None:
 
 def test_confusion_matrix_sums_to_n_and_per_class_accuracy_matches_it(official_data):
     images, labels = official_data.test_images[:300], official_data.test_labels[:300]
-    report = evaluate(Brightness(), images, labels, {"input_size": TINY}, batch_size=64)
+    report = evaluate(Brightness(), images, labels, Preprocessing(TINY), batch_size=64)
     assert_consistent(report, labels)
     matrix = torch.tensor(report["confusion_matrix"])
     assert (matrix.sum(0) > 0).sum() == 10  # predictions really are spread, so the checks above bite
@@ -63,7 +63,7 @@ def test_confusion_matrix_sums_to_n_and_per_class_accuracy_matches_it(official_d
 def test_evaluate_feeds_the_weights_preprocessing(official_data):
     images, labels = official_data.test_images[:64], official_data.test_labels[:64]
     recorder = Recorder()
-    evaluate(recorder, images, labels, {"input_size": TINY, "mean": TRAIN_MEAN, "std": TRAIN_STD}, batch_size=64)
+    evaluate(recorder, images, labels, Preprocessing(TINY, TRAIN_MEAN, TRAIN_STD), batch_size=64)
     (x,) = recorder.inputs
     assert x.shape == (64, 1, TINY, TINY)
     raw = images.float().div(255).mean()
@@ -72,7 +72,7 @@ def test_evaluate_feeds_the_weights_preprocessing(official_data):
 
 def test_evaluate_puts_the_model_back_in_its_mode(official_data):
     model = xavier_init_(NiN()).train()
-    evaluate(model, official_data.test_images[:8], official_data.test_labels[:8], {"input_size": TINY})
+    evaluate(model, official_data.test_images[:8], official_data.test_labels[:8], Preprocessing(TINY))
     assert model.training
 
 
@@ -101,3 +101,15 @@ def test_cli_rejects_a_missing_weight_file(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "nin.evaluate", "--weights", str(tmp_path / "nope.safetensors")],
                           cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode != 0 and "not found" in proc.stderr
+
+
+def test_predictions_are_optional_per_image_and_agree_with_the_confusion_matrix(official_data):
+    images, labels = official_data.test_images[:300], official_data.test_labels[:300]
+    plain = evaluate(Brightness(), images, labels, Preprocessing(TINY), batch_size=64)
+    report = evaluate(Brightness(), images, labels, Preprocessing(TINY), batch_size=64, predictions=True)
+    assert "predictions" not in plain and set(report) == set(plain) | {"predictions"}
+    predictions = report.pop("predictions")
+    assert report == plain  # asking for predictions changes nothing else
+    assert predictions.shape == (300,) and predictions.device.type == "cpu"
+    counts = torch.bincount(labels * 10 + predictions, minlength=100).view(10, 10)
+    assert counts.tolist() == report["confusion_matrix"]

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from nin.explain import explain
-from nin.model import preprocessing_of
+from nin.model import Preprocessing, preprocessing_of
 from nin.model import CLASS_NAMES, FEATURE_STAGES, NiN, xavier_init_
 
 
@@ -38,8 +38,7 @@ def test_gap_means_equal_the_logits_to_1e_5(model, garment):
 def test_logits_equal_a_plain_forward_pass_of_the_same_input(model, garment):
     from nin.data import to_model_input
 
-    spec = {"mean": 0.286, "std": 0.353}
-    result = explain(model, garment, spec)
+    result = explain(model, garment, Preprocessing(mean=0.286, std=0.353))
     x = (to_model_input(torch.from_numpy(garment)[None]) - 0.286) / 0.353
     with torch.no_grad():
         plain = model(x)[0].numpy()
@@ -86,5 +85,5 @@ def test_top_classes_are_sorted_probabilities(model, garment):
 
 
 def test_preprocessing_defaults_to_the_seed_recipe_when_metadata_is_silent():
-    assert preprocessing_of({}) == {"input_size": 224, "mean": 0.0, "std": 1.0}
-    assert preprocessing_of({"preprocessing": {"mean": 0.286, "std": 0.353}})["std"] == 0.353
+    assert preprocessing_of({}) == Preprocessing(224, 0.0, 1.0)
+    assert preprocessing_of({"preprocessing": {"mean": 0.286, "std": 0.353}}).std == 0.353

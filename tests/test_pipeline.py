@@ -8,7 +8,7 @@ import torch
 from PIL import Image
 
 from nin.data import to_model_input
-from nin.model import preprocessing_of
+from nin.model import Preprocessing, preprocessing_of
 from nin.model import CLASS_NAMES
 from nin.pipeline import EXAMPLES_DIR, Explorer, load_models
 from nin.preprocess import load_image, preprocess_photo
@@ -34,8 +34,8 @@ def product_photo(image: np.ndarray, rng: np.random.Generator) -> bytes:
 
 
 @torch.inference_mode()
-def accuracy(model, images28: np.ndarray, labels: np.ndarray, spec: dict) -> float:
-    x = (to_model_input(torch.from_numpy(images28)) - spec["mean"]) / spec["std"]
+def accuracy(model, images28: np.ndarray, labels: np.ndarray, spec: Preprocessing) -> float:
+    x = to_model_input(torch.from_numpy(images28), spec.input_size, spec.mean, spec.std)
     predictions = torch.cat([model(batch).argmax(1) for batch in x.split(100)]).numpy()
     return float((predictions == labels).mean())
 
@@ -62,7 +62,7 @@ def test_every_shipped_example_goes_through_the_whole_request_path(explorer):
         view = explorer.from_photo(str(path))
         assert set(view.label) == set(CLASS_NAMES)
         np.testing.assert_allclose(view.explanation.gap_means, view.explanation.logits, atol=1e-5)
-        assert view.cam.shape == (224, 224, 3) and view.input28.shape == (224, 224, 3)
+        assert view.cam.shape == (224, 224, 3) and view.input28_enlarged.shape == (224, 224, 3)
         assert view.stages_html.count("<figure") == 7
 
 

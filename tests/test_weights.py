@@ -10,7 +10,7 @@ import torch
 from nin.evaluate import evaluate, sha256_of
 from nin.model import CLASS_NAMES, INPUT_SIZE, load_weights, parameter_count, preprocessing_of
 from nin.pipeline import WEIGHT_FILES, WEIGHTS_DIR
-from nin.publish import read_metrics
+from nin.report import read_metrics
 
 SHIPPED = [name for name, _ in WEIGHT_FILES if (WEIGHTS_DIR / name).exists()]
 
@@ -21,7 +21,7 @@ def test_at_least_one_trained_weight_file_is_shipped():
 
 @pytest.fixture(scope="module")
 def metrics():
-    return read_metrics(WEIGHTS_DIR / "metrics.json")
+    return read_metrics(WEIGHTS_DIR)
 
 
 @pytest.mark.parametrize("name", SHIPPED)
@@ -37,7 +37,7 @@ def test_shipped_file_carries_its_metadata(name):
     model, metadata = load_weights(WEIGHTS_DIR / name)
     assert parameter_count(model) == 1_992_166
     assert metadata["class_names"] == list(CLASS_NAMES)
-    assert preprocessing_of(metadata)["input_size"] == INPUT_SIZE
+    assert preprocessing_of(metadata).input_size == INPUT_SIZE
     assert {"recipe", "metrics", "git_commit", "device_name", "torch_version"} <= set(metadata)
 
 

@@ -1,0 +1,239 @@
+"""The model report of a shipped weight file, read from weights/metrics.json and the confusion sprite beside it.
+
+`load_report` gathers what `python -m nin.publish` recorded for one file: the training run's per-epoch
+curves, the fp32 evaluation on the official test set (per-class accuracy, confusion matrix) and the index
+of the confusion sprite, a PNG of up to 8 official test images per confusion cell. The shaping helpers
+return plain lists and dicts (the app wraps the curve points in a pandas DataFrame for gr.LinePlot);
+nin/report_render.py turns a Report into HTML. This module only reads files: no torch, no evaluation.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+# Context for every accuracy the app shows. Both are on the same 10,000 official test images.
+HUMAN_BASELINE = 0.835  # Fashion-MNIST's human performance (Xiao, Rasul & Vollgraf 2017): crowd-sourced, non-experts
+D2L_REFERENCE = 0.772  # the d2l NiN chapter's result: seed recipe, 10 epochs at 224 px, on a GPU
+# (short label, accuracy, where it comes from)
+CONTEXT = (("humans", HUMAN_BASELINE, "Xiao et al. 2017, crowd-sourced"),
+           ("d2l chapter", D2L_REFERENCE, "seed recipe, 10 epochs, GPU"))
+PER_CELL = 8  # test images kept per confusion cell in the sprite
+
+
+class ReportError(LookupError):
+    """metrics.json has no usable record for a file. The message names the file."""
+
+
+@dataclass(frozen=True)
+class EpochPoint:
+    """One training epoch as the run recorded it."""
+
+    epoch: int                   # 1-based
+    input_size: int              # side trained (and tested) at in this epoch
+    fraction: float              # share of the training set this epoch covered
+    loss: float                  # training loss (with label smoothing if the recipe had it)
+    train_acc: float             # running accuracy over the epoch's (augmented) training batches
+    test_acc: float              # on the official test set (or the run's --limit-test part), at input_size
+    examples_per_s: float | None
+
+
+@dataclass(frozen=True, eq=False)  # eq=False: comparing numpy arrays field by field has no single truth value
+class Report:
+    """Everything the app's model report shows for one shipped weight file."""
+
+    name: str                                   # file name in weights/, e.g. nin_cpu.safetensors
+    accuracy: float                             # fp32, on all `n` official test images, measured at publish time
+    n: int                                      # test images evaluated (10,000 for a shipped file)
+    class_names: tuple[str, ...]
+    confusion: np.ndarray                       # int64 [10, 10], rows = true class, columns = predicted
+    per_class_accuracy: tuple[float | None, ...]  # recorded at publish time; None for a class absent from the test set
+    epochs: tuple[EpochPoint, ...]
+    device_name: str                            # the training device, as the run header names it
+    recipe: dict = field(repr=False)
+    command: str = ""                           # the command that trained it
+    wall_time_s: float | None = None
+    sprite: Path | None = None                  # the confusion sprite PNG; None when not published with one
+    tile_size: int = 28
+    columns: int = PER_CELL                     # tiles per sprite row
+    cells: tuple = field(default=(), repr=False)  # cells[i][j] = ((test index, tile number), ...), test index order
+
+    @property
+    def trained_on_gpu(self) -> bool:
+        return not self.device_name.upper().startswith("CPU")
+
+    @property
+    def sizes_varied(self) -> bool:
+        """Whether the run trained at more than one input size (progressive resizing)."""
+        return len({p.input_size for p in self.epochs}) > 1
+
+    def count(self, true_idx: int, pred_idx: int) -> int:
+        return int(self.confusion[true_idx, pred_idx])
+
+
+# ----------------------------------------------------------------------------- reading
+
+def read_metrics(weights_dir: Path) -> dict:
+    path = Path(weights_dir) / "metrics.json"
+    return json.loads(path.read_text()) if path.exists() else {"files": {}}
+
+
+def load_report(weights_dir: Path, name: str) -> Report:
+    """The report of `name` as recorded in `weights_dir`/metrics.json; ReportError if it has no record."""
+    weights_dir = Path(weights_dir)
+    record = read_metrics(weights_dir).get("files", {}).get(name)
+    if record is None or "evaluation_fp32_cpu" not in record:
+        raise ReportError(f"{weights_dir / 'metrics.json'}: no evaluation recorded for {name}")
+    return report_from_record(name, record, weights_dir)
+
+
+def shipped_reports(weights_dir: Path) -> dict[str, Report]:
+    """The report of every recorded file whose weights are present in `weights_dir`, best accuracy first."""
+    weights_dir = Path(weights_dir)
+    reports = [report_from_record(name, record, weights_dir)
+               for name, record in read_metrics(weights_dir).get("files", {}).items()
+               if (weights_dir / name).exists() and "evaluation_fp32_cpu" in record]
+    return {r.name: r for r in sorted(reports, key=lambda r: -r.accuracy)}
+
+
+def report_from_record(name: str, record: dict, weights_dir: Path | None) -> Report:
+    """A Report from one file's metrics.json record (see nin/publish.py for its fields); the sprite is
+    looked for in `weights_dir` (None: leave its path relative)."""
+    evaluation = record["evaluation_fp32_cpu"]
+    run = record.get("run", {})
+    recipe = run.get("recipe", {})
+    class_names = tuple(evaluation["class_names"])
+    confusion = np.asarray(evaluation["confusion_matrix"], dtype=np.int64)
+    examples = record.get("confusion_examples")
+    sprite, cells = None, ()
+    if examples:
+        sprite = Path(examples["sprite"]) if weights_dir is None else Path(weights_dir) / examples["sprite"]
+        cells = tuple(tuple(tuple((int(t), int(k)) for t, k in cell) for cell in row) for row in examples["cells"])
+    return Report(
+        name=name,
+        accuracy=float(evaluation["accuracy"]),
+        n=int(evaluation["n"]),
+        class_names=class_names,
+        confusion=confusion,
+        per_class_accuracy=tuple(evaluation["per_class_accuracy"][c] for c in class_names),
+        epochs=tuple(_epoch_point(row, recipe) for row in record.get("epochs", [])),
+        device_name=str(run.get("device_name", "unknown device")),
+        recipe=recipe,
+        command=record.get("command", ""),
+        wall_time_s=run.get("wall_time_s"),
+        sprite=sprite,
+        tile_size=int(examples["tile_size"]) if examples else 28,
+        columns=int(examples["columns"]) if examples else PER_CELL,
+        cells=cells,
+    )
+
+
+def _epoch_point(row: dict, recipe: dict) -> EpochPoint:
+    # Runs from before progressive resizing have no per-epoch size: every epoch ran at the recipe's.
+    i = row["epoch"] - 1
+    sizes, fractions = recipe.get("sizes") or (), recipe.get("fractions") or ()
+    size = row.get("input_size", sizes[i] if i < len(sizes) else recipe.get("input_size", 224))
+    fraction = row.get("fraction", fractions[i] if i < len(fractions) else 1.0)
+    return EpochPoint(epoch=int(row["epoch"]), input_size=int(size), fraction=float(fraction),
+                      loss=float(row["loss"]), train_acc=float(row["train_acc"]), test_acc=float(row["test_acc"]),
+                      examples_per_s=row.get("examples_per_s"))
+
+
+# ----------------------------------------------------------------------------- confusion-cell examples
+
+def confusion_examples(report: Report, true_idx: int, pred_idx: int) -> list[tuple[np.ndarray, int]]:
+    """Up to 8 official test images of class `true_idx` the network took for `pred_idx`, in test-index order.
+
+    Each is (uint8 [28, 28] image, index into the official test set). Empty when the cell is empty or the
+    file was published without a sprite (or the sprite is missing).
+    """
+    if report.sprite is None or not report.cells or not report.sprite.is_file():
+        return []
+    sprite = _read_sprite(str(report.sprite), report.sprite.stat().st_mtime_ns)
+    s, out = report.tile_size, []
+    for test_index, tile in report.cells[true_idx][pred_idx]:
+        row, col = divmod(tile, report.columns)
+        out.append((sprite[row * s:(row + 1) * s, col * s:(col + 1) * s].copy(), test_index))
+    return out
+
+
+@lru_cache(maxsize=8)
+def _read_sprite(path: str, mtime_ns: int) -> np.ndarray:
+    """The decoded sprite, cached; the key has the file's mtime, so a republished sprite is read again."""
+    del mtime_ns  # only part of the cache key
+    with Image.open(path) as image:
+        return np.asarray(image.convert("L"))
+
+
+def cell_id(name: str, true_idx: int, pred_idx: int) -> str:
+    """The HTML id of one confusion-matrix cell: cm-<file stem>-<true>-<pred>, safe in CSS selectors."""
+    return f"cm-{file_slug(name)}-{true_idx}-{pred_idx}"
+
+
+def file_slug(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_-]", "-", name.removesuffix(".safetensors"))
+
+
+# ----------------------------------------------------------------------------- shaping for plots and tables
+
+def accuracy_points(report: Report, with_context: bool = True) -> list[dict]:
+    """Long-form rows for gr.LinePlot(x="epoch", y="accuracy", color="series"): train and test accuracy per
+    epoch, plus flat lines for the human baseline and the d2l reference. Each row also has "input_size"
+    (for a tooltip). The app feeds `pandas.DataFrame(rows)`.
+    """
+    rows = []
+    for p in report.epochs:
+        rows.append({"epoch": p.epoch, "accuracy": p.train_acc, "series": "train acc", "input_size": p.input_size})
+        rows.append({"epoch": p.epoch, "accuracy": p.test_acc, "series": "test acc", "input_size": p.input_size})
+    if with_context and report.epochs:
+        for label, value, _ in CONTEXT:
+            for epoch in (report.epochs[0].epoch, report.epochs[-1].epoch):
+                rows.append({"epoch": epoch, "accuracy": value, "series": label, "input_size": None})
+    return rows
+
+
+def loss_points(report: Report) -> list[dict]:
+    """Long-form rows for gr.LinePlot(x="epoch", y="loss"): the training loss per epoch."""
+    return [{"epoch": p.epoch, "loss": p.loss, "series": "train loss", "input_size": p.input_size}
+            for p in report.epochs]
+
+
+def epoch_rows(report: Report) -> list[dict]:
+    """One dict per epoch for a table; "input_size" and "fraction" only when the run varied them."""
+    varied_fraction = any(p.fraction != 1.0 for p in report.epochs)
+    rows = []
+    for p in report.epochs:
+        row = {"epoch": p.epoch}
+        if report.sizes_varied:
+            row["input_size"] = p.input_size
+        if varied_fraction:
+            row["fraction"] = p.fraction
+        row.update(loss=p.loss, train_acc=p.train_acc, test_acc=p.test_acc, examples_per_s=p.examples_per_s)
+        rows.append(row)
+    return rows
+
+
+def per_class_rows(report: Report) -> list[dict]:
+    """Per class: name, accuracy (None if absent), images right and images of that class."""
+    return [{"class": name, "accuracy": acc, "correct": int(report.confusion[i, i]),
+             "total": int(report.confusion[i].sum())}
+            for i, (name, acc) in enumerate(zip(report.class_names, report.per_class_accuracy))]
+
+
+def weakest_classes(report: Report, k: int = 3) -> list[tuple[str, float]]:
+    """The k classes with the lowest accuracy, weakest first."""
+    scored = [(acc, name) for name, acc in zip(report.class_names, report.per_class_accuracy) if acc is not None]
+    return [(name, acc) for acc, name in sorted(scored)[:k]]
+
+
+def top_confusions(report: Report, k: int = 5) -> list[tuple[int, int, int]]:
+    """The k largest off-diagonal cells as (true, predicted, count), largest first."""
+    cells = [(int(report.confusion[i, j]), i, j) for i in range(len(report.class_names))
+             for j in range(len(report.class_names)) if i != j and report.confusion[i, j]]
+    return [(i, j, c) for c, i, j in sorted(cells, key=lambda t: (-t[0], t[1], t[2]))[:k]]

@@ -1,0 +1,249 @@
+"""The model report as a specification: what publish records, the sprite beside each shipped file, the card.
+
+The shipped-file tests read weights/ as it is (whatever files are published there); the publish tests run
+the real `nin.publish` code path on a small untrained network at a tiny input size and 200 test images,
+so they take seconds, not the minutes of a full evaluation at 224 px.
+"""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from nin import report_render
+from nin.data import to_model_input
+from nin.evaluate import sha256_of
+from nin.model import CLASS_NAMES, NiN, load_weights, preprocessing_of, save_weights, xavier_init_
+from nin.model_card import model_card
+from nin.pipeline import WEIGHT_FILES, WEIGHTS_DIR
+from nin.publish import confusion_sprite, publish, refresh
+from nin.report import (PER_CELL, Report, accuracy_points, cell_id, confusion_examples, epoch_rows, load_report,
+                        read_metrics, shipped_reports, top_confusions)
+
+SHIPPED = list(shipped_reports(WEIGHTS_DIR))
+TINY = 67  # the least input the NiN takes: publish must not care
+
+
+def test_every_file_the_app_ships_has_a_report():
+    present = [name for name, _ in WEIGHT_FILES if (WEIGHTS_DIR / name).exists()]
+    assert set(present) <= set(SHIPPED)
+    assert SHIPPED, "no shipped weight file has a report in weights/metrics.json"
+
+
+# ----------------------------------------------------------------------------- shipped files
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_shipped_sprite_exists_and_holds_the_tiles_its_index_says(name):
+    record = read_metrics(WEIGHTS_DIR)["files"][name]["confusion_examples"]
+    sprite = WEIGHTS_DIR / record["sprite"]
+    assert sprite.name == name.removesuffix(".safetensors") + ".confusion.png"
+    assert sha256_of(sprite) == record["sha256"] and sprite.stat().st_size == record["bytes"]
+    assert sprite.stat().st_size < 400_000  # it ships in the repo and the Space
+    tiles = [tile for row in record["cells"] for cell in row for _, tile in cell]
+    assert len(tiles) == record["tiles"] == len(set(tiles))
+    with Image.open(sprite) as image:
+        assert image.mode == "L"
+        width, height = image.size
+    assert width == record["columns"] * record["tile_size"] and height % record["tile_size"] == 0
+    assert max(tiles) < record["columns"] * height // record["tile_size"]
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_shipped_confusion_examples_are_official_test_images_of_the_true_class(name, official_data):
+    report = load_report(WEIGHTS_DIR, name)
+    assert report.n == len(official_data.test_labels)
+    for i in range(10):
+        for j in range(10):
+            examples = confusion_examples(report, i, j)
+            assert len(examples) == min(PER_CELL, report.count(i, j)), (i, j)
+            indices = [index for _, index in examples]
+            assert indices == sorted(indices)  # the first ones by test index
+            for image, index in examples:
+                assert image.shape == (28, 28) and image.dtype == np.uint8
+                assert np.array_equal(image, official_data.test_images[index].numpy())
+                assert int(official_data.test_labels[index]) == i
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_shipped_confusion_examples_are_predicted_as_the_cell_says(name):
+    """Re-run the network on two cells' images: the biggest mistake and the weakest class's right answers."""
+    report = load_report(WEIGHTS_DIR, name)
+    model, metadata = load_weights(WEIGHTS_DIR / name)
+    spec = preprocessing_of(metadata)
+    weakest = int(np.argmin([a if a is not None else 2 for a in report.per_class_accuracy]))
+    cells = [c[:2] for c in top_confusions(report, 1)] + [(weakest, weakest)]
+    for i, j in cells:
+        examples = confusion_examples(report, i, j)
+        if not examples:
+            continue
+        images = torch.from_numpy(np.stack([image for image, _ in examples]))
+        with torch.no_grad():
+            predicted = model(to_model_input(images, spec.input_size, spec.mean, spec.std)).argmax(1)
+        assert predicted.tolist() == [j] * len(examples), (i, j)
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_shipped_report_per_class_accuracy_matches_its_confusion_matrix(name):
+    report = load_report(WEIGHTS_DIR, name)
+    matrix = report.confusion
+    assert matrix.shape == (10, 10) and int(matrix.sum()) == report.n
+    assert report.accuracy == pytest.approx(np.trace(matrix) / report.n)
+    for i, accuracy in enumerate(report.per_class_accuracy):
+        assert accuracy == pytest.approx(matrix[i, i] / matrix[i].sum())
+    assert report.class_names == CLASS_NAMES
+
+
+def test_model_card_is_generated_from_metrics_json_and_states_each_files_accuracy():
+    metrics = read_metrics(WEIGHTS_DIR)
+    card = (WEIGHTS_DIR / "README.md").read_text()
+    assert card == model_card(metrics), "weights/README.md is stale: run `python -m nin.publish --card-only`"
+    for name in SHIPPED:
+        record = metrics["files"][name]
+        assert f"## `{name}`" in card
+        assert f"**{record['evaluation_fp32_cpu']['accuracy']:.4f}**" in card
+        assert record["sha256"] in card and record["command"] in card
+        if not load_report(WEIGHTS_DIR, name).trained_on_gpu:
+            section = card.split(f"## `{name}`", 1)[1].split("\n## ", 1)[0]
+            assert "GPU-trained weights will replace" in section
+
+
+# ----------------------------------------------------------------------------- the sprite builder
+
+def test_sprite_keeps_the_first_eight_images_of_each_cell_in_index_order():
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (300, 28, 28), dtype=np.uint8)
+    labels = rng.integers(0, 10, 300)
+    predictions = np.where(rng.random(300) < 0.7, labels, rng.integers(0, 10, 300))
+    sprite, cells = confusion_sprite(images, labels, predictions)
+    assert sprite.shape[1] == PER_CELL * 28
+    for i in range(10):
+        for j in range(10):
+            expected = np.flatnonzero((labels == i) & (predictions == j))[:PER_CELL].tolist()
+            assert [index for index, _ in cells[i][j]] == expected
+            for index, tile in cells[i][j]:
+                r, c = divmod(tile, PER_CELL)
+                assert np.array_equal(sprite[r * 28:(r + 1) * 28, c * 28:(c + 1) * 28], images[index])
+
+
+# ----------------------------------------------------------------------------- publish, refresh, card
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory, official_data):
+    """An untrained NiN published from a fake two-size run into a scratch weights/ folder."""
+    root = tmp_path_factory.mktemp("publish")
+    run, weights_dir = root / "run", root / "weights"
+    torch.manual_seed(0)
+    save_weights(xavier_init_(NiN()), run / "weights.safetensors", metadata={
+        "preprocessing": {"input_size": TINY, "resize": "bilinear", "scale": "1/255", "mean": 0.0, "std": 1.0}})
+    epochs = [{"epoch": e, "input_size": s, "fraction": f, "loss": 2.3 - e / 10, "train_acc": 0.1 * e,
+               "test_acc": 0.1 * e + 0.05, "examples_per_s": 100.0 * e}
+              for e, s, f in ((1, 48, 1.0), (2, TINY, 0.4))]
+    (run / "metrics.json").write_text(json.dumps({
+        "recipe": {"name": "cpu", "epochs": 2, "input_size": TINY, "sizes": [48, TINY], "fractions": [1.0, 0.4]},
+        "seed": 0, "device_name": "CPU (test, 2 threads)", "world_size": 1, "precision": "bf16",
+        "status": "complete", "wall_time_s": 12.5, "final_test_acc": 0.25, "epochs": epochs}))
+    command = "python -m nin.train --recipe cpu --sizes 48,67@0.4 --out runs/tiny"
+    record = publish(run, "nin_tiny.safetensors", command, weights_dir=weights_dir, limit=200, notes=["<a note>"])
+    return weights_dir, record
+
+
+def test_publish_records_the_run_the_evaluation_and_the_sprite(published, official_data):
+    weights_dir, record = published
+    report = load_report(weights_dir, "nin_tiny.safetensors")
+    assert report.n == 200 and int(report.confusion.sum()) == 200
+    assert [p.input_size for p in report.epochs] == [48, TINY] and report.sizes_varied
+    assert [p.fraction for p in report.epochs] == [1.0, 0.4]
+    assert not report.trained_on_gpu
+    labels = official_data.test_labels[:200]
+    assert report.confusion.sum(1).tolist() == torch.bincount(labels, minlength=10).tolist()
+    total = 0
+    for i in range(10):
+        for j in range(10):
+            examples = confusion_examples(report, i, j)
+            assert len(examples) == min(PER_CELL, report.count(i, j))
+            total += len(examples)
+            for image, index in examples:
+                assert np.array_equal(image, official_data.test_images[index].numpy()) and labels[index] == i
+    assert total == record["confusion_examples"]["tiles"]
+    assert "predictions" not in record["evaluation_fp32_cpu"]  # per-image predictions go into the sprite only
+
+
+def test_publish_writes_a_card_that_says_what_the_file_is(published):
+    weights_dir, record = published
+    card = (weights_dir / "README.md").read_text()
+    assert card == model_card(read_metrics(weights_dir))
+    assert f"**{record['evaluation_fp32_cpu']['accuracy']:.4f}**" in card
+    assert "GPU-trained weights will replace" in card
+    assert "48 px → 67 px on 40% of the training set" in card
+    assert "python -m nin.publish --run runs/tiny --name nin_tiny.safetensors" in card
+    assert "| 2 | 67 | 40% |" in card  # the per-epoch table has size and share
+    assert "<a note>" in card
+
+
+def test_refresh_keeps_the_run_and_refuses_a_different_file(published):
+    weights_dir, before = published
+    after = refresh("nin_tiny.safetensors", weights_dir=weights_dir, limit=100)
+    assert after["epochs"] == before["epochs"] and after["run"] == before["run"] and after["notes"] == ["<a note>"]
+    assert after["evaluation_fp32_cpu"]["n"] == 100
+    assert load_report(weights_dir, "nin_tiny.safetensors").n == 100
+    path = weights_dir / "nin_tiny.safetensors"
+    save_weights(NiN(), path)  # another network under the same name
+    with pytest.raises(SystemExit, match="sha256"):
+        refresh("nin_tiny.safetensors", weights_dir=weights_dir, limit=10)
+
+
+# ----------------------------------------------------------------------------- shaping and HTML
+
+def fake_report(names=CLASS_NAMES) -> Report:
+    confusion = np.diag(np.full(10, 90)) + 1  # 91 right, 1 of each mistake per class
+    confusion[4, 2] = 40
+    confusion[0, 9] = 0
+    return Report(name="nin<x>.safetensors", accuracy=float(np.trace(confusion) / confusion.sum()),
+                  n=int(confusion.sum()), class_names=tuple(names), confusion=confusion,
+                  per_class_accuracy=tuple(float(confusion[i, i] / confusion[i].sum()) for i in range(10)),
+                  epochs=(), device_name="CPU (test)", recipe={"name": "cpu"})
+
+
+def test_confusion_html_gives_every_cell_an_id_and_its_true_and_predicted_class():
+    html = report_render.confusion_html(fake_report(), selected=(4, 2))
+    for i in range(10):
+        for j in range(10):
+            assert f'id="{cell_id("nin<x>.safetensors", i, j)}" data-true="{i}" data-pred="{j}"' in html
+    assert cell_id("nin<x>.safetensors", 4, 2) == "cm-nin-x--4-2"  # safe in a CSS selector
+    assert html.count("nin-cm-diag") == 10 and html.count("nin-cm-selected") == 1
+    assert 'data-count="40"' in html and ">40</td>" in html
+    assert html.count('role="button"') == 99  # every non-empty cell; the empty one is not clickable
+
+
+def test_report_html_escapes_class_names():
+    report = fake_report(("<script>x</script>",) + CLASS_NAMES[1:])
+    parts = [report_render.confusion_html(report), report_render.per_class_html(report),
+             report_render.examples_html(report, 0, 1, [])]
+    for part in parts:
+        assert "<script>" not in part and "&lt;script&gt;" in part
+    for part in parts + [report_render.summary_html(report)]:
+        assert "nin<x>" not in part
+
+
+def test_examples_html_shows_one_captioned_thumbnail_per_example():
+    report = fake_report()
+    examples = [(np.full((28, 28), k * 20, np.uint8), 100 + k) for k in range(8)]
+    html = report_render.examples_html(report, 4, 2, examples)
+    assert html.count("<img") == 8 and "#107" in html and "Coat taken for Pullover: 40 test images" in html
+    assert "T-shirt/top taken for Ankle boot: no test image" in report_render.examples_html(report, 0, 9, [])
+
+
+def test_curve_points_feed_gradio_lineplot():
+    import pandas as pd
+
+    import gradio as gr
+
+    name = SHIPPED[0]
+    report = load_report(WEIGHTS_DIR, name)
+    rows = accuracy_points(report)
+    assert {r["series"] for r in rows} >= {"train acc", "test acc", "humans", "d2l chapter"}
+    plot = gr.LinePlot(x="epoch", y="accuracy", color="series").postprocess(pd.DataFrame(rows))
+    assert plot.datatypes["accuracy"] == "quantitative" and len(plot.data) == len(rows)
+    assert [r["epoch"] for r in epoch_rows(report)] == [p.epoch for p in report.epochs]
