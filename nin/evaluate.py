@@ -35,13 +35,12 @@ def evaluate(model: nn.Module, images_u8: torch.Tensor, labels: torch.Tensor, pr
     the predicted class of every image, in input order (a CPU int64 tensor [N]), e.g. to find which
     images fell in a confusion cell.
     """
-    spec = preprocessing
     if device is None:
         device = next((p.device for p in model.parameters()), torch.device("cpu"))
     device = torch.device(device)
     num_classes = len(CLASS_NAMES)
-    batches = DeviceBatches(images_u8, labels, batch_size, device, shuffle=False, input_size=spec.input_size,
-                            mean=spec.mean, std=spec.std)
+    batches = DeviceBatches(images_u8, labels, batch_size, device, shuffle=False, input_size=preprocessing.input_size,
+                            mean=preprocessing.mean, std=preprocessing.std)
     predicted, truth = predict(model, batches)  # the one evaluation loop (nin.scoring), fp32
     confusion = confusion_counts(predicted, truth, num_classes).cpu()
     n = int(confusion.sum())
@@ -55,7 +54,7 @@ def evaluate(model: nn.Module, images_u8: torch.Tensor, labels: torch.Tensor, pr
         "per_class_count": dict(zip(CLASS_NAMES, per_class_total)),
         "confusion_matrix": confusion.tolist(),
         "class_names": list(CLASS_NAMES),
-        "preprocessing": spec.to_json(),
+        "preprocessing": preprocessing.to_json(),
     }
     if predictions:
         report["predictions"] = predicted.cpu()

@@ -16,6 +16,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from nin.runtime import write_atomically
+
 CLASS_NAMES = (
     "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
     "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
@@ -106,18 +108,14 @@ def save_weights(model: nn.Module, path: str | os.PathLike, metadata: dict | Non
     """Write the state dict as safetensors; metadata values are stored as JSON strings (safetensors wants str->str)."""
     from safetensors.torch import save_file
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     # DDP/compile wrappers prefix keys; strip them so files always load into a plain NiN.
     model = getattr(model, "module", model)
     model = getattr(model, "_orig_mod", model)
     tensors = {k: v.detach().to("cpu", torch.float32).contiguous() for k, v in model.state_dict().items()}
     meta = {"format": "pt", "architecture": "d2l-NiN"}
     meta.update({k: json.dumps(v) for k, v in (metadata or {}).items()})
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    save_file(tensors, str(tmp), metadata=meta)
-    os.replace(tmp, path)  # never leave a half-written weight file behind
-    return path
+    # Never leave a half-written weight file behind.
+    return write_atomically(Path(path), lambda tmp: save_file(tensors, str(tmp), metadata=meta))
 
 
 @dataclass(frozen=True)
