@@ -23,7 +23,7 @@ import torch
 from starlette.middleware import Middleware
 
 from nin import lesson_render, lessons, report, report_render
-from nin.components import ComponentServerBodyLimit, SafeSketchpad, UploadImage
+from nin.components import ComponentServerBodyLimit, PngImage, SafeSketchpad, UploadImage
 from nin.model import CLASS_NAMES, layer_table, parameter_count
 from nin.pipeline import (EXAMPLES_DIR, Explorer, View, WEIGHTS_DIR, cpu_count, render_cam, stages_html)
 from nin.preprocess import EmptyInput, InputError
@@ -91,7 +91,7 @@ def session_of(state: dict | None):
 def empty_outputs(message: str) -> dict:
     """Outputs for "nothing to show yet": a prompt instead of an error, and no stale pictures."""
     placeholder = f'<div class="nin-empty">{message}</div>'
-    return {label: None, input28: None, input224: None, gap: placeholder, cam: None, status: message,
+    return {label: None, input28: None, input224: None, gap: placeholder, cam: None, cam_caption: "", status: message,
             features: placeholder, steps: "", state: None}
 
 
@@ -104,7 +104,10 @@ def view_outputs(view: View, model_key: str) -> dict:
         input28: view.input28_enlarged,
         input224: view.input224,
         gap: view.gap_html,
-        cam: gr.Image(value=view.cam, label=view.cam_title),
+        # The caption is its own output: returning gr.Image(value=..., label=...) instead makes Gradio rebuild
+        # the component and its per-session config on every request (~8% of the server's CPU per request).
+        cam: view.cam,
+        cam_caption: view.cam_title,
         status: f"**{top[0]}** with {top[1]:.0%} · {loaded.label} · {view.timings_ms['total']:.0f} ms on the server",
         features: view.stages_html,
         steps: f"**{'Drawing' if pre.source == 'sketch' else 'Photo'} → Fashion-MNIST style**\n\n{view.steps_markdown}",
@@ -142,7 +145,7 @@ def rerun(state: dict | None, model_key: str, cam_class: str, channels: str):
 def change_cam(state: dict | None, cam_class: str):
     preprocessed, model_key = session_of(state)
     image, title = render_cam(explorer.explain(preprocessed, model_key), cam_class)
-    return gr.Image(value=image, label=title)
+    return {cam: image, cam_caption: title}
 
 
 @guarded("drawing the feature maps", lambda exc: gr.skip())
@@ -425,9 +428,9 @@ with gr.Blocks(title="NiN Explorer", delete_cache=(1800, 3600)) as demo:
             gr.Markdown("**What the network sees**: the 28×28 image (left, shown 8× larger) and the "
                         "224×224 input it is resized to (right).", elem_id="seen-caption")
             with gr.Row():
-                input28 = gr.Image(label="28×28", show_label=False, format="png", interactive=False,
+                input28 = PngImage(label="28×28", show_label=False, format="png", interactive=False,
                                    elem_id="input28", height=224, buttons=[])
-                input224 = gr.Image(label="224×224", show_label=False, format="png", interactive=False,
+                input224 = PngImage(label="224×224", show_label=False, format="png", interactive=False,
                                     elem_id="input224", height=224, buttons=[])
             steps = gr.Markdown(elem_id="steps", label="Preprocessing steps", show_label=False)
 
@@ -451,7 +454,8 @@ with gr.Blocks(title="NiN Explorer", delete_cache=(1800, 3600)) as demo:
                                 "where the evidence for that class is. Upsampled and laid over the input, it is a "
                                 "class activation map with no extra computation.")
                 with gr.Column(scale=2, min_width=260):
-                    cam = gr.Image(label="CAM", format="png", interactive=False, elem_id="cam", height=300)
+                    cam = PngImage(label="CAM", format="png", interactive=False, elem_id="cam", height=300)
+                    cam_caption = gr.Markdown(elem_id="cam-caption", label="CAM caption", show_label=False)
 
             gr.Markdown("## Feature maps of every stage\nColour: viridis, from 0 (dark purple) to the stage's largest "
                         "activation (yellow), one scale per stage so channels can be compared. #n is the channel "
@@ -573,7 +577,7 @@ with gr.Blocks(title="NiN Explorer", delete_cache=(1800, 3600)) as demo:
                         matrix.select(confusion_cell, [gr.State(name)], [cell_examples], api_visibility="private",
                                       api_name=f"confusion_cell_{report.file_slug(name)}".replace("-", "_"))
 
-    explore_outputs = [label, input28, input224, gap, cam, status, features, steps, state]
+    explore_outputs = [label, input28, input224, gap, cam, cam_caption, status, features, steps, state]
     settings = [model, cam_class, channels]
     model_events = dict(concurrency_id="model", concurrency_limit=MODEL_WORKERS, show_progress="hidden")
 
@@ -586,13 +590,15 @@ with gr.Blocks(title="NiN Explorer", delete_cache=(1800, 3600)) as demo:
                   trigger_mode="always_last", **model_events)
     classify.click(predict_sketch, [sketch, *settings], explore_outputs, api_name="classify", **model_events)
     model.change(rerun, [state, *settings], explore_outputs, api_name="change_model", **model_events)
-    cam_class.change(change_cam, [state, cam_class], [cam], api_name="change_cam", **model_events)
+    cam_class.change(change_cam, [state, cam_class], [cam, cam_caption], api_name="change_cam", **model_events)
     channels.change(change_channels, [state, channels], [features], api_name="change_channels", **model_events)
 
     # Lessons: each has one public endpoint that returns its numbers as JSON (inputs: the session's image,
     # from state, plus the lesson's own controls), and a private follow-up that draws the panel from them.
-    # Opening a lesson's tab, or a new input while it is open, refreshes it through a private twin that
-    # stays quiet when there is no image yet (the public endpoint says "draw or upload something first").
+    # Opening a lesson's tab refreshes it through a private twin that stays quiet when there is no image yet
+    # (the public endpoint says "draw or upload something first"). A new input refreshes only the lesson on
+    # screen, in one event: every event is a queue round trip, and the browser fires state.change on each
+    # prediction, so one listener per lesson would cost each stroke eight extra requests.
     private = dict(api_visibility="private", show_progress="hidden")
     open_lesson = gr.State(None)  # id of the lesson tab on screen, so a new input refreshes only that one
     for tab in (mlp_tab, parameters_tab, ablation_tab, translation_tab, gradcam_tab):
@@ -602,20 +608,33 @@ with gr.Blocks(title="NiN Explorer", delete_cache=(1800, 3600)) as demo:
         remember.__name__ = f"open_{tab.id}".replace("-", "_")
         tab.select(remember, None, [open_lesson], **private)
 
+    wired = {}  # tab id -> (endpoint, controls, numbers, panel, panel inputs, panel outputs)
+
     def wire(tab, endpoint, controls, numbers, triggers, panel, panel_inputs, panel_outputs):
-        """One lesson: its public JSON endpoint on `triggers`, the same on tab open / new input, then the panel."""
+        """One lesson: its public JSON endpoint on `triggers`, the same on tab open, then the panel."""
         api_name = endpoint.__name__
         gr.on(triggers, endpoint, [state, *controls], [numbers], api_name=api_name, **model_events
               ).then(panel, panel_inputs, panel_outputs, **private)
 
-        def refresh(current, session, *values):
-            if current != tab.id or not session:
-                return gr.skip()
-            return endpoint(session, *values)
+        def refresh(session, *values):
+            return endpoint(session, *values) if session else gr.skip()
 
         refresh.__name__ = f"refresh_{api_name}"
-        gr.on([tab.select, state.change], refresh, [open_lesson, state, *controls], [numbers],
-              **{**model_events, **private}).then(panel, panel_inputs, panel_outputs, **private)
+        tab.select(refresh, [state, *controls], [numbers], **{**model_events, **private}
+                   ).then(panel, panel_inputs, panel_outputs, **private)
+        wired[tab.id] = (endpoint, controls, numbers, panel, panel_inputs, panel_outputs)
+
+    def refresh_open_lesson(current, session, *values):
+        """On a new input: the open lesson's numbers and panel in one response; nothing when none is open."""
+        if current not in wired or not session:
+            return gr.skip()
+        endpoint, controls, numbers, panel, panel_inputs, panel_outputs = wired[current]
+        start = lesson_controls.index(controls[0]) if controls else 0
+        result = endpoint(session, *values[start:start + len(controls)])
+        drawn = panel(*(result if c is numbers else session for c in panel_inputs))
+        if not isinstance(drawn, dict) or drawn == gr.skip():  # a single output's value, or "leave it"
+            drawn = {panel_outputs[0]: drawn} if len(panel_outputs) == 1 else {}
+        return {numbers: result, **drawn}
 
     mlp_map.select(pick_pixel, [mlp_stage], [mlp_row, mlp_col], **private).then(
         mlp_at, [state, mlp_stage, mlp_row, mlp_col], [mlp_json], api_name="mlp_at_clicked",
@@ -636,6 +655,10 @@ with gr.Blocks(title="NiN Explorer", delete_cache=(1800, 3600)) as demo:
          [translation_inputs, translation_maps, translation_logits, translation_result])
     wire(gradcam_tab, gradcam, [gradcam_class], gradcam_json, [gradcam_class.change],
          gradcam_panel, [gradcam_json], [gradcam_view])
+    lesson_controls = [c for _, controls, *_ in wired.values() for c in controls]
+    lesson_outputs = [c for _, _, numbers, _, _, outputs in wired.values() for c in (numbers, *outputs)]
+    state.change(refresh_open_lesson, [open_lesson, state, *lesson_controls], lesson_outputs,
+                 **{**model_events, **private})
 
 # How the app is served, here and by the tests: the upload limit, no SSR (it needs Node), bounded sessions, and
 # /component_server bodies capped before Gradio reads them into memory.

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from PIL import Image
 
 from nin import render
 from nin.explain import Explanation, explain
@@ -64,8 +65,8 @@ class View:
     explanation: Explanation
     preprocessed: Preprocessed
     label: dict[str, float]              # class name -> probability, for gr.Label
-    input28_enlarged: np.ndarray         # RGB uint8 224x224: the 28x28 image shown 8x larger
-    input224: np.ndarray                 # RGB uint8 224x224: the network input
+    input28_enlarged: np.ndarray         # greyscale uint8 224x224: the 28x28 image shown 8x larger
+    input224: np.ndarray                 # greyscale uint8 224x224: the network input
     gap_html: str
     cam: np.ndarray                      # RGB uint8 overlay
     cam_title: str
@@ -226,7 +227,7 @@ def stages_html(explanation: Explanation, show_all: bool) -> str:
     return render.stage_panel_html(*render_stages(explanation, show_all))
 
 
-def render_stages(explanation: Explanation, show_all: bool) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+def render_stages(explanation: Explanation, show_all: bool) -> tuple[dict[str, Image.Image], dict[str, str]]:
     images, titles = {}, {}
     for stage in FEATURE_STAGES:
         maps = explanation.stages[stage]
@@ -234,11 +235,11 @@ def render_stages(explanation: Explanation, show_all: bool) -> tuple[dict[str, n
         shape = "×".join(str(s) for s in maps.shape)
         if stage == "block4":  # its channels are the classes: show them all, in class order, by name
             channels = np.arange(len(CLASS_NAMES))
-            images[stage] = render.feature_grid(maps, channels, vmax, columns=5, labels=list(CLASS_NAMES), target=66)
+            images[stage] = render.feature_grid_image(maps, channels, vmax, columns=5, labels=list(CLASS_NAMES), target=66)
             which = "one channel per class"
         else:
             channels = explanation.top_channels(stage, None if show_all else TOP_CHANNELS)
-            images[stage] = render.feature_grid(maps, channels, vmax)
+            images[stage] = render.feature_grid_image(maps, channels, vmax)
             which = f"all {len(channels)} channels" if len(channels) == maps.shape[0] else \
                 f"top {len(channels)} of {maps.shape[0]} channels by mean"
         titles[stage] = f"{stage} · {shape} · {which} · colour 0 → stage max {vmax:.2f}"
@@ -253,8 +254,8 @@ def render_view(explanation: Explanation, preprocessed: Preprocessed,
         explanation=explanation,
         preprocessed=preprocessed,
         label={name: float(p) for name, p in zip(CLASS_NAMES, explanation.probs)},
-        input28_enlarged=render.grey_to_rgb(preprocessed.image, scale=8),
-        input224=render.grey_to_rgb(explanation.input224),
+        input28_enlarged=render.grey_uint8(preprocessed.image, scale=8),
+        input224=render.grey_uint8(explanation.input224),
         gap_html=render.gap_panel_html(explanation.class_maps, explanation.logits, explanation.probs, CLASS_NAMES),
         cam=cam,
         cam_title=cam_title,

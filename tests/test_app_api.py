@@ -47,8 +47,7 @@ def assert_serves(client):
 
 def output_pixels(output) -> np.ndarray:
     """An image output as a uint8 array. The server runs in this process, so its file path is readable here."""
-    file = output["value"] if "value" in output else output  # gr.Image(value=..., label=...) comes back wrapped
-    return np.asarray(Image.open(file["path"]).convert("L"))
+    return np.asarray(Image.open(output["path"]).convert("L"))
 
 
 # ----------------------------------------------------------------------------- /predict
@@ -56,7 +55,7 @@ def output_pixels(output) -> np.ndarray:
 def test_predict_returns_a_label_dict_with_the_top_classes(client):
     import app
 
-    label, input28, input224, gap, cam, status, features, steps = predict(client, GOOD)
+    label, input28, input224, gap, cam, cam_caption, status, features, steps = predict(client, GOOD)
     # gr.Label comes back as {"label": top class, "confidences": [{"label", "confidence"}, ...]}, best first,
     # cut to the component's num_top_classes.
     assert label["label"] in CLASS_NAMES
@@ -74,6 +73,7 @@ def test_predict_returns_a_label_dict_with_the_top_classes(client):
     assert gap.count("nin-card-top") == 1 and 'data-predicted="' in gap
     assert features.count('class="nin-stage"') == 7
     assert "Fashion-MNIST" in steps
+    assert output_pixels(cam).shape == (224, 224) and f"CAM: {label['label']} map" in cam_caption
 
 
 def test_every_event_has_a_descriptive_api_name(client):
@@ -211,8 +211,8 @@ def test_empty_sketch_gets_the_drawing_prompt_not_an_error(client, tmp_path):
 def test_sketch_with_a_stroke_is_classified(client, tmp_path):
     result = client.predict(sketch_value(tmp_path, stroke=True), api_name="/predict_sketch")
     assert result[0]["label"] in CLASS_NAMES
-    assert result[0]["label"] in result[5]
-    assert "Drawing" in result[7]
+    assert result[0]["label"] in result[6]
+    assert "Drawing" in result[8]
     assert output_pixels(result[1]).max() > 200   # the stroke is light on black in what the network sees
 
 
@@ -224,12 +224,12 @@ def test_cam_and_channels_follow_the_last_prediction_in_the_session(app_url):
     fresh = Client(app_url, download_files=False, verbose=False, analytics_enabled=False)
     # Before any prediction in this session there is nothing to redraw: no error, and no pictures.
     assert "nin-stage" not in str(fresh.predict(app.SHOW_ALL, api_name="/change_channels"))
-    assert (fresh.predict("Dress", api_name="/change_cam") or {}).get("value") is None
+    assert fresh.predict("Dress", api_name="/change_cam") == ({"__type__": "update"},) * 2  # both left as they are
     assert fresh.predict(api_name="/change_model")[0] in ({}, None)
     predict(fresh, GOOD)
 
-    cam = fresh.predict("Dress", api_name="/change_cam")
-    assert "Dress" in cam["label"]
+    cam, caption = fresh.predict("Dress", api_name="/change_cam")
+    assert caption.startswith("CAM: Dress map")
     assert output_pixels(cam).shape == (224, 224)
 
     every = fresh.predict(app.SHOW_ALL, api_name="/change_channels")

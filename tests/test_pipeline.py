@@ -62,7 +62,7 @@ def test_every_shipped_example_goes_through_the_whole_request_path(explorer):
         view = explorer.from_photo(str(path))
         assert set(view.label) == set(CLASS_NAMES)
         np.testing.assert_allclose(view.explanation.gap_means, view.explanation.logits, atol=1e-5)
-        assert view.cam.shape == (224, 224, 3) and view.input28_enlarged.shape == (224, 224, 3)
+        assert view.cam.shape == (224, 224, 3) and view.input28_enlarged.shape == view.input224.shape == (224, 224)
         assert view.stages_html.count("<figure") == 7
 
 
