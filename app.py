@@ -12,6 +12,10 @@ from __future__ import annotations
 import os
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no outside connections at run time
+# Gradio rebuilds its monitoring summary (a pandas groupby over up to 10,000 past events) after every event
+# by default: 10-25 ms of CPU per event, holding the GIL, for a dashboard this app does not enable.
+os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", "1000")
+os.environ.setdefault("GRADIO_ANALYTICS_MAX_EVENTS", "1000")
 
 import functools
 import logging
@@ -22,7 +26,7 @@ import pandas as pd
 import torch
 from starlette.middleware import Middleware
 
-from nin import lesson_render, lessons, report, report_render
+from nin import lesson_render, lessons, report, report_render, sessions
 from nin.components import ComponentServerBodyLimit, PngImage, SafeSketchpad, UploadImage
 from nin.model import CLASS_NAMES, layer_table, parameter_count
 from nin.pipeline import (EXAMPLES_DIR, Explorer, View, WEIGHTS_DIR, cpu_count, render_cam, stages_html)
@@ -36,7 +40,7 @@ SHOW_TOP, SHOW_ALL = "Top 16 channels by mean", "All channels"
 READY = "Ready: draw on the black canvas, upload a photo, or pick an example below."
 # Every event that runs the network shares one concurrency group sized to the CPU: peaks cannot add up
 # across events, and requests beyond it wait in one bounded queue instead of oversubscribing the cores.
-MODEL_WORKERS = max(1, min(2, cpu_count()))
+MODEL_WORKERS = int(os.environ.get("NIN_MODEL_WORKERS", 0)) or max(1, min(2, cpu_count()))
 QUEUE_SIZE = 64          # requests waiting beyond this are refused with "queue full", not kept in memory
 SESSION_TTL_S = 3600     # a session's state (its 28x28 input) is dropped an hour after its last update
 MAX_SESSIONS = 2000      # sessions kept at once (Gradio evicts the oldest); ~2 KB of state each
@@ -45,6 +49,7 @@ STAGE_SIDES = {"block1": 54, "block2": 26, "block3": 12, "block4": 5}  # block o
 # Each model event gets one intra-op thread per worker, so concurrent requests do not fight over cores.
 torch.set_num_threads(max(1, cpu_count() // MODEL_WORKERS))
 
+sessions.install()  # sessions without Gradio's per-session copy of every component's config (nin/sessions.py)
 explorer = Explorer()
 reports = report.shipped_reports(WEIGHTS_DIR)
 log = logging.getLogger("nin-explorer")
@@ -660,10 +665,10 @@ with gr.Blocks(title="NiN Explorer", delete_cache=(1800, 3600)) as demo:
     state.change(refresh_open_lesson, [open_lesson, state, *lesson_controls], lesson_outputs,
                  **{**model_events, **private})
 
-# How the app is served, here and by the tests: the upload limit, no SSR (it needs Node), bounded sessions, and
-# /component_server bodies capped before Gradio reads them into memory.
+# How the app is served, here and by the tests: the upload limit, no SSR (it needs Node), bounded sessions,
+# /component_server bodies capped before Gradio reads them into memory, and no deep-link route.
 LAUNCH = dict(max_file_size=MAX_FILE_SIZE, ssr_mode=False, css=CSS, state_session_capacity=MAX_SESSIONS,
-              app_kwargs={"middleware": [Middleware(ComponentServerBodyLimit)]})
+              app_kwargs={"middleware": [Middleware(ComponentServerBodyLimit), Middleware(sessions.RefuseDeepLinks)]})
 
 # One bounded queue: past QUEUE_SIZE waiting requests a caller is told the queue is full (nothing piles up).
 demo.queue(max_size=QUEUE_SIZE, default_concurrency_limit=MODEL_WORKERS)

@@ -4,7 +4,8 @@ Measures /predict (a photo upload through gradio_client) for 1 sequential client
 clients (one thread and one Client each, all created before the clock starts): requests/s, p50/p95 latency,
 errors, and throughput relative to the sequential client. Then the server's resident memory before and after
 N new sessions (N new Clients, one call each), which is what gr.State and Gradio's per-session bookkeeping
-cost. Loopback only, and bounded: a request budget per level, a session count and an overall time limit.
+cost. Last, two hostile requests on the idle server: a 64-megapixel sketch layer and an accept_blobs call
+at layer index 30,000,000, each with its answer time and the server's memory growth. Loopback only, and bounded: a request budget per level, a session count and an overall time limit.
 It starts nothing except, with --launch, `python app.py` in a subprocess on a free 127.0.0.1 port.
 """
 
@@ -18,6 +19,7 @@ import socket
 import ssl
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.parse
@@ -52,9 +54,9 @@ def shared_ssl_context() -> ssl.SSLContext:
     so that cost was counted against the server. A ready context is used as is (httpx accepts one for
     `verify`), and verification stays on.
     """
-    import certifi
+    import httpx
 
-    return ssl.create_default_context(cafile=certifi.where())
+    return httpx.create_ssl_context()  # what httpx builds for verify=True (SSL_CERT_FILE, else certifi), once
 
 
 def new_client(url: str, *, shared_ssl: bool = True):
@@ -87,6 +89,21 @@ class Level:
                 "p95_ms": round(float(np.percentile(lat, 95)), 1),
                 "vs_sequential": round(self.req_per_s / sequential, 2) if sequential else None,
                 "first_error": self.first_error}
+
+
+def combine(runs: list[Level], ratios: list[float]) -> dict:
+    """One level over several rounds: medians of req/s, p50 and p95, errors summed, the ratio to the
+    sequential client as the median of each round's own ratio (both measured minutes apart, side by side)."""
+    rows = [run.summary(None) for run in runs]
+
+    def median(key: str) -> float:
+        return round(float(np.median([row[key] for row in rows])), 2)
+
+    return {"clients": runs[0].clients, "rounds": len(runs), "ok": sum(r.ok for r in runs),
+            "errors": sum(r.errors for r in runs), "req_per_s": median("req_per_s"), "p50_ms": median("p50_ms"),
+            "p95_ms": median("p95_ms"), "req_per_s_each_round": [row["req_per_s"] for row in rows],
+            "vs_sequential": round(float(np.median(ratios)), 2) if ratios else None,
+            "first_error": next((r.first_error for r in runs if r.first_error), "")}
 
 
 def run_level(url: str, clients: int, requests: int, deadline: float, image: Path) -> Level:
@@ -176,6 +193,65 @@ def run_sessions(url: str, sessions: int, deadline: float, image: Path, pid: int
             "per_session_kb": round(grown * 1024 / made[0], 1) if grown is not None and made[0] else None}
 
 
+# ----------------------------------------------------------------------------- hostile requests
+
+def huge_png(width: int, height: int) -> bytes:
+    """A valid 1-bit PNG of width x height that compresses to a few kB: decoded as RGBA it would be 4*w*h bytes."""
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("1", (width, height)).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def sketch_component_id(url: str) -> int:
+    with urllib.request.urlopen(f"{url}/config", timeout=30) as response:
+        config = json.load(response)
+    return next(c["id"] for c in config["components"] if c.get("props", {}).get("elem_id") == "sketch")
+
+
+def run_attacks(url: str, pid: int | None, workdir: Path) -> dict:
+    """Time and server memory of two hostile requests, one at a time on an otherwise idle server.
+
+    - a 64-megapixel layer (a 8000x8000 PNG of ~8 kB) sent to /predict_sketch: refused from its header?
+    - accept_blobs asked to store a layer at index 30,000,000 (Gradio 6.31 allocates index + 1 slots).
+    """
+    import httpx
+    from gradio_client import handle_file
+
+    from PIL import Image
+
+    blank, huge = workdir / "blank.png", workdir / "huge.png"
+    Image.new("RGBA", (280, 280)).save(blank)
+    huge.write_bytes(huge_png(8000, 8000))
+    client = new_client(url)
+    call_predict(client, EXAMPLE)  # the session exists before measuring
+    before, start = rss_mb(pid), time.perf_counter()
+    try:
+        client.predict({"background": handle_file(str(blank)), "layers": [handle_file(str(huge))],
+                        "composite": handle_file(str(blank)), "id": None}, api_name="/predict_sketch")
+        refused = "not refused"
+    except Exception as exc:  # the refusal comes back as gradio_client's AppError with the message
+        refused = str(exc)[:160]
+    layer = {"seconds": round(time.perf_counter() - start, 2), "message": refused,
+             "growth_mb": _grown(before, rss_mb(pid))}
+    client.close()
+
+    fields = {"component_id": str(sketch_component_id(url)), "session_hash": "bench-attacker",
+              "fn_name": "accept_blobs", "type": "layer", "index": "30000000", "id": "x"}
+    before = rss_mb(pid)
+    response = httpx.post(f"{url}/gradio_api/component_server/", data=fields,
+                          files={"file": ("layer_0.png", blank.read_bytes())}, timeout=60, verify=shared_ssl_context())
+    blobs = {"status": response.status_code, "growth_mb": _grown(before, rss_mb(pid))}
+    return {"layer_64mp": layer, "accept_blobs_index": blobs}
+
+
+def _grown(before: float | None, after: float | None) -> float | None:
+    return round(after - before, 1) if before is not None and after is not None else None
+
+
 # ----------------------------------------------------------------------------- the server
 
 def free_port() -> int:
@@ -225,11 +301,14 @@ def loopback_url(url: str) -> str:
 
 def print_report(results: dict) -> None:
     print(f"server: {results['url']}  ({results['cpu_count']} CPUs; image {results['image']})")
-    print(f"{'clients':>7} {'ok':>5} {'errors':>6} {'req/s':>7} {'p50 ms':>8} {'p95 ms':>8} {'vs 1':>6}")
+    print(f"medians over {results['levels'][0]['rounds'] if results['levels'] else 0} rounds "
+          f"of {results['requests_per_level']} requests per level")
+    print(f"{'clients':>7} {'ok':>5} {'errors':>6} {'req/s':>7} {'p50 ms':>8} {'p95 ms':>8} {'vs 1':>6}  req/s per round")
     for row in results["levels"]:
         ratio = "" if row["vs_sequential"] is None else f"{row['vs_sequential']:.2f}×"
+        each = ", ".join(f"{r:.2f}" for r in row["req_per_s_each_round"])
         print(f"{row['clients']:>7} {row['ok']:>5} {row['errors']:>6} {row['req_per_s']:>7.2f} "
-              f"{row['p50_ms']:>8.0f} {row['p95_ms']:>8.0f} {ratio:>6}")
+              f"{row['p50_ms']:>8.0f} {row['p95_ms']:>8.0f} {ratio:>6}  {each}")
         if row["first_error"]:
             print(f"        first error: {row['first_error']}")
     sessions = results.get("sessions")
@@ -242,6 +321,12 @@ def print_report(results: dict) -> None:
                   f"{sessions['wall_s']} s: server RSS {sessions['rss_before_mb']:.0f} → "
                   f"{sessions['rss_after_mb']:.0f} MB, +{sessions['growth_mb']:.0f} MB "
                   f"({sessions['per_session_kb']:.0f} KB per session)")
+    attacks = results.get("attacks")
+    if attacks:
+        layer, blobs = attacks["layer_64mp"], attacks["accept_blobs_index"]
+        print(f"64 MP sketch layer: answered in {layer['seconds']} s, server RSS {layer['growth_mb']:+} MB: "
+              f"{layer['message']}")
+        print(f"accept_blobs at index 30,000,000: HTTP {blobs['status']}, server RSS {blobs['growth_mb']:+} MB")
     if results["stopped_by_time_limit"]:
         print("stopped early: the time limit was reached; the figures cover what ran")
 
@@ -254,8 +339,12 @@ def main() -> None:
     where.add_argument("--url", help="an already running app on this machine, e.g. http://127.0.0.1:7860")
     parser.add_argument("--pid", type=int, help="with --url: the server's process id, to read its memory")
     parser.add_argument("--levels", default="1,8,16", help="concurrent clients per level; the first is the baseline")
-    parser.add_argument("--requests", type=int, default=100, help="timed requests per level")
+    parser.add_argument("--requests", type=int, default=100, help="timed requests per level and round")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="times every level runs, side by side; figures are medians (this box is noisy)")
     parser.add_argument("--sessions", type=int, default=300, help="new sessions for the memory measurement (0: skip)")
+    parser.add_argument("--no-attacks", action="store_true",
+                        help="skip the two hostile requests (64 MP sketch layer, huge accept_blobs index)")
     parser.add_argument("--time-limit", type=float, default=900, help="seconds for the whole run; stops early after")
     parser.add_argument("--startup-timeout", type=float, default=300,
                         help="with --launch: seconds to wait for the app to answer (not part of --time-limit)")
@@ -271,21 +360,31 @@ def main() -> None:
         url = loopback_url(args.url)
     deadline = time.monotonic() + args.time_limit
     try:
-        levels, sequential = [], None
-        for clients in (int(c) for c in args.levels.split(",")):
-            if time.monotonic() >= deadline:
-                break
-            summary = run_level(url, clients, args.requests, deadline, args.image).summary(sequential)
-            if sequential is None:  # the first level is the baseline
-                sequential, summary["vs_sequential"] = summary["req_per_s"] or None, 1.0
-            levels.append(summary)
+        runs: dict[int, list[Level]] = {int(c): [] for c in args.levels.split(",")}
+        ratios: dict[int, list[float]] = {clients: [] for clients in runs}
+        for _ in range(args.rounds):  # levels side by side in each round; medians over rounds
+            baseline = None
+            for clients in runs:
+                if time.monotonic() >= deadline:
+                    break
+                level = run_level(url, clients, args.requests, deadline, args.image)
+                runs[clients].append(level)
+                baseline = baseline or level.req_per_s or None  # the first level is the baseline
+                if baseline:
+                    ratios[clients].append(level.req_per_s / baseline)
+        levels = [combine(found, ratios[clients]) for clients, found in runs.items() if found]
         sessions = (run_sessions(url, args.sessions, deadline, args.image, pid)
                     if args.sessions and time.monotonic() < deadline else None)
+        if not args.no_attacks:
+            with tempfile.TemporaryDirectory() as workdir:
+                attacks = run_attacks(url, pid, Path(workdir))
+        else:
+            attacks = None
     finally:
         if server is not None:
             stop(server)
     results = {"url": url, "cpu_count": os.cpu_count(), "image": args.image.name, "requests_per_level": args.requests,
-               "levels": levels, "sessions": sessions, "stopped_by_time_limit": time.monotonic() >= deadline}
+               "levels": levels, "sessions": sessions, "attacks": attacks, "stopped_by_time_limit": time.monotonic() >= deadline}
     print_report(results)
     if args.out:
         args.out.write_text(json.dumps(results, indent=2))

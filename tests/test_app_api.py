@@ -218,6 +218,40 @@ def test_sketch_with_a_stroke_is_classified(client, tmp_path):
 
 # ----------------------------------------------------------------------------- follow-up events reuse the session
 
+def rss_mb() -> float:
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) / 1024 for line in status if line.startswith("VmRSS:"))
+
+
+def canvas_png(path: Path, size: tuple[int, int] = (CANVAS, CANVAS)) -> dict:
+    return rgba_png(path, np.zeros((*size[::-1], 4), np.uint8))
+
+
+HOSTILE_LAYERS = {
+    # name: (layer file writer, words the message must contain)
+    "64_megapixels.png": (lambda path: path.write_bytes(huge_png_header(8000, 8000)), "64 megapixels"),
+    "layer.tiff": (lambda path: Image.new("RGBA", (CANVAS, CANVAS)).save(path, "TIFF"), "TIFF"),
+    "truncated.png": (lambda path: path.write_bytes(image_bytes(Image.new("RGBA", (CANVAS, CANVAS)))[:40]),
+                      "layer 1 was refused: This file is not an image"),
+    "wrong_size.png": (lambda path: Image.new("RGBA", (300, 200)).save(path), "differ in size"),
+}
+
+
+@pytest.mark.parametrize("name", list(HOSTILE_LAYERS))
+def test_hostile_sketch_layer_gets_a_clear_message_and_the_server_keeps_serving(client, tmp_path, name):
+    write, words = HOSTILE_LAYERS[name]
+    layer = tmp_path / name
+    write(layer)
+    value = {"background": canvas_png(tmp_path / "bg.png"), "layers": [handle_file(str(layer))],
+             "composite": canvas_png(tmp_path / "composite.png"), "id": None}
+    before = rss_mb()
+    with pytest.raises(AppError) as info:
+        client.predict(value, api_name="/predict_sketch")
+    assert words in str(info.value), str(info.value)
+    assert rss_mb() - before <= 100  # refused from the header: a decoded 64 MP layer alone is 256 MB
+    assert_serves(client)
+
+
 def test_cam_and_channels_follow_the_last_prediction_in_the_session(app_url):
     import app
 

@@ -28,3 +28,24 @@ def test_bench_on_cpu_prints_both_pipelines_and_the_ratio(tmp_path, official_dat
     assert reference["precision"] == "fp32" and reference["workers"] == 4
     assert project["precision"] == "fp32"  # what the trainer uses on a CPU
     assert report["ratio"] == project["examples_per_s"] / reference["examples_per_s"]
+
+
+def test_bench_load_reports_levels_sessions_and_hostile_requests_against_a_launched_app(tmp_path):
+    out = tmp_path / "load.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "nin.bench_load", "--launch", "--levels", "1,2", "--requests", "4", "--rounds", "2",
+         "--sessions", "4", "--out", str(out)],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    report = json.loads(out.read_text())
+    sequential, concurrent = report["levels"]
+    assert (sequential["clients"], concurrent["clients"]) == (1, 2)
+    assert sequential["rounds"] == concurrent["rounds"] == 2 and len(concurrent["req_per_s_each_round"]) == 2
+    assert sequential["ok"] == concurrent["ok"] == 8 and sequential["errors"] == concurrent["errors"] == 0
+    assert sequential["vs_sequential"] == 1.0 and concurrent["vs_sequential"] > 0
+    assert 0 < concurrent["p50_ms"] <= concurrent["p95_ms"]
+    assert report["sessions"]["sessions"] == 4 and report["sessions"]["growth_mb"] is not None
+    layer, blobs = report["attacks"]["layer_64mp"], report["attacks"]["accept_blobs_index"]
+    assert "64 megapixels" in layer["message"] and blobs["status"] == 400
+    assert re.search(r"^ +2 +8 +0 ", proc.stdout, re.MULTILINE)  # the printed table: 2 clients, 8 ok, 0 errors
