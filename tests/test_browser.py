@@ -7,6 +7,7 @@ so running the tests leaves the work tree clean; `NIN_SCREENSHOT_DIR=docs python
 tests/test_browser.py -k screenshot` refreshes the README's picture (docs/desktop.png) on purpose.
 """
 
+import json
 import os
 import re
 from pathlib import Path
@@ -255,6 +256,25 @@ def test_zeroing_a_class_map_cell_changes_that_logit(uploaded):
     expect(page.locator("#ablation-result")).to_contain_text("lower", timeout=PREDICTION_S)
     assert page.locator("#ablation-result").inner_text() != before
     expect(page.locator("#ablation-logits")).to_contain_text("−")
+
+
+def test_new_input_refreshes_the_open_lesson_with_one_extra_event(open_page):
+    """The open lesson follows each new input: the predict event plus one refresh, not one per lesson."""
+    import app
+
+    page = open_page(1400, 900)
+    open_tab(page, "CAM for free")  # before any input: the lesson waits quietly
+    joins = []  # the functions of the events the page sends to the queue
+    page.on("request", lambda request: joins.append(json.loads(request.post_data)["fn_index"])
+            if "/queue/join" in request.url else None)
+    upload(page, EXAMPLE)
+    expect(page.locator(TOP_LABEL)).to_have_text("Ankle boot", timeout=PREDICTION_S)
+    expect(page.locator("#gradcam")).to_contain_text("Ankle boot", timeout=PREDICTION_S)
+    page.wait_for_timeout(1500)  # anything else the new input would trigger has been sent by now
+    names = [list(app.demo.fns.values())[index].name for index in joins]
+    assert "predict" in names, names
+    # (the tab's own refresh, sent when it opened, may come first: it found no image and did nothing)
+    assert names[names.index("predict"):] == ["predict", "refresh_open_lesson"], names
 
 
 def test_clicking_a_confusion_cell_opens_its_test_images(open_page):
