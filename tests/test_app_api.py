@@ -179,6 +179,33 @@ def test_oversize_upload_is_refused_with_a_size_message(client, app_url, tmp_pat
     assert_serves(client)
 
 
+def test_a_burst_beyond_the_queue_bound_is_refused_with_503_and_the_server_keeps_serving(client, app_url):
+    import app
+    from concurrent.futures import ThreadPoolExecutor
+
+    with GOOD.open("rb") as handle:
+        (path,) = httpx.post(f"{app_url}/gradio_api/upload", files={"files": (GOOD.name, handle, "image/png")},
+                             timeout=60).json()
+    fn_index = next(i for i, fn in enumerate(app.demo.fns.values()) if fn.name == "predict")
+    image = {"path": path, "meta": {"_type": "gradio.FileData"}}
+    burst = 2 * app.QUEUE_SIZE
+
+    def join(i: int) -> httpx.Response:
+        body = {"data": [image, app.explorer.default_key, app.PREDICTED, app.SHOW_TOP], "event_data": None,
+                "fn_index": fn_index, "trigger_id": None, "session_hash": f"burst{i}"}
+        return httpx.post(f"{app_url}/gradio_api/queue/join", json=body, timeout=60)
+
+    with httpx.Client() as warm:  # connections are cheap; the point is that all joins arrive at once
+        warm.get(f"{app_url}/gradio_api/info")
+    with ThreadPoolExecutor(32) as pool:
+        responses = list(pool.map(join, range(burst)))
+    refused = [r for r in responses if r.status_code == 503]
+    assert {r.status_code for r in responses} <= {200, 503}
+    assert refused and all("Queue is full" in r.text for r in refused)
+    assert len(refused) <= burst - app.QUEUE_SIZE + app.MODEL_WORKERS  # no more refused than the bound implies
+    assert_serves(client)
+
+
 # ----------------------------------------------------------------------------- the sketchpad
 
 def rgba_png(path: Path, array: np.ndarray) -> dict:
