@@ -40,6 +40,7 @@ SHOW_TOP, SHOW_ALL = "Top 16 channels by mean", "All channels"
 READY = "Ready: draw on the black canvas, upload a photo, or pick an example below."
 # Every event that runs the network shares one concurrency group sized to the CPU: peaks cannot add up
 # across events, and requests beyond it wait in one bounded queue instead of oversubscribing the cores.
+# NIN_MODEL_WORKERS overrides the size; 3 or 4 workers measured no faster than 2 on 2 cores (README, Performance).
 MODEL_WORKERS = int(os.environ.get("NIN_MODEL_WORKERS", 0)) or max(1, min(2, cpu_count()))
 QUEUE_SIZE = 64          # requests waiting beyond this are refused with "queue full", not kept in memory
 SESSION_TTL_S = 3600     # a session's state (its 28x28 input) is dropped an hour after its last update
