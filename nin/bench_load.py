@@ -82,19 +82,17 @@ class Level:
     def req_per_s(self) -> float:
         return self.ok / self.wall_s if self.wall_s else 0.0
 
-    def summary(self, sequential: float | None) -> dict:
+    def summary(self) -> dict:
         lat = np.asarray(self.latencies_ms) if self.latencies_ms else np.zeros(1)
         return {"clients": self.clients, "ok": self.ok, "errors": self.errors, "wall_s": round(self.wall_s, 2),
                 "req_per_s": round(self.req_per_s, 2), "p50_ms": round(float(np.percentile(lat, 50)), 1),
-                "p95_ms": round(float(np.percentile(lat, 95)), 1),
-                "vs_sequential": round(self.req_per_s / sequential, 2) if sequential else None,
-                "first_error": self.first_error}
+                "p95_ms": round(float(np.percentile(lat, 95)), 1), "first_error": self.first_error}
 
 
 def combine(runs: list[Level], ratios: list[float]) -> dict:
     """One level over several rounds: medians of req/s, p50 and p95, errors summed, the ratio to the
     sequential client as the median of each round's own ratio (both measured minutes apart, side by side)."""
-    rows = [run.summary(None) for run in runs]
+    rows = [run.summary() for run in runs]
 
     def median(key: str) -> float:
         return round(float(np.median([row[key] for row in rows])), 2)
@@ -187,9 +185,9 @@ def run_sessions(url: str, sessions: int, deadline: float, image: Path, pid: int
         thread.join(max(0.0, deadline - time.monotonic()) + 120)
     time.sleep(1.0)  # let the last responses' buffers go
     after = rss_mb(pid)
-    grown = after - before if before is not None and after is not None else None
+    grown = _grown(before, after)
     return {"sessions": made[0], "errors": errors[0], "wall_s": round(time.perf_counter() - start, 1),
-            "rss_before_mb": before, "rss_after_mb": after, "growth_mb": round(grown, 1) if grown is not None else None,
+            "rss_before_mb": before, "rss_after_mb": after, "growth_mb": grown,
             "per_session_kb": round(grown * 1024 / made[0], 1) if grown is not None and made[0] else None}
 
 

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from nin.bench_load import rss_mb
 from nin.model import CLASS_NAMES
 
 pytest.importorskip("gradio_client")
@@ -245,11 +246,6 @@ def test_sketch_with_a_stroke_is_classified(client, tmp_path):
 
 # ----------------------------------------------------------------------------- follow-up events reuse the session
 
-def rss_mb() -> float:
-    with open("/proc/self/status") as status:
-        return next(int(line.split()[1]) / 1024 for line in status if line.startswith("VmRSS:"))
-
-
 def canvas_png(path: Path, size: tuple[int, int] = (CANVAS, CANVAS)) -> dict:
     return rgba_png(path, np.zeros((*size[::-1], 4), np.uint8))
 
@@ -271,11 +267,11 @@ def test_hostile_sketch_layer_gets_a_clear_message_and_the_server_keeps_serving(
     write(layer)
     value = {"background": canvas_png(tmp_path / "bg.png"), "layers": [handle_file(str(layer))],
              "composite": canvas_png(tmp_path / "composite.png"), "id": None}
-    before = rss_mb()
+    before = rss_mb(os.getpid())
     with pytest.raises(AppError) as info:
         client.predict(value, api_name="/predict_sketch")
     assert words in str(info.value), str(info.value)
-    assert rss_mb() - before <= 100  # refused from the header: a decoded 64 MP layer alone is 256 MB
+    assert rss_mb(os.getpid()) - before <= 100  # refused from the header: a decoded 64 MP layer alone is 256 MB
     assert_serves(client)
 
 

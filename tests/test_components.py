@@ -22,6 +22,7 @@ from fastapi import HTTPException  # noqa: E402
 from gradio.components.image_editor import EditorData  # noqa: E402
 from gradio.data_classes import DataWithFiles, FileData  # noqa: E402
 
+from nin.bench_load import rss_mb  # noqa: E402
 from nin.components import ComponentServerBodyLimit, SafeSketchpad, UploadImage  # noqa: E402
 from nin.preprocess import ink_mask  # noqa: E402
 
@@ -209,11 +210,6 @@ def test_accept_blobs_store_keeps_only_the_newest_entries(pad):
 
 # ----------------------------------------------------------------------------- through a launched server
 
-def rss_mb() -> float:
-    with open("/proc/self/status") as status:
-        return next(int(line.split()[1]) / 1024 for line in status if line.startswith("VmRSS:"))
-
-
 @pytest.fixture(scope="module")
 def server():
     from starlette.middleware import Middleware
@@ -243,9 +239,9 @@ def post_blob(url: str, pad, index: str, data: bytes, **extra) -> httpx.Response
 def test_huge_accept_blobs_index_through_the_server_is_refused_and_memory_stays_flat(server):
     url, pad = server
     post_blob(url, pad, "0", encoded(canvas()))           # warm the route up before measuring
-    before = rss_mb()
+    before = rss_mb(os.getpid())
     response = post_blob(url, pad, "30000000", encoded(canvas()))
-    grown = rss_mb() - before
+    grown = rss_mb(os.getpid()) - before
     assert response.status_code == 400 and "index must be a layer number" in response.json()["detail"]
     assert grown <= 50, f"RSS grew {grown:.0f} MB"
 
