@@ -9,7 +9,6 @@ columns = predicted). It measures; it does not train and draws no pictures.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import sys
 from pathlib import Path
@@ -19,7 +18,7 @@ from torch import nn
 
 from nin.data import DeviceBatches, load_fashion_mnist
 from nin.model import CLASS_NAMES, Preprocessing, load_weights, preprocessing_of
-from nin.runtime import resolve_device
+from nin.runtime import resolve_device, sha256_of
 from nin.scoring import confusion as confusion_counts
 from nin.scoring import predict
 
@@ -60,13 +59,6 @@ def evaluate(model: nn.Module, images_u8: torch.Tensor, labels: torch.Tensor, pr
         report["predictions"] = predicted.cpu()
     return report
 
-
-def sha256_of(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def summary(report: dict) -> str:

@@ -6,6 +6,7 @@ autocast and the memory format the same way. It knows nothing of recipes, data o
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import platform
@@ -148,3 +149,12 @@ def write_atomically(path: Path, write: Callable[[Path], object]) -> Path:
 
 def write_json(path: Path, obj: dict) -> Path:
     return write_atomically(path, lambda tmp: tmp.write_text(json.dumps(obj, indent=2) + "\n"))
+
+
+def sha256_of(path: str | Path) -> str:
+    """Hex sha256 of a file, read in 1 MiB chunks: names a weight file exactly in provenance and cards."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()

@@ -16,11 +16,21 @@ resizing) and may make some epochs partial passes (`fractions`). Rank 0 alone wr
   checkpoint.safetensors   after every epoch, for --resume (continues across a size change too);
   weights.safetensors      at the end, the app's file; its metadata says how to preprocess its input.
 A run that collapses to chance stops with a non-zero exit and writes no weights (see `_collapse_check`).
+Every epoch scores each class on its own; a class under WEAK_CLASS_ACC after the first epoch is flagged
+in the log and in metrics.json (a BatchNorm-free NiN can lose a class channel for good).
+
+`--recipe cpu` runs two phases (nin.recipe.PHASES): each is an ordinary run in OUT/phase-a, OUT/phase-b,
+the next one starting from the weights of the one before (`--init`); OUT/weights.safetensors and
+OUT/metrics.json then describe both. `--resume OUT` continues such a run at any epoch of any phase, and
+`--from-phase B --init FILE` starts at phase B from a phase-A file made elsewhere.
+On CPU, `--precision auto` times a few steps of each mode (fp32, fp32 channels_last, bf16) and trains in
+the fastest; the figures are printed and stored in the run's header.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import statistics
 import sys
@@ -35,11 +45,11 @@ from tqdm import tqdm
 
 from nin.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from nin.data import DeviceBatches, FashionMNIST, load_fashion_mnist
-from nin.model import CLASS_NAMES, save_weights
-from nin.recipe import (RECIPES, Recipe, build_model, build_optimizer, build_scheduler, epoch_seed, make_step,
-                        parse_sizes, total_steps)
+from nin.model import CLASS_NAMES, NUM_CLASSES, WeightsError, load_weights, preprocessing_of, read_metadata, save_weights
+from nin.recipe import (CPU_MODES, PHASES, RECIPES, Recipe, build_model, build_optimizer, build_scheduler, epoch_seed,
+                        make_step, parse_sizes, time_cpu_modes, total_steps)
 from nin.runtime import (DistInfo, all_reduce, barrier, configure_backends, dist_info_from_env, process_group,
-                         provenance, resolve_device, resolve_precision, uses_channels_last, write_json)
+                         provenance, resolve_device, resolve_precision, sha256_of, uses_channels_last, write_json)
 from nin.scoring import predict
 
 LN10 = math.log(10.0)  # cross-entropy of a network that says "1/10" to everything: chance on 10 balanced classes
@@ -47,6 +57,7 @@ COLLAPSE_TOL = 0.01  # how close to ln 10 a step's loss must stay to count as "a
 COLLAPSE_MIN_STEPS = 50  # shorter epochs are not judged: a fresh network also starts at ln 10
 EVAL_BATCH_SIZE = 256  # test-set batch; no gradients, so larger than training's is fine
 LOG_EVERY = 20  # steps between progress-bar updates; each update waits for the GPU, so not every step
+WEAK_CLASS_ACC = 0.2  # a class scoring under this after the first epoch is flagged: its channel may be dead
 
 __all__ = ["RECIPES", "Recipe", "RunOptions", "TrainResult", "CollapseError", "CheckpointError", "train", "main",
            "build_model", "build_optimizer", "save_checkpoint", "steady_examples_per_s"]
@@ -64,7 +75,8 @@ class RunOptions:
     device: str = "auto"  # "auto" picks cuda when available; under torchrun each rank takes cuda:LOCAL_RANK
     precision: str = "auto"  # "auto" (bf16 on CUDA, fp32 on CPU), "fp32" or "bf16" autocast
     compile: bool = False  # torch.compile the training model (the first epoch then includes compile time)
-    resume: Path | None = None  # a checkpoint.safetensors to continue from
+    resume: Path | None = None  # a checkpoint.safetensors to continue from (a phased recipe: the run folder)
+    init: Path | None = None  # a weight file to start from instead of the xavier init (strict load)
     progress: bool = True  # show the tqdm bar (rank 0 only)
 
 
@@ -107,7 +119,8 @@ class _Run:
         if self.info.is_main:
             write_json(self.out / "metrics.json", {
                 **self.header, "status": status, "wall_time_s": self.wall_time(),
-                "final_test_acc": rows[-1]["test_acc"] if rows else None, **extra, "epochs": rows,
+                "final_test_acc": rows[-1]["test_acc"] if rows else None,
+                "weak_classes": rows[-1].get("weak_classes", []) if rows else [], **extra, "epochs": rows,
             })
 
 
@@ -162,8 +175,7 @@ def _setup(recipe: Recipe, opts: RunOptions, data: FashionMNIST | None, info: Di
            device: torch.device) -> _Run:
     if recipe.batch_size % info.world_size:
         raise ValueError(f"batch size {recipe.batch_size} does not split evenly across {info.world_size} ranks")
-    precision = resolve_precision(opts.precision, device)
-    channels_last = uses_channels_last(device, precision)
+    precision, channels_last, probe = _pick_mode(recipe, opts, device, info)
     configure_backends(device)
     data = data if data is not None else load_fashion_mnist(opts.data_dir)
     train_images, train_labels = data.train_images[:opts.limit_train], data.train_labels[:opts.limit_train]
@@ -181,6 +193,8 @@ def _setup(recipe: Recipe, opts: RunOptions, data: FashionMNIST | None, info: Di
     header = {
         "recipe": asdict(recipe), "seed": opts.seed,
         **provenance(device, precision, channels_last=channels_last, compile=opts.compile),
+        **({"mode_probe": probe} if probe else {}),
+        **({"init": init_record(Path(opts.init))} if opts.init is not None else {}),
         "world_size": info.world_size, "per_rank_batch_size": recipe.batch_size // info.world_size,
         "limit_train": opts.limit_train, "limit_test": opts.limit_test,
         "num_train": len(train_images), "num_test": len(test_images), "data_source": str(data.source),
@@ -189,10 +203,51 @@ def _setup(recipe: Recipe, opts: RunOptions, data: FashionMNIST | None, info: Di
     return _Run(recipe, opts, info, device, precision, channels_last, out, train_batches, test_batches, header)
 
 
+def _pick_mode(recipe: Recipe, opts: RunOptions, device: torch.device, info: DistInfo) -> tuple[str, bool, dict | None]:
+    """(precision, channels_last, the timings behind the choice or None). On one CPU process with
+    --precision auto the modes are timed at the run's first size; otherwise the fixed defaults apply
+    (every DDP rank must choose alike, so CPU DDP runs take fp32 channels_last untimed)."""
+    if opts.precision != "auto" or device.type != "cpu" or info.world_size > 1:
+        precision = resolve_precision(opts.precision, device)
+        return precision, uses_channels_last(device, precision), None
+    size = recipe.size_at(0)
+    rates = time_cpu_modes(recipe, size)
+    best = max(rates, key=rates.get)
+    tqdm.write(f"CPU modes at {size} px, batch {recipe.batch_size}: " + ", ".join(
+        f"{name} {rate:.0f}" for name, rate in rates.items()) + f" examples/s -> training in {best}", file=sys.stderr)
+    precision, channels_last = CPU_MODES[best]
+    return precision, channels_last, {"input_size": size, "examples_per_s": rates, "picked": best}
+
+
+def init_record(path: Path) -> dict:
+    """What a run started from, for its provenance: the file's name, sha256 and how it was made."""
+    meta = read_metadata(path)
+    metrics = meta.get("metrics") or {}
+    return {"file": path.name, "sha256": sha256_of(path), "recipe": meta.get("recipe"),
+            "test_acc": metrics.get("test_acc"), "input_size": meta.get("input_size"),
+            "wall_time_s": metrics.get("wall_time_s"),
+            **{k: meta.get(k) for k in ("git_commit", "device_name", "precision", "phases")}}
+
+
+def load_init(net: nn.Module, path: Path, recipe: Recipe) -> None:
+    """Copy a weight file into `net`: every tensor and shape must fit (nin.model.load_weights), and the file
+    must have been trained on the input scaling this recipe feeds (same mean and std), or its features
+    would see another input than the one they learnt."""
+    trained, meta = load_weights(path)
+    spec = preprocessing_of(meta)
+    if (spec.mean, spec.std) != (recipe.mean, recipe.std):
+        raise WeightsError(f"{path}: trained on inputs scaled with mean {spec.mean}, std {spec.std}; recipe "
+                           f"{recipe.name!r} feeds mean {recipe.mean}, std {recipe.std}")
+    net.load_state_dict(trained.state_dict())
+
+
 def _train(run: _Run, model: nn.Module | None) -> TrainResult:
     recipe, opts, info = run.recipe, run.opts, run.info
     torch.manual_seed(opts.seed)
-    net = (model if model is not None else build_model(recipe)).to(run.device)
+    net = model if model is not None else build_model(recipe)
+    if opts.init is not None:
+        load_init(net, Path(opts.init), recipe)
+    net = net.to(run.device)
     if run.channels_last:
         net = net.to(memory_format=torch.channels_last)
     optimizer = build_optimizer(net, recipe)
@@ -275,14 +330,22 @@ def _run_epoch(run: _Run, epoch: int, train_model: nn.Module, net: nn.Module, st
         raise
 
     preds, labels = predict(net, run.test_batches, run.precision, run.channels_last)
-    test_correct, test_count = all_reduce(
-        torch.stack([(preds == labels).sum().double(), torch.tensor(float(labels.numel()), device=device,
-                                                                    dtype=torch.float64)]), info).tolist()
+    hits = torch.bincount(labels[preds == labels], minlength=NUM_CLASSES)
+    totals = all_reduce(torch.cat([hits, torch.bincount(labels, minlength=NUM_CLASSES)]).double(), info).tolist()
+    hits, per_class_n = totals[:NUM_CLASSES], totals[NUM_CLASSES:]
+    test_correct, test_count = sum(hits), sum(per_class_n)
+    per_class = [h / n if n else None for h, n in zip(hits, per_class_n)]
+    weak = [CLASS_NAMES[c] for c, acc in enumerate(per_class) if acc is not None and acc < WEAK_CLASS_ACC]
+    if weak and info.is_main:
+        tqdm.write(f"warning: after epoch {epoch + 1} these classes score under {WEAK_CLASS_ACC:.0%} on the test "
+                   f"set: {', '.join(weak)}. A class channel may have died (no BatchNorm here); nin.publish will "
+                   "refuse the file if it ends under 50%.", file=sys.stderr)
     row = {
         "epoch": epoch + 1, "input_size": size, "fraction": run.train_batches.fraction, "loss": loss_sum / count,
         "train_acc": correct / count, "test_acc": test_correct / max(test_count, 1),
         "examples_per_s": count / train_time, "epoch_time_s": time.perf_counter() - t0, "train_time_s": train_time,
         "lr": lr, "device_name": run.header["device_name"], "torch_version": run.header["torch_version"],
+        "per_class_acc": per_class, "weak_classes": weak,
     }
     return row, step_losses
 
@@ -297,12 +360,89 @@ def _save_final(run: _Run, net: nn.Module, rows: list[dict]) -> Path:
                           "mean": recipe.mean, "std": recipe.std},
         "recipe": asdict(recipe),
         "metrics": {"test_acc": final.get("test_acc"), "train_acc": final.get("train_acc"),
-                    "loss": final.get("loss"), "epochs": len(rows),
+                    "loss": final.get("loss"), "epochs": len(rows), "per_class_acc": final.get("per_class_acc"),
                     "examples_per_s": steady_examples_per_s(rows), "wall_time_s": run.wall_time()},
         **{k: run.header[k] for k in ("git_commit", "device_name", "torch_version", "seed", "world_size",
-                                      "precision", "num_train", "data_source")},
+                                      "precision", "channels_last", "num_train", "data_source")},
+        **{k: run.header[k] for k in ("init", "mode_probe") if k in run.header},
     })
     run.write_metrics(rows, "complete")
+    return path
+
+
+# ----------------------------------------------------------------------------- phased recipes
+
+def train_phases(plan: str, opts: RunOptions, data: FashionMNIST | None = None,
+                 from_phase: str | None = None) -> TrainResult:
+    """Run the phases of PHASES[plan] in order, each in OUT/phase-<name> starting from the previous phase's
+    weights, then write OUT/weights.safetensors and OUT/metrics.json describing the whole run.
+
+    `from_phase` skips the phases before it; `opts.init` must then be the weight file they would have made.
+    With `opts.resume` set, a phase that already completed in OUT is kept and a phase with a checkpoint
+    continues from it, so a run killed anywhere (even between phases) ends with the same weights.
+    """
+    phases = PHASES[plan]
+    names = [name for name, _ in phases]
+    start = names.index(from_phase) if from_phase else 0
+    if start and opts.init is None:
+        raise WeightsError(f"phase {names[start]} starts from phase {names[start - 1]}'s weights: give --init FILE")
+    out = Path(opts.out) if opts.out is not None else Path("runs") / plan
+    data = data if data is not None else load_fashion_mnist(opts.data_dir)
+    init = Path(opts.init) if opts.init is not None else None
+    summaries = [{"phase": names[start - 1], "given_by_init": True, **init_record(init)}] if start else []
+    rows: list[dict] = []
+    result = None
+    for name, recipe in phases[start:]:
+        sub = out / f"phase-{name.lower()}"
+        done = _completed_phase(sub) if opts.resume else None
+        if done is not None:
+            phase_rows, header = done["epochs"], done
+        else:
+            checkpoint = sub / "checkpoint.safetensors"
+            resume = checkpoint if opts.resume and checkpoint.is_file() else None
+            result = train(recipe, replace(opts, out=sub, init=init, resume=resume), data)
+            phase_rows, header = result.rows, json.loads((sub / "metrics.json").read_text())
+        rows += [{**row, "phase": name, "phase_epoch": row["epoch"], "epoch": len(rows) + i + 1}
+                 for i, row in enumerate(phase_rows)]
+        summaries.append({"phase": name, "recipe": asdict(recipe), "test_acc": phase_rows[-1]["test_acc"],
+                          "input_size": recipe.input_size, "wall_time_s": header["wall_time_s"],
+                          "per_class_acc": phase_rows[-1].get("per_class_acc"),
+                          **{k: header.get(k) for k in ("git_commit", "device_name", "precision", "channels_last",
+                                                        "mode_probe", "init")}})
+        init = sub / "weights.safetensors"
+    info = dist_info_from_env()
+    weights_path = _save_phased(plan, out, init, summaries, rows) if info.is_main else None
+    return TrainResult(rows=rows, final_test_acc=rows[-1]["test_acc"], out=out, weights_path=weights_path,
+                       step_losses=result.step_losses if result else [])
+
+
+def _completed_phase(folder: Path) -> dict | None:
+    """The metrics of a phase that finished in `folder` (its weights written), or None."""
+    try:
+        metrics = json.loads((folder / "metrics.json").read_text())
+    except (OSError, ValueError):
+        return None
+    return metrics if metrics.get("status") == "complete" and (folder / "weights.safetensors").is_file() else None
+
+
+def _save_phased(plan: str, out: Path, last: Path, summaries: list[dict], rows: list[dict]) -> Path:
+    """OUT/weights.safetensors: the last phase's network, with metadata that tells every phase's story."""
+    net, meta = load_weights(last)
+    wall = sum(s.get("wall_time_s") or 0.0 for s in summaries)
+    trained_here = sum(s.get("wall_time_s") or 0.0 for s in summaries if not s.get("given_by_init"))
+    meta = {k: v for k, v in meta.items() if k not in ("format", "architecture")}
+    meta["plan"] = plan
+    meta["phases"] = summaries
+    meta["metrics"] = {**meta["metrics"], "epochs": len(rows), "wall_time_s": wall, "wall_time_here_s": trained_here}
+    path = save_weights(net, out / "weights.safetensors", metadata=meta)
+    write_json(out / "metrics.json", {
+        "plan": plan, "status": "complete", "recipe": meta.get("recipe"), "phases": summaries,
+        "wall_time_s": wall, "wall_time_here_s": trained_here, "final_test_acc": rows[-1]["test_acc"],
+        "weak_classes": rows[-1].get("weak_classes", []),
+        **{k: meta.get(k) for k in ("git_commit", "device_name", "torch_version", "precision", "seed", "num_train",
+                                    "data_source")},
+        "epochs": rows,
+    })
     return path
 
 
@@ -311,9 +451,9 @@ def _save_final(run: _Run, net: nn.Module, rows: list[dict]) -> Path:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m nin.train", description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--recipe", choices=sorted(RECIPES), default="best",
+    p.add_argument("--recipe", choices=sorted([*RECIPES, *PHASES]), default="best",
                    help="seed = the d2l chapter exactly; best = the same network trained well (default: best); "
-                        "cpu = best fitted to a 2-core CPU by progressive resizing")
+                        "cpu = two phases for a 2-core CPU: 5 epochs at 160 px, then a fine-tune at 224")
     p.add_argument("--epochs", type=int, help="override the recipe's number of epochs")
     p.add_argument("--sizes", type=parse_sizes, metavar="SIDES",
                    help="input side per epoch, e.g. 112x2,160,224@0.4 (sets --epochs; must end at 224; "
@@ -327,14 +467,24 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--limit-test", type=int, metavar="N", help="test on the first N test images only")
     p.add_argument("--device", default="auto", help="cpu, cuda, cuda:1, ... (default: cuda if available)")
     p.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto",
-                   help="auto = bf16 autocast on CUDA, fp32 on CPU")
+                   help="auto = bf16 autocast + channels_last on CUDA; on CPU the fastest of fp32, fp32 "
+                        "channels_last and bf16, timed over a few steps at the run's first size")
     p.add_argument("--compile", action="store_true", help="torch.compile the model (epoch 1 includes compiling)")
-    p.add_argument("--resume", type=Path, metavar="PATH", help="continue from this checkpoint.safetensors")
+    p.add_argument("--resume", type=Path, metavar="PATH",
+                   help="continue from this checkpoint.safetensors; for --recipe cpu, the run folder (OUT)")
+    p.add_argument("--init", type=Path, metavar="FILE",
+                   help="start from this weight file instead of the xavier init (strict load; its sha256 is "
+                        "recorded)")
+    p.add_argument("--from-phase", metavar="NAME",
+                   help="with --recipe cpu: start at this phase (B), from the phase-A weights given by --init")
     p.add_argument("--no-progress", action="store_true", help="no progress bar (per-epoch lines still print)")
     return p.parse_args(argv)
 
 
 def recipe_from_args(args: argparse.Namespace) -> Recipe:
+    if args.recipe in PHASES:
+        raise SystemExit(f"nin.train: recipe {args.recipe!r} has phases, each with its own settings; "
+                         "--epochs, --sizes, --batch-size and --lr do not apply to it")
     overrides = {"epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr}
     if args.sizes is not None:
         sizes, fractions = args.sizes
@@ -351,13 +501,24 @@ def main(argv: list[str] | None = None) -> TrainResult:
     from nin.data import DataSourceError
 
     args = parse_args(argv)
-    recipe = recipe_from_args(args)
-    opts = RunOptions(seed=args.seed, data_dir=args.data_dir, out=args.out, limit_train=args.limit_train,
+    phased = args.recipe in PHASES
+    if phased and any(v is not None for v in (args.epochs, args.sizes, args.batch_size, args.lr)):
+        recipe_from_args(args)  # explains why those flags do not apply
+    if args.from_phase is not None and (not phased or args.from_phase not in dict(PHASES[args.recipe])):
+        raise SystemExit(f"nin.train: --from-phase needs a phased recipe and one of its phases "
+                         f"({', '.join(f'{k}: {[n for n, _ in v]}' for k, v in PHASES.items())})")
+    out = args.out
+    if phased and args.resume is not None and args.resume.is_dir():
+        out = out or args.resume  # a phased run resumes from its folder
+    opts = RunOptions(seed=args.seed, data_dir=args.data_dir, out=out, limit_train=args.limit_train,
                       limit_test=args.limit_test, device=args.device, precision=args.precision,
-                      compile=args.compile, resume=args.resume, progress=not args.no_progress)
+                      compile=args.compile, resume=args.resume, init=args.init, progress=not args.no_progress)
     try:
-        result = train(recipe, opts)
-    except (CollapseError, CheckpointError, DataSourceError) as exc:
+        if phased:
+            result = train_phases(args.recipe, opts, from_phase=args.from_phase)
+        else:
+            result = train(recipe_from_args(args), opts)
+    except (CollapseError, CheckpointError, DataSourceError, WeightsError) as exc:
         # Every rank stops; one message is enough.
         raise SystemExit(f"nin.train: {exc}" if dist_info_from_env().is_main else 1) from None
     if result.weights_path is not None:
