@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import shlex
 
-from nin.report import D2L_REFERENCE, HUMAN_BASELINE, Report, report_from_record, weakest_classes
+from nin.report import D2L_REFERENCE, HUMAN_BASELINE, Report, report_from_record, training_story, weakest_classes
 
 # Files the app looks for (nin/pipeline.py: WEIGHT_FILES) that only a GPU session can make, and what to expect.
 PLANNED = {
@@ -75,8 +75,7 @@ def shipped_table(reports: list[Report], records: dict) -> str:
     rows = ["## What is shipped", "",
             "| file | trained on | test accuracy (10,000 official test images, fp32) | sha256 |", "|---|---|---|---|"]
     for r in reports:
-        status = f"GPU: {r.device_name}" if r.trained_on_gpu else \
-            f"**{r.device_name}**: GPU-trained weights will replace it"
+        status = f"GPU: {r.device_name}" if r.trained_on_gpu else r.device_name
         rows.append(f"| `{r.name}` | {status} | **{r.accuracy:.4f}** (n = {r.n:,}) | `{records[r.name]['sha256']}` |")
     for name, (what, target) in PLANNED.items():
         if name not in records:
@@ -89,9 +88,9 @@ def shipped_table(reports: list[Report], records: dict) -> str:
 def file_section(r: Report, record: dict) -> str:
     run = record.get("run", {})
     lines = [f"## `{r.name}`", ""]
-    if not r.trained_on_gpu:
-        lines += [f"**CPU-trained, provisional.** GPU-trained weights will replace this file; until then it is "
-                  f"what the app runs on when no GPU-trained file is present.", ""]
+    lines += [f"**In plain words:** a NiN {training_story(run)}. It gets {r.accuracy:.1%} of the 10,000 official "
+              f"test images right; weakest on " + ", ".join(f"{n} ({a:.0%})" for n, a in weakest_classes(r, 2)) + ".",
+              ""]
     lines += [f"- **What it is**: {what_it_is(r, run, record)}",
               f"- **Recipe** `{r.recipe.get('name', '?')}`: {recipe_line(r.recipe)}",
               f"- **Schedule**: {schedule_line(r)}",
@@ -101,6 +100,10 @@ def file_section(r: Report, record: dict) -> str:
               + (f"; the run's last epoch measured {run['final_test_acc']:.4f} ({run.get('precision', '?')})"
                  if run.get("final_test_acc") is not None else ""),
               "- **Weakest classes**: " + ", ".join(f"{name} {acc:.3f}" for name, acc in weakest_classes(r))]
+    lines += phase_lines(run)
+    if record.get("weak_classes_allowed"):
+        lines.append("- **Shipped although some classes score under 0.5** (`nin.publish --allow-weak-classes`): "
+                     + ", ".join(f"{c} {a:.3f}" for c, a in record["weak_classes_allowed"].items()))
     lines += [f"- {note}" for note in record.get("notes", [])]
     lines += ["", "Reproduce it:", "", "```bash", r.command or "(command not recorded)"]
     if r.command:
@@ -125,6 +128,28 @@ def what_it_is(r: Report, run: dict, record: dict) -> str:
     if record.get("trained_by"):
         text += f"; by {record['trained_by']}"
     return text
+
+
+def phase_lines(run: dict) -> list[str]:
+    """One bullet per phase of a phased run: recipe, its own test accuracy, where and how long; a phase given
+    by `--init` names the file (sha256) and the commit and machine that made it."""
+    lines = []
+    for phase in run.get("phases") or []:
+        recipe = phase.get("recipe") or {}
+        size = phase.get("input_size") or recipe.get("input_size")
+        acc = phase.get("test_acc")
+        origin = ""
+        if phase.get("given_by_init"):
+            origin = (f"; not trained here: started from `{phase.get('file')}` (sha256 `{phase.get('sha256')}`), "
+                      f"made by `nin.train` at commit `{str(phase.get('git_commit'))[:7]}`")
+        mode = phase.get("mode_probe") or {}
+        picked = (f", trained in {mode['picked']} (timed fastest: " + ", ".join(
+            f"{k} {v:.0f}" for k, v in mode["examples_per_s"].items()) + " examples/s)") if mode else ""
+        lines.append(f"- **Phase {phase.get('phase')}** at {size} px: recipe `{recipe.get('name', '?')}` "
+                     f"({recipe_line(recipe)}); test accuracy at {size} px "
+                     + (f"{acc:.4f}" if acc is not None else "not recorded")
+                     + f"; {duration(phase.get('wall_time_s'))} on {phase.get('device_name', '?')}{picked}{origin}")
+    return lines
 
 
 def recipe_line(recipe: dict) -> str:
@@ -226,9 +251,8 @@ def results_table(reports: list[Report], records: dict, bench: dict | None) -> s
 
 def limitations(reports: list[Report]) -> str:
     cpu = [r for r in reports if not r.trained_on_gpu]
-    extra = "".join(f"- **CPU-trained**: `{r.name}` is a short CPU run standing in until GPU-trained weights "
-                    f"replace it; expect mistakes, above all on "
-                    f"{_and(name for name, _ in weakest_classes(r))}.\n" for r in cpu)
+    extra = "".join(f"- **CPU-trained**: `{r.name}` had a few hours of a 2-core CPU, not a GPU's 30 epochs; expect "
+                    f"mistakes, above all on {_and(name for name, _ in weakest_classes(r))}.\n" for r in cpu)
     return LIMITATIONS.replace("## Known limitations\n\n", "## Known limitations\n\n" + extra)
 
 

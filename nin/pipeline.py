@@ -28,10 +28,9 @@ EXAMPLES_DIR = Path(__file__).resolve().parent / "examples"  # written by `pytho
 WEIGHT_FILES = (
     ("nin_fashion_mnist.safetensors", "Best recipe (GPU-trained)"),
     ("nin_seed_recipe.safetensors", "Reference d2l recipe (GPU-trained)"),
-    ("nin_cpu.safetensors", "CPU recipe (progressive resizing, CPU-trained)"),
+    ("nin_cpu.safetensors", "CPU-trained (160 px, then 224 px)"),
     ("nin_provisional_cpu.safetensors", "Provisional (short CPU run)"),
 )
-GPU_FILES = ("nin_fashion_mnist.safetensors", "nin_seed_recipe.safetensors")
 TOP_CHANNELS = 16  # how many channels a stage shows by default: the most active by mean
 
 
@@ -43,7 +42,7 @@ class LoadedModel:
     title: str             # human label for the model picker
     model: NiN
     metadata: dict
-    notice: str            # shown on the page when these are not the final GPU-trained weights ("" if they are)
+    notice: str            # one plain line on the page: what these weights are and how good they are
     preprocessing: Preprocessing = field(default_factory=Preprocessing)  # the file's input spec, read once
 
     @property
@@ -91,28 +90,34 @@ def cpu_count() -> int:
 def weak_classes(weights_dir: Path, name: str, below: float = 0.5) -> dict[str, float]:
     """Classes a shipped file gets right less than `below` of the time, from weights/metrics.json."""
     try:
-        record = json.loads((weights_dir / "metrics.json").read_text())["files"][name]
-        per_class = record["evaluation_fp32_cpu"]["per_class_accuracy"]
-    except (OSError, KeyError, ValueError):
+        per_class = _shipped_record(weights_dir, name)["evaluation_fp32_cpu"]["per_class_accuracy"]
+    except KeyError:
         return {}
     return {c: a for c, a in per_class.items() if a is not None and a < below}
 
 
-def cpu_notice(name: str, metadata: dict, weights_dir: Path) -> str:
-    """The banner for CPU-trained weights: exactly what the file is, and that GPU weights will replace it."""
-    metrics = metadata.get("metrics") or {}
-    recipe = metadata.get("recipe") or {}
-    acc, wall = metrics.get("test_acc"), metrics.get("wall_time_s")
-    sizes = recipe.get("sizes") or []
-    fractions = recipe.get("fractions") or [1.0] * len(sizes)
-    schedule = " → ".join(f"{s} px" + (f" ({f:.0%} of an epoch)" if f < 1 else "") for s, f in zip(sizes, fractions))
-    weak = ", ".join(f"{c} {a:.0%}" for c, a in weak_classes(weights_dir, name, below=0.8).items())
-    return (f"**CPU-trained weights** (`{name}`): the `{recipe.get('name', '?')}` recipe, "
-            f"{recipe.get('epochs', '?')} epoch(s)" + (f" at {schedule}" if schedule else "") +
-            (f", {wall / 60:.0f} minutes" if wall else "") + f" on a {metadata.get('device_name', 'CPU')}" +
-            (f"; {acc:.1%} of the official test images right" if acc else "") +
-            (f"; weakest on {weak}" if weak else "") +
-            ". GPU-trained weights will replace this file when a GPU session trains them.")
+def model_notice(name: str, metadata: dict, weights_dir: Path) -> str:
+    """The banner: what the weights are and how good they are, in one line a newcomer can read."""
+    from nin.report import HUMAN_BASELINE, training_story
+
+    acc = (metadata.get("metrics") or {}).get("test_acc")
+    record = _shipped_record(weights_dir, name)
+    evaluation = record.get("evaluation_fp32_cpu") or {}
+    acc = evaluation.get("accuracy", acc)
+    weak = sorted(weak_classes(weights_dir, name, below=0.8).items(), key=lambda item: item[1])
+    text = f"**About these weights:** a NiN {training_story(metadata)}."
+    if acc:
+        text += (f" It gets **{acc:.1%}** of the 10,000 official Fashion-MNIST test images right "
+                 f"(people score {HUMAN_BASELINE:.1%})")
+        text += ("; it is least sure of " + ", ".join(f"{c} ({a:.0%})" for c, a in weak[:2]) + "." if weak else ".")
+    return text
+
+
+def _shipped_record(weights_dir: Path, name: str) -> dict:
+    try:
+        return json.loads((weights_dir / "metrics.json").read_text())["files"][name]
+    except (OSError, KeyError, ValueError):
+        return {}
 
 
 def load_models(weights_dir: Path = WEIGHTS_DIR, device: str = "cpu") -> dict[str, LoadedModel]:
@@ -123,7 +128,7 @@ def load_models(weights_dir: Path = WEIGHTS_DIR, device: str = "cpu") -> dict[st
         if not path.exists():
             continue
         model, metadata = load_weights(path, device)  # a corrupt shipped file is a bug: fail loudly at start-up
-        notice = "" if name in GPU_FILES else cpu_notice(name, metadata, weights_dir)
+        notice = model_notice(name, metadata, weights_dir)
         models[name] = LoadedModel(name, title, model, metadata, notice, preprocessing_of(metadata))
     if not models:
         torch.manual_seed(0)

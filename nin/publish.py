@@ -9,6 +9,10 @@ of every confusion cell, indexed in the file's record, for the app's model repor
 Then it rewrites weights/README.md, the model card, from metrics.json for every shipped file.
 
   --refresh        re-evaluate an already shipped file (no run folder), keeping its run and curves
+  --allow-weak-classes  ship a file even though a class scores under 50% (the card then says so)
+
+A file with a class under MIN_CLASS_ACC is refused: a BatchNorm-free NiN can lose a class channel for
+good (a run that never predicted Sandal scored 0.76 overall), and the overall accuracy hides it.
   --card-only      rewrite weights/README.md from metrics.json, nothing else
 
 A tool, not library: nothing imports it.
@@ -28,15 +32,16 @@ import torch
 from PIL import Image
 
 from nin.data import IMAGE_SIZE, load_fashion_mnist
-from nin.evaluate import evaluate, sha256_of
+from nin.evaluate import evaluate
 from nin.model import NUM_CLASSES, load_weights, preprocessing_of
 from nin.model_card import model_card
 from nin.report import PER_CELL, read_metrics
-from nin.runtime import write_atomically
+from nin.runtime import sha256_of, write_atomically
 
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
 METRICS_FILE = WEIGHTS_DIR / "metrics.json"
 SPRITE_SUFFIX = ".confusion.png"
+MIN_CLASS_ACC = 0.5  # every class must score at least this on the official test set to be shipped
 
 
 # ----------------------------------------------------------------------------- the confusion sprite
@@ -107,9 +112,32 @@ def evaluate_file(path: Path, weights_dir: Path, data_dir: str | None = None, li
     }
 
 
+class WeakClassError(SystemExit):
+    """A file scores under MIN_CLASS_ACC on some class; it was not shipped."""
+
+
+def check_classes(record: dict, target: Path, allow_weak: bool, remove: bool = True) -> None:
+    """Refuse a file with a class under MIN_CLASS_ACC, unless allowed; `remove` deletes the just-copied file
+    and its sprite (publish; a refresh leaves the shipped file alone). An allowed one gets
+    `weak_classes_allowed` in its record, which the model card prints."""
+    per_class = record["evaluation_fp32_cpu"]["per_class_accuracy"]
+    weak = {c: a for c, a in per_class.items() if a is not None and a < MIN_CLASS_ACC}
+    record.pop("weak_classes_allowed", None)
+    if not weak:
+        return
+    if allow_weak:
+        record["weak_classes_allowed"] = weak
+        return
+    for path in (target, target.parent / sprite_name(target.name)) if remove else ():
+        path.unlink(missing_ok=True)
+    raise WeakClassError(f"{target.name}: refusing to ship it: " + ", ".join(f"{c} {a:.3f}" for c, a in weak.items())
+                         + f" under {MIN_CLASS_ACC} on the official test set (a dead class channel?). Train again, or "
+                         "pass --allow-weak-classes and the model card will say so.")
+
+
 def publish(run: Path, name: str, command: str, bench: Path | None = None, data_dir: str | None = None,
             weights_dir: Path = WEIGHTS_DIR, limit: int | None = None, trained_by: str | None = None,
-            notes: list[str] | None = None) -> dict:
+            notes: list[str] | None = None, allow_weak: bool = False) -> dict:
     """Copy, evaluate and record one run, rewrite the model card; returns the record written to metrics.json."""
     run_metrics = json.loads((run / "metrics.json").read_text())
     if run_metrics.get("status") not in (None, "complete"):
@@ -125,6 +153,7 @@ def publish(run: Path, name: str, command: str, bench: Path | None = None, data_
         **({"notes": notes} if notes else {}),
         **evaluate_file(target, weights_dir, data_dir, limit),
     }
+    check_classes(record, target, allow_weak)
     metrics = read_metrics(weights_dir)
     metrics["files"][name] = record
     if bench is not None:
@@ -134,7 +163,7 @@ def publish(run: Path, name: str, command: str, bench: Path | None = None, data_
 
 
 def refresh(name: str, data_dir: str | None = None, weights_dir: Path = WEIGHTS_DIR, limit: int | None = None,
-            notes: list[str] | None = None) -> dict:
+            notes: list[str] | None = None, allow_weak: bool = False) -> dict:
     """Re-evaluate a shipped file in place (new evaluation and sprite), keeping its command, run and curves."""
     metrics = read_metrics(weights_dir)
     record = metrics["files"].get(name)
@@ -145,6 +174,7 @@ def refresh(name: str, data_dir: str | None = None, weights_dir: Path = WEIGHTS_
         raise SystemExit(f"{target}: sha256 differs from its record, so the recorded run is not this file's; "
                          "publish it again from its run with --run")
     record.update(evaluate_file(target, weights_dir, data_dir, limit))
+    check_classes(record, target, allow_weak, remove=False)
     if notes is not None:
         record["notes"] = notes
     write_metrics_and_card(metrics, weights_dir)
@@ -196,6 +226,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--trained-by", help="with --run: who or which session trained it, for the model card")
     p.add_argument("--note", action="append", dest="notes", metavar="TEXT",
                    help="a remark for the model card's section on this file (repeatable; replaces earlier notes)")
+    p.add_argument("--allow-weak-classes", action="store_true", dest="allow_weak",
+                   help=f"ship even if a class scores under {MIN_CLASS_ACC} (the model card says so)")
     p.add_argument("--bench", type=Path, help="a `python -m nin.bench --out` JSON from the same device, to record too")
     p.add_argument("--data-dir", help="folder with the four Fashion-MNIST files (default: search, see nin.data)")
     p.add_argument("--weights-dir", type=Path, default=WEIGHTS_DIR, help="where the shipped files live (default: weights/)")
@@ -217,10 +249,10 @@ def main(argv: list[str] | None = None) -> None:
         print(f"wrote {args.weights_dir / 'README.md'} for {len(metrics['files'])} file(s)")
         return
     if args.refresh:
-        record = refresh(args.name, args.data_dir, args.weights_dir, args.limit, args.notes)
+        record = refresh(args.name, args.data_dir, args.weights_dir, args.limit, args.notes, args.allow_weak)
     else:
         record = publish(args.run, args.name, args.command, args.bench, args.data_dir, args.weights_dir,
-                         args.limit, args.trained_by, args.notes)
+                         args.limit, args.trained_by, args.notes, args.allow_weak)
     evaluation, examples = record["evaluation_fp32_cpu"], record["confusion_examples"]
     print(f"{args.name}: sha256 {record['sha256']}, test accuracy {evaluation['accuracy']:.4f} "
           f"on {evaluation['n']} official test images (fp32)")

@@ -232,6 +232,57 @@ def weakest_classes(report: Report, k: int = 3) -> list[tuple[str, float]]:
     return [(name, acc) for acc, name in sorted(scored)[:k]]
 
 
+# ----------------------------------------------------------------------------- how a file was made, in plain words
+
+def _minutes(seconds: float | None) -> str:
+    if not seconds:
+        return ""
+    minutes = round(seconds / 60)
+    return f"{minutes // 60} h {minutes % 60} min" if minutes >= 60 else f"{minutes} min"
+
+
+def _cpu_kind(device_name: str | None) -> str:
+    """'CPU (AMD EPYC, 2 threads)' -> 'a 2-core AMD EPYC'; GPU names stay as they are."""
+    name = str(device_name or "an unnamed device")
+    match = re.fullmatch(r"CPU \((.*?)(?:\(R\))?(?: Processor)?, (\d+) threads?\)", name.replace("(R)", ""))
+    return f"a {match[2]}-core {match[1].strip()}" if match else name
+
+
+def _passes(phase: dict) -> str:
+    recipe = phase.get("recipe") or {}
+    epochs = recipe.get("epochs")
+    return f"{epochs} pass{'es' if epochs != 1 else ''} over the training images" if epochs else ""
+
+
+def training_story(run: dict) -> str:
+    """How a weight file was trained, for people: the stages, sizes, machines and times, no jargon.
+
+    `run` is a run header (metrics.json's "run", or the weight file's own metadata): with "phases" it tells
+    each phase, where a phase given by `--init` came from; otherwise the one schedule.
+    """
+    phases = run.get("phases") or []
+    if phases:
+        parts = []
+        for i, phase in enumerate(phases):
+            first = "first" if i == 0 else "then"
+            size = phase.get("input_size") or (phase.get("recipe") or {}).get("input_size")
+            where = _cpu_kind(phase.get("device_name"))
+            bits = [b for b in (_passes(phase), _minutes(phase.get("wall_time_s")) + f" on {where}") if b]
+            origin = ""
+            if phase.get("given_by_init"):
+                origin = f"; this stage is the project's reference run at commit {str(phase.get('git_commit'))[:7]}"
+            parts.append(f"{first} at {size} px ({', '.join(bits)}{origin})")
+        return "trained in " + ("two" if len(phases) == 2 else str(len(phases))) + " stages: " + ", ".join(parts)
+    recipe = run.get("recipe") or {}
+    sizes = recipe.get("sizes") or [recipe.get("input_size", 224)]
+    size_text = " then ".join(f"{s} px" for s in dict.fromkeys(sizes))
+    epochs = recipe.get("epochs")
+    wall = _minutes(run.get("wall_time_s") or (run.get("metrics") or {}).get("wall_time_s"))
+    return (f"trained at {size_text}" + (f", {epochs} pass{'es' if epochs != 1 else ''} over the training images"
+                                           if epochs else "")
+            + (f", {wall}" if wall else "") + f" on {_cpu_kind(run.get('device_name'))}")
+
+
 def top_confusions(report: Report, k: int = 5) -> list[tuple[int, int, int]]:
     """The k largest off-diagonal cells as (true, predicted, count), largest first."""
     cells = [(int(report.confusion[i, j]), i, j) for i in range(len(report.class_names))

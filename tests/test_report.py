@@ -18,7 +18,7 @@ from nin.evaluate import sha256_of
 from nin.model import CLASS_NAMES, NiN, load_weights, preprocessing_of, save_weights, xavier_init_
 from nin.model_card import model_card
 from nin.pipeline import WEIGHT_FILES, WEIGHTS_DIR
-from nin.publish import confusion_sprite, publish, refresh
+from nin.publish import WeakClassError, confusion_sprite, publish, refresh
 from nin.report import (PER_CELL, Report, accuracy_points, cell_id, confusion_examples, epoch_rows, load_report,
                         read_metrics, shipped_reports, top_confusions)
 
@@ -104,9 +104,8 @@ def test_model_card_is_generated_from_metrics_json_and_states_each_files_accurac
         assert f"## `{name}`" in card
         assert f"**{record['evaluation_fp32_cpu']['accuracy']:.4f}**" in card
         assert record["sha256"] in card and record["command"] in card
-        if not load_report(WEIGHTS_DIR, name).trained_on_gpu:
-            section = card.split(f"## `{name}`", 1)[1].split("\n## ", 1)[0]
-            assert "GPU-trained weights will replace" in section
+        section = card.split(f"## `{name}`", 1)[1].split("\n## ", 1)[0]
+        assert "**In plain words:** a NiN trained" in section  # what the file is, before the details
 
 
 # ----------------------------------------------------------------------------- the sprite builder
@@ -145,7 +144,12 @@ def published(tmp_path_factory, official_data):
         "seed": 0, "device_name": "CPU (test, 2 threads)", "world_size": 1, "precision": "bf16",
         "status": "complete", "wall_time_s": 12.5, "final_test_acc": 0.25, "epochs": epochs}))
     command = "python -m nin.train --recipe cpu --sizes 48,67@0.4 --out runs/tiny"
-    record = publish(run, "nin_tiny.safetensors", command, weights_dir=weights_dir, limit=200, notes=["<a note>"])
+    # An untrained network gets whole classes wrong: shipping it needs the explicit override.
+    with pytest.raises(WeakClassError, match="refusing to ship.*--allow-weak-classes"):
+        publish(run, "nin_tiny.safetensors", command, weights_dir=weights_dir, limit=200)
+    assert not list(weights_dir.glob("nin_tiny*")), "a refused file must not be left in weights/"
+    record = publish(run, "nin_tiny.safetensors", command, weights_dir=weights_dir, limit=200, notes=["<a note>"],
+                     allow_weak=True)
     return weights_dir, record
 
 
@@ -175,7 +179,8 @@ def test_publish_writes_a_card_that_says_what_the_file_is(published):
     card = (weights_dir / "README.md").read_text()
     assert card == model_card(read_metrics(weights_dir))
     assert f"**{record['evaluation_fp32_cpu']['accuracy']:.4f}**" in card
-    assert "GPU-trained weights will replace" in card
+    assert "**In plain words:** a NiN trained at 48 px then 67 px" in card
+    assert "Shipped although some classes score under 0.5" in card and record["weak_classes_allowed"]
     assert "48 px → 67 px on 40% of the training set" in card
     assert "python -m nin.publish --run runs/tiny --name nin_tiny.safetensors" in card
     assert "| 2 | 67 | 40% |" in card  # the per-epoch table has size and share
@@ -184,7 +189,10 @@ def test_publish_writes_a_card_that_says_what_the_file_is(published):
 
 def test_refresh_keeps_the_run_and_refuses_a_different_file(published):
     weights_dir, before = published
-    after = refresh("nin_tiny.safetensors", weights_dir=weights_dir, limit=100)
+    with pytest.raises(WeakClassError):
+        refresh("nin_tiny.safetensors", weights_dir=weights_dir, limit=100)
+    assert (weights_dir / "nin_tiny.safetensors").is_file(), "a refused refresh leaves the shipped file alone"
+    after = refresh("nin_tiny.safetensors", weights_dir=weights_dir, limit=100, allow_weak=True)
     assert after["epochs"] == before["epochs"] and after["run"] == before["run"] and after["notes"] == ["<a note>"]
     assert after["evaluation_fp32_cpu"]["n"] == 100
     assert load_report(weights_dir, "nin_tiny.safetensors").n == 100

@@ -15,11 +15,13 @@ from pathlib import Path
 
 import pytest
 import torch
-from safetensors.torch import load_file
+from safetensors.torch import load_file, save_file
 
 from nin import train as T
 from nin.data import TRAIN_MEAN, TRAIN_STD
-from nin.model import CLASS_NAMES, NiN, load_weights
+from nin.model import CLASS_NAMES, NiN, load_weights, xavier_init_
+from nin.recipe import CPU_PHASE_A, CPU_PHASE_B
+from nin.runtime import sha256_of
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = 67  # block1 15x15 -> pool1 7x7 -> pool2 3x3 -> pool3 1x1: the least the network takes, ~13x cheaper than 224
@@ -102,19 +104,25 @@ def test_cli_exits_nonzero_when_training_collapses(monkeypatch, tmp_path):
     assert exc.value.code not in (0, None) and "collapsed to chance" in str(exc.value.code)
 
 
-def test_cpu_recipe_grows_the_input_and_ends_at_the_serving_size():
-    cpu = T.RECIPES["cpu"]
-    assert list(cpu.sizes) == sorted(cpu.sizes) and cpu.sizes[-1] == cpu.input_size == 224
-    assert len(cpu.sizes) == len(cpu.fractions) == cpu.epochs
+def test_cpu_recipe_is_two_phases_that_end_at_the_serving_size_with_their_own_learning_rate():
+    (a_name, a), (b_name, b) = T.PHASES["cpu"]
+    assert (a_name, b_name) == ("A", "B")
+    assert a.input_size == 160 and a.schedule == "onecycle" and a.lr == 0.1 and a.epochs == 5
+    # Phase B is a fresh schedule at 224, not the tail of phase A's OneCycle (lr <= 0.002 lost 3 points).
+    assert b.input_size == 224 and b.schedule == "cosine" and b.lr == 0.01 and b.nesterov and b.grad_clip == 2.0
+    assert b.epochs * 60_000 == 120_000 and b.batch_size == 64
+    assert (a.mean, a.std) == (b.mean, b.std) == (TRAIN_MEAN, TRAIN_STD)  # phase B reads what phase A learnt on
     with pytest.raises(ValueError, match="end at the serving size"):
-        replace(cpu, sizes=(96, 112, 160, 160, 160))
+        replace(T.RECIPES["best"], epochs=3, sizes=(96, 112, 160))
 
 
 def test_sizes_flag_sets_a_size_and_a_share_per_epoch():
-    recipe = T.recipe_from_args(T.parse_args(["--recipe", "cpu", "--sizes", "96x2,160,224@0.25"]))
+    recipe = T.recipe_from_args(T.parse_args(["--recipe", "best", "--sizes", "96x2,160,224@0.25"]))
     assert recipe.sizes == (96, 96, 160, 224) and recipe.fractions == (1.0, 1.0, 1.0, 0.25) and recipe.epochs == 4
-    with pytest.raises(SystemExit, match="give --sizes"):
-        T.recipe_from_args(T.parse_args(["--recipe", "cpu", "--epochs", "3"]))
+    with pytest.raises(SystemExit, match="phases"):
+        T.main(["--recipe", "cpu", "--epochs", "3"])
+    with pytest.raises(SystemExit, match="--from-phase"):
+        T.main(["--recipe", "best", "--from-phase", "B"])
 
 
 def test_cli_flags_override_the_recipe():
@@ -201,10 +209,10 @@ RESUMED_RECIPES = {
     # The best recipe exercises everything a checkpoint must carry: momentum buffers, the OneCycle
     # position, and the per-epoch seeds of dropout, shuffling and augmentation.
     "best": tiny(epochs=2, batch_size=32),
-    # The cpu recipe's progressive resizing: killed after epoch 1, the run resumes across two size
-    # changes and a partial last epoch, whose lengths the OneCycle schedule must already have counted.
-    "cpu": replace(T.RECIPES["cpu"], input_size=75, epochs=3, batch_size=32, sizes=(67, 71, 75),
-                   fractions=(1.0, 1.0, 0.5)),
+    # Progressive resizing: killed after epoch 1, the run resumes across two size changes and a partial
+    # last epoch, whose lengths the OneCycle schedule must already have counted.
+    "sizes": replace(T.RECIPES["best"], input_size=75, epochs=3, batch_size=32, sizes=(67, 71, 75),
+                     fractions=(1.0, 1.0, 0.5), augment=False),
 }
 
 
@@ -286,3 +294,107 @@ def test_ddp_on_two_gloo_ranks_matches_one_process(tmp_path, official_data):
         assert ddp_row["loss"] == pytest.approx(one_row["loss"], abs=1e-5)
         assert ddp_row["train_acc"] == pytest.approx(one_row["train_acc"])
         assert ddp_row["test_acc"] == pytest.approx(one_row["test_acc"])
+
+
+# ----------------------------------------------------------------------------- two phases, --init, the CPU mode
+
+TINY_PHASES = (("A", replace(CPU_PHASE_A, input_size=TINY, epochs=1, batch_size=32)),
+               ("B", replace(CPU_PHASE_B, input_size=75, epochs=2, batch_size=32)))
+
+
+def test_two_phase_run_resumed_across_the_phase_change_ends_with_the_same_weights(tmp_path, monkeypatch,
+                                                                                  official_data):
+    monkeypatch.setitem(T.PHASES, "tiny", TINY_PHASES)
+    whole = T.train_phases("tiny", opts(tmp_path / "whole", limit_train=64), data=official_data)
+    assert [(r["phase"], r["phase_epoch"], r["epoch"], r["input_size"]) for r in whole.rows] == [
+        ("A", 1, 1, TINY), ("B", 1, 2, 75), ("B", 2, 3, 75)]
+
+    real_train = T.train
+    calls = []
+
+    def killed_in_phase_b(recipe, run_opts, data=None, model=None):
+        calls.append(recipe.name)
+        if recipe.name == "cpu-b":
+            raise KeyboardInterrupt  # killed right after phase A finished
+        return real_train(recipe, run_opts, data, model)
+
+    monkeypatch.setattr(T, "train", killed_in_phase_b)
+    with pytest.raises(KeyboardInterrupt):
+        T.train_phases("tiny", opts(tmp_path / "split", limit_train=64), data=official_data)
+    monkeypatch.setattr(T, "train", real_train)
+    assert (tmp_path / "split" / "phase-a" / "weights.safetensors").is_file()
+    assert not (tmp_path / "split" / "weights.safetensors").exists()
+
+    resumed = T.train_phases("tiny", opts(tmp_path / "split", limit_train=64, resume=tmp_path / "split"),
+                             data=official_data)
+    assert len(resumed.step_losses) == 2 * 64 // 32  # phase A was kept, only phase B ran
+    assert_same_weights(whole.weights_path, resumed.weights_path, atol=1e-6)
+    metrics = json.loads((tmp_path / "split" / "metrics.json").read_text())
+    assert metrics["status"] == "complete" and [p["phase"] for p in metrics["phases"]] == ["A", "B"]
+    assert metrics["phases"][1]["init"]["sha256"] == sha256_of(tmp_path / "split" / "phase-a" / "weights.safetensors")
+    meta = load_weights(resumed.weights_path)[1]
+    assert meta["plan"] == "tiny" and meta["preprocessing"]["input_size"] == 75 and len(meta["phases"]) == 2
+
+
+def test_phase_b_alone_starts_from_an_init_file_and_records_where_phase_a_came_from(tmp_path, monkeypatch,
+                                                                                  official_data):
+    monkeypatch.setitem(T.PHASES, "tiny", TINY_PHASES)
+    phase_a = T.train(TINY_PHASES[0][1], opts(tmp_path / "a", limit_train=32), data=official_data).weights_path
+    with pytest.raises(T.WeightsError, match="--init"):
+        T.train_phases("tiny", opts(tmp_path / "b"), data=official_data, from_phase="B")
+    result = T.train_phases("tiny", opts(tmp_path / "b", limit_train=32, init=phase_a), data=official_data,
+                            from_phase="B")
+    phases = load_weights(result.weights_path)[1]["phases"]
+    assert [p["phase"] for p in phases] == ["A", "B"]
+    assert phases[0]["given_by_init"] and phases[0]["sha256"] == sha256_of(phase_a)
+    assert phases[0]["recipe"]["name"] == "cpu-a" and "given_by_init" not in phases[1]
+
+
+def test_init_loads_a_weight_file_strictly_and_refuses_a_wrong_one(tmp_path, official_data):
+    recipe = tiny("best", epochs=1, batch_size=16, augment=False)
+    start = T.train(recipe, opts(tmp_path / "start", limit_train=16), data=official_data).weights_path
+    torch.manual_seed(1)
+    net = T.build_model(recipe)
+    T.load_init(net, start, recipe)
+    assert_state_equal(net.state_dict(), weights(start))
+
+    broken = dict(weights(start))
+    broken.pop("block4.4.bias")
+    save_file(broken, str(tmp_path / "missing.safetensors"))
+    with pytest.raises(T.WeightsError, match="missing tensors.*block4.4.bias"):
+        T.load_init(net, tmp_path / "missing.safetensors", recipe)
+    with pytest.raises(T.WeightsError, match="mean 0.0, std 1.0"):  # trained on unnormalised input
+        T.load_init(net, start, replace(recipe, normalize=False))
+    with pytest.raises(SystemExit, match="missing tensors"):
+        T.main(["--recipe", "best", "--init", str(tmp_path / "missing.safetensors"), "--limit-train", "16",
+                "--out", str(tmp_path / "x"), "--device", "cpu", "--precision", "fp32", "--no-progress"])
+
+
+def test_auto_precision_on_cpu_times_each_mode_and_trains_in_the_fastest(tmp_path, official_data):
+    result = T.train(tiny("seed", epochs=1, batch_size=8), opts(tmp_path, limit_train=8, precision="auto"),
+                     data=official_data)
+    meta = load_weights(result.weights_path)[1]
+    probe = meta["mode_probe"]
+    assert set(probe["examples_per_s"]) == set(T.CPU_MODES) and all(v > 0 for v in probe["examples_per_s"].values())
+    assert probe["picked"] == max(probe["examples_per_s"], key=probe["examples_per_s"].get)
+    assert (meta["precision"], meta["channels_last"]) == T.CPU_MODES[probe["picked"]]
+
+
+def test_every_epoch_scores_each_class_and_flags_a_dead_class_channel(tmp_path, official_data, capsys):
+    model = NiN()
+    xavier_init_(model)
+    with torch.no_grad():  # Sandal's class channel can never fire: what a dead channel looks like
+        model.block4[4].weight[5].zero_()
+        model.block4[4].bias[5] = -1.0
+    result = T.train(tiny("best", epochs=1, batch_size=16, augment=False), opts(tmp_path, limit_train=32,
+                                                                                limit_test=200),
+                     data=official_data, model=model)
+    (row,) = result.rows
+    assert len(row["per_class_acc"]) == 10 and row["per_class_acc"][5] == 0.0
+    assert "Sandal" in row["weak_classes"]
+    assert "Sandal" in json.loads((tmp_path / "metrics.json").read_text())["weak_classes"]
+    assert "Sandal" in capsys.readouterr().err
+
+
+def assert_state_equal(a: dict, b: dict) -> None:
+    assert a.keys() == b.keys() and all(torch.equal(a[k].contiguous(), b[k]) for k in a)
