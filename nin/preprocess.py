@@ -28,6 +28,15 @@ WORK_SIDE = 1024           # longest side photos are reduced to before any float
 INK_THRESHOLD = 0.08       # |pixel - background| above this counts as object (JPEG noise stays below it)
 SHARPEN_PERCENT = 0        # unsharp-mask strength after resizing; 0 measured closest on round-tripped test images
 BORDER_FRACTION = 0.04     # the outer ring used to judge the background, as a fraction of the short side
+# Drawings: people draw outlines, Fashion-MNIST holds filled silhouettes (see fill_outline).
+MAX_BACKGROUND_INK = 0.5   # a background darker than this over more of the canvas is a backdrop, not a drawing
+STROKE_INK = 0.3           # a drawn pixel counts as stroke above this ink level (anti-aliased edges are lower)
+FILL_WORK_SIDE = 140       # the mask is filled at this side: half the 280 px canvas, the result is 28 px anyway
+GAP_FRACTION = 0.16        # gaps up to this share of the drawing's longest side are bridged before filling
+FILL_LEVEL = 0.75          # enclosed areas get this grey: a garment's body is rarely as bright as its outline
+MIN_FILLED_SHARE = 0.05    # enclosed area (share of the bounding box) below this is not a closed outline
+STROKE_WIDTH_FRACTION = 0.05  # strokes are redrawn this wide, as a share of the longest side (~1.4 px at 28)
+SCRIBBLE_FRACTION = 0.15   # ink wider than this share of the longest side is a coloured-in area, not a line
 
 # Pillow's decoder name -> the name users know. Only these decoders ever see an uploaded file.
 PHOTO_FORMATS = {"PNG": "PNG", "JPEG": "JPEG", "MPO": "JPEG", "WEBP": "WebP", "BMP": "BMP", "GIF": "GIF"}
@@ -335,17 +344,26 @@ def preprocess_photo(image: Image.Image) -> Preprocessed:
 
 
 def ink_mask(sketch: dict | None) -> np.ndarray | None:
-    """The drawn strokes as float [H, W] in [0, 1], from the layers' alpha; None when nothing is drawn.
+    """The drawn strokes as float [H, W] in [0, 1]; None when nothing is drawn.
 
-    The alpha channel is right for any brush colour and survives "Clear canvas", which drops the black
-    background so later strokes land on white and the composite looks blank (see shared/STACK.md).
+    Strokes are the layers' alpha: right for any brush colour, and it survives "Clear canvas", which drops
+    the canvas background so later strokes land on white and the composite looks blank. A background
+    counts too where it is dark: the canvas is white under a black brush (the page shows it inverted), so
+    a drawing example loaded as the background (black on white, like a finished sketch) reads as ink, and
+    strokes drawn over it add to it.
     """
     if not sketch:
         return None
-    layers = [layer for layer in (sketch.get("layers") or []) if layer is not None]
-    if not layers:
+    inks = [_layer_ink(np.asarray(layer)) for layer in (sketch.get("layers") or []) if layer is not None]
+    background = sketch.get("background")
+    if background is not None:
+        ink = _background_ink(np.asarray(background))
+        if (ink > 127).mean() < MAX_BACKGROUND_INK:  # a dark backdrop (an old black canvas) is no drawing
+            inks.append(ink)
+    inks = [ink for ink in inks if ink.shape == inks[0].shape]  # the editor exports every layer at canvas size
+    if not inks:
         return None
-    mask = np.max(np.stack([_layer_ink(np.asarray(layer)) for layer in layers]), axis=0).astype(np.float32) / 255.0
+    mask = np.max(np.stack(inks), axis=0).astype(np.float32) / 255.0
     return mask if mask.max() > 0 else None
 
 
@@ -356,11 +374,122 @@ def _layer_ink(layer: np.ndarray) -> np.ndarray:
     return np.asarray(Image.fromarray(layer).convert("L"))
 
 
+def _background_ink(background: np.ndarray) -> np.ndarray:
+    """A background's ink as uint8: how dark it is, where it is opaque (white or transparent = no ink)."""
+    rgba = np.asarray(Image.fromarray(background).convert("RGBA"), dtype=np.uint16)
+    darkness = 255 - np.asarray(Image.fromarray(background).convert("L"), dtype=np.uint16)
+    return (darkness * rgba[..., 3] // 255).astype(np.uint8)
+
+
 def preprocess_sketch(sketch: dict | None) -> Preprocessed:
-    """A sketchpad value: ink mask (already light-on-black), then trim/fit/centre."""
+    """A sketchpad value: ink mask (already light-on-black), outlines filled in, then trim/fit/centre."""
     mask = ink_mask(sketch)
     if mask is None:
         raise EmptyInput("Draw a garment on the black canvas and the prediction appears as you draw.")
     h, w = mask.shape
     steps = [f"ink mask of the strokes on the {w}×{h} canvas (white on black, like the dataset)"]
-    return _finish(mask, "sketch", False, 0.0, (w, h), steps)
+    filled, note = fill_outline(mask)
+    steps.append(note)
+    return _finish(filled, "sketch", False, 0.0, (w, h), steps)
+
+
+# ----------------------------------------------------------------------------- drawings: outline -> silhouette
+
+def _dilate(mask: np.ndarray, radius: int) -> np.ndarray:
+    """Binary dilation by a (2r+1)-square, as r rounds of a 3x3 max: numpy only, no SciPy."""
+    out = mask.copy()
+    for _ in range(radius):
+        grown = out.copy()
+        grown[1:] |= out[:-1]
+        grown[:-1] |= out[1:]
+        grown[:, 1:] |= out[:, :-1]
+        grown[:, :-1] |= out[:, 1:]
+        grown[1:, 1:] |= out[:-1, :-1]
+        grown[:-1, :-1] |= out[1:, 1:]
+        grown[1:, :-1] |= out[:-1, 1:]
+        grown[:-1, 1:] |= out[1:, :-1]
+        out = grown
+    return out
+
+
+def _outside(walls: np.ndarray) -> np.ndarray:
+    """Pixels reachable from the image border without crossing `walls` (4-connected flood fill).
+
+    Row and column sweeps (a running "reachable" that walls interrupt) spread the fill a whole line per
+    step, so a garment outline fills in a handful of passes instead of one pixel ring per pass.
+    """
+    free = ~walls
+    seen = np.zeros_like(walls)
+    seen[0], seen[-1], seen[:, 0], seen[:, -1] = free[0], free[-1], free[:, 0], free[:, -1]
+    for _ in range(4 * max(walls.shape)):  # bounded: each pass that changes anything adds pixels
+        before = int(seen.sum())
+        for axis in (0, 1):
+            for flip in (False, True):
+                s, f = (seen, free) if axis == 1 else (seen.T, free.T)
+                if flip:
+                    s, f = s[:, ::-1], f[:, ::-1]
+                # Along each line: a free pixel is reached if the run of free pixels it sits in touches a seen one
+                # coming from the left (cumulative "open run containing a seen pixel").
+                run = np.zeros(s.shape[0], dtype=bool)
+                for j in range(s.shape[1]):
+                    run = (run | s[:, j]) & f[:, j]
+                    s[:, j] |= run
+        if int(seen.sum()) == before:
+            break
+    return seen
+
+
+def fill_outline(ink: np.ndarray) -> tuple[np.ndarray, str]:
+    """A drawing's ink [H, W] in [0, 1] -> a Fashion-MNIST-like silhouette, and a sentence for the steps.
+
+    People draw a T-shirt as its outline; Fashion-MNIST shows it as a filled shape, and the network reads an
+    outline as something else (an outline T-shirt scored Dress 94%). So: areas the strokes enclose are filled
+    (gaps up to GAP_FRACTION of the drawing's size are bridged first, as hurried outlines rarely close), at
+    FILL_LEVEL under full-white strokes. A drawing that encloses nothing (a few lines) keeps its strokes,
+    thickened to a stroke width proportional to its size, so a thin and a thick brush read alike.
+    Only drawings come here: photos and dataset images are already filled.
+    """
+    h, w = ink.shape
+    scale = FILL_WORK_SIDE / max(h, w)
+    small = np.asarray(Image.fromarray(np.uint8(np.clip(ink, 0, 1) * 255)).resize(
+        (max(1, round(w * scale)), max(1, round(h * scale))), Image.Resampling.BOX), dtype=np.float32) / 255.0
+    strokes = small > STROKE_INK
+    bbox = object_bbox(strokes)
+    if bbox is None:
+        return ink, "too little ink to read any shape; used as drawn"
+    left, top, right, bottom = bbox
+    size = max(right - left, bottom - top)
+    gap = max(1, round(GAP_FRACTION * size / 2))
+    inside = ~_outside(_dilate(strokes, gap))  # thickened strokes bridge the gaps; inside includes them
+    inside = _erode(inside, gap)  # erode back by as much: the silhouette's edge returns to the strokes
+    enclosed = inside & ~strokes
+    share = enclosed.sum() / max(1, (right - left) * (bottom - top))
+    lines = _even_strokes(strokes, max(1, round(STROKE_WIDTH_FRACTION * size / 2)), size)
+    if share < MIN_FILLED_SHARE:
+        return _upscale(lines * 1.0, (w, h)), (f"no closed outline, so the strokes were kept, evened to a width "
+                                               f"of {STROKE_WIDTH_FRACTION:.0%} of the drawing")
+    silhouette = np.where(lines, 1.0, np.where(enclosed, FILL_LEVEL, 0.0))
+    return _upscale(silhouette, (w, h)), (f"closed outline filled in ({share:.0%} of its box) and strokes evened, "
+                                          "as Fashion-MNIST shows garments as filled shapes, not outlines")
+
+
+def _even_strokes(strokes: np.ndarray, half_width: int, size: int) -> np.ndarray:
+    """Strokes redrawn at one width: thinned by their typical half-width (estimated as area / boundary, which
+    is the width of a long stroke), then grown to `half_width`, so a fine and a fat brush look alike.
+    Ink wider than SCRIBBLE_FRACTION of the drawing's size is an area coloured in, not a line: kept."""
+    boundary = strokes & ~_erode(strokes, 1)
+    width = 2.0 * strokes.sum() / max(1, boundary.sum())
+    if width > SCRIBBLE_FRACTION * size:
+        return strokes.copy()
+    core = _erode(strokes, max(0, int((width - 1) // 2)))
+    if not core.any():  # too uneven to thin safely
+        core = strokes
+    return _dilate(core, half_width)
+
+
+def _erode(mask: np.ndarray, radius: int) -> np.ndarray:
+    return ~_dilate(~mask, radius) if radius > 0 else mask.copy()
+
+
+def _upscale(small: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    return np.asarray(Image.fromarray(np.float32(small), mode="F").resize(size, Image.Resampling.BILINEAR))
