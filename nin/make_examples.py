@@ -3,7 +3,7 @@
 Two real official test images per class (the first two of each class in t10k order, enlarged 4x with
 pixel replication so thumbnails are visible; a 4x4 box average gives the original back exactly), one of
 them also as a "product photo" (dark on white, off-centre, JPEG) to show the negation path, and a few
-drawings made of strokes, like the sketchpad produces.
+outline drawings, as people draw them, for the sketchpad.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import argparse
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image
 
 from nin.data import load_fashion_mnist
 from nin.model import CLASS_NAMES, class_slug
@@ -40,23 +40,19 @@ def official_examples(out: Path, data_dir: str | None) -> list[Path]:
     return paths
 
 
+DRAWINGS = Path(__file__).resolve().parents[1] / "tests" / "data" / "outline_drawings"
+DRAWN = ("t-shirt-top_1.png", "trouser_1.png", "dress_1.png", "sneaker_1.png", "bag_1.png")  # picked by class, not score
+
+
 def drawings(out: Path) -> list[Path]:
-    """Stroke drawings on the sketchpad's 280x280 black canvas."""
-    shapes = {
-        "drawing_t-shirt.png": [[(80, 60), (40, 100), (65, 125), (90, 105), (90, 230), (190, 230), (190, 105),
-                                 (215, 125), (240, 100), (200, 60), (165, 70), (140, 80), (115, 70), (80, 60)]],
-        "drawing_trouser.png": [[(95, 40), (185, 40), (200, 245), (160, 245), (140, 100), (120, 245), (80, 245), (95, 40)]],
-        "drawing_bag.png": [[(50, 110), (230, 110), (240, 240), (40, 240), (50, 110)],
-                            [(100, 110), (105, 60), (175, 60), (180, 110)]],
-    }
+    """Typical drawings, as people draw: outlines. Taken from the outline-drawing test set (the first,
+    clean drawing of five classes) and stored as the sketchpad holds a drawing, black ink on a white
+    280x280 canvas, because these examples load into the sketchpad (the page shows it inverted)."""
     paths = []
-    for name, strokes in shapes.items():
-        canvas = Image.new("L", (280, 280), 0)
-        draw = ImageDraw.Draw(canvas)
-        for stroke in strokes:
-            draw.line(stroke, fill=255, width=14, joint="curve")
-        path = out / name
-        canvas.save(path, optimize=True)
+    for name in DRAWN:
+        ink = Image.open(DRAWINGS / name).convert("L")
+        path = out / f"drawing_{name.removesuffix('_1.png')}.png"
+        Image.eval(ink, lambda v: 255 - v).save(path, optimize=True)
         paths.append(path)
     return paths
 
