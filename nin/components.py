@@ -23,6 +23,7 @@ from gradio.components.image_editor import EditorDataBlobs
 from gradio import processing_utils
 from gradio.data_classes import FileData, ImageData
 
+from nin.limits import COMPONENT_SERVER_LIMIT, BodyLimit, refuse
 from nin.preprocess import InputError, open_checked
 
 SKETCH_FORMATS = {"PNG": "PNG", "WEBP": "WebP", "JPEG": "JPEG"}  # what a canvas export can be
@@ -63,11 +64,6 @@ class PngImage(gr.Image):
         PIL.Image.fromarray(np.ascontiguousarray(value, dtype=np.uint8)).save(buffer, format="PNG", compress_level=1)
         path = processing_utils.save_bytes_to_cache(buffer.getvalue(), "image.png", self.GRADIO_CACHE)
         return ImageData(path=path, orig_name="image.png")
-
-
-def refuse(message: str) -> gr.Error:
-    """A user-facing refusal: shown as a toast, logged without a traceback (it is not a bug)."""
-    return gr.Error(message, print_exception=False)
 
 
 class SafeSketchpad(gr.Sketchpad):
@@ -197,44 +193,13 @@ def pending_bytes(store: dict) -> int:
     return sum(len(b or b"") for e in store.values() for b in (e.background, e.composite, *e.layers))
 
 
-class ComponentServerBodyLimit:
+class ComponentServerBodyLimit(BodyLimit):
     """ASGI middleware: refuse /component_server bodies over `limit` bytes while they stream in.
 
     Gradio 6.31 reads every file of a multipart component_server request into memory (up to 1,000 files of
-    max_file_size each) before any component code can look at it. Wire it with
-    `demo.launch(app_kwargs={"middleware": [Middleware(ComponentServerBodyLimit)]})`.
+    max_file_size each) before any component code can look at it. `nin.limits.BodyLimit` caps this route and
+    every event route; this one caps only this route, for apps without event limits.
     """
 
-    def __init__(self, app, limit: int = 8 << 20):
-        self.app, self.limit = app, limit
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] != "http" or not scope["path"].rstrip("/").endswith("/component_server"):
-            return await self.app(scope, receive, send)
-        declared = dict(scope.get("headers") or []).get(b"content-length", b"0")
-        if not declared.isdigit() or int(declared) > self.limit:
-            return await self.too_large(send)
-        received = 0
-
-        async def counted():
-            nonlocal received
-            message = await receive()
-            received += len(message.get("body", b""))
-            if received > self.limit:
-                raise _BodyTooLarge
-            return message
-
-        try:
-            await self.app(scope, counted, send)
-        except _BodyTooLarge:
-            await self.too_large(send)
-
-    async def too_large(self, send) -> None:
-        body = f'{{"detail": "Request body over {self.limit} bytes."}}'.encode()
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
-        await send({"type": "http.response.body", "body": body})
-
-
-class _BodyTooLarge(Exception):
-    pass
+    def __init__(self, app, limit: int = COMPONENT_SERVER_LIMIT):
+        super().__init__(app, lambda path: limit if path.rstrip("/").endswith("/component_server") else None)
