@@ -143,9 +143,12 @@ def load_models(weights_dir: Path = WEIGHTS_DIR, device: str = "cpu") -> dict[st
 class Explorer:
     """Runs the request path for the app, the API, the benchmark and the tests."""
 
-    def __init__(self, models: dict[str, LoadedModel] | None = None):
+    def __init__(self, models: dict[str, LoadedModel] | None = None, image_src=render.png_data_uri):
         self.models = models if models is not None else load_models()
         self.default_key = next(iter(self.models))
+        # How the feature-map pictures are addressed in the HTML: inline by default; the app writes files,
+        # so a response (and a result a client never reads) stays a few kB instead of up to 0.5 MB.
+        self.image_src = image_src
 
     def model(self, key: str | None) -> LoadedModel:
         if key in self.models:
@@ -200,7 +203,7 @@ class Explorer:
         loaded = self.model(model_key)
         explanation = explain(loaded.model, preprocessed.image, loaded.preprocessing)
         t_model = time.perf_counter()
-        view = render_view(explanation, preprocessed, cam_class, show_all)
+        view = render_view(explanation, preprocessed, cam_class, show_all, self.image_src)
         t_render = time.perf_counter()
         view.timings_ms = {
             "preprocess": (t_pre - start) * 1e3,
@@ -228,8 +231,8 @@ def render_cam(explanation: Explanation, cam_class: str | int | None) -> tuple[n
     return render.cam_overlay(explanation.input224, cam), title
 
 
-def stages_html(explanation: Explanation, show_all: bool) -> str:
-    return render.stage_panel_html(*render_stages(explanation, show_all))
+def stages_html(explanation: Explanation, show_all: bool, image_src=render.png_data_uri) -> str:
+    return render.stage_panel_html(*render_stages(explanation, show_all), src=image_src)
 
 
 def render_stages(explanation: Explanation, show_all: bool) -> tuple[dict[str, Image.Image], dict[str, str]]:
@@ -252,7 +255,7 @@ def render_stages(explanation: Explanation, show_all: bool) -> tuple[dict[str, I
 
 
 def render_view(explanation: Explanation, preprocessed: Preprocessed,
-                cam_class: str | int | None = None, show_all: bool = False) -> View:
+                cam_class: str | int | None = None, show_all: bool = False, image_src=render.png_data_uri) -> View:
     cam, cam_title = render_cam(explanation, cam_class)
     stage_images, stage_titles = render_stages(explanation, show_all)
     return View(
@@ -265,7 +268,7 @@ def render_view(explanation: Explanation, preprocessed: Preprocessed,
         cam=cam,
         cam_title=cam_title,
         stage_titles=stage_titles,
-        stages_html=render.stage_panel_html(stage_images, stage_titles),
+        stages_html=render.stage_panel_html(stage_images, stage_titles, src=image_src),
         steps_markdown="\n".join(f"{i}. {step}" for i, step in enumerate(preprocessed.steps, 1)),
     )
 
