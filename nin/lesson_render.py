@@ -302,6 +302,27 @@ def translation_summary_md(numbers: dict, class_names: tuple[str, ...] | list[st
             "grid, and what moves past the edge is lost.")
 
 
+def translation_heading_md(survey: dict, example: str, example_kept: bool) -> str:
+    """The translation tab's heading and introduction, worded from a shift survey of the live model
+    (`nin.lessons.shift_survey(...).to_json()`), so the claim is the one the weights support."""
+    dx, count, flipped = survey["dx"], survey["images"], survey["flipped"]
+    maps, logits, worst = survey["map_change_median"], survey["logit_change_median"], survey["logit_change_max"]
+    ratio = logits / maps if maps > 0 else 1.0
+    degree = "far less" if ratio < 0.2 else "less" if ratio < 0.6 else "about as much"
+    default = (f"It starts at {dx} px, which keeps the prediction of {example}" if example_kept else
+               f"It starts at {dx} px, which changes even the prediction of {example}")
+    return (f"### Translation: the maps move, the logits change {degree}\n"
+            f"Measured when this page started, with these weights, on the {count} example images: shifting each "
+            f"{dx} px to the right changed single class-map cells by {maps:.1f} (median over the images of the "
+            f"largest change), the logits by {logits:.2f} (at most {worst:.2f}), and the prediction of "
+            f"**{flipped} of {count}** images. Shift your own input with the sliders (or type a value and press "
+            f"Enter, or use the arrow keys). {default}. Convolutions and pools are (nearly) shift-equivariant, so "
+            "the class maps move with the garment; global average pooling then averages the position away, though "
+            "not perfectly: strided convs and pools sample on a grid, and what leaves the frame is lost. One pixel "
+            "of the 28×28 image is 8 px of the 224 input, and block4's cells are 32 px apart: a 4-px shift moves "
+            "the maps by one cell.")
+
+
 LESSONS_CSS = """
 .nin-lesson-clickmaps td[data-cell] { cursor: pointer; }
 .nin-lesson-clickmaps td.nin-zeroed { outline: 2px solid #ef4444; outline-offset: -2px; }
@@ -333,4 +354,4 @@ LESSONS_CSS = """
 """
 
 __all__ = ["diverging", "diverging_cell", "weight_heatmap", "vector_bars", "mlp_vectors_image",
-           "class_maps_change_html", "logits_table_html", "parameter_report_html", "gradcam_html", "LESSONS_CSS"]
+           "class_maps_change_html", "logits_table_html", "translation_heading_md", "parameter_report_html", "gradcam_html", "LESSONS_CSS"]

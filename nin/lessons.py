@@ -126,6 +126,7 @@ class PixelMLP(_Lesson):
     max_abs_diff: float    # max |recomputed - the network's own activations| over hidden and output
     w1: np.ndarray = field(repr=False, metadata=DRAWING_ONLY)  # float32 [C, C], the first 1x1 conv as a matrix
     w2: np.ndarray = field(repr=False, metadata=DRAWING_ONLY)  # float32 [C, C], the second
+    output_mean: np.ndarray = field(repr=False, metadata=DRAWING_ONLY)  # float32 [H, W], the block output's channel mean
 
 
 def _as_matrix(conv: nn.Conv2d) -> tuple[np.ndarray, np.ndarray]:
@@ -161,7 +162,7 @@ def mlp_at(model: NiN, input28: np.ndarray, spec: Preprocessing | None, stage: s
     diff = max(np.abs(hidden_by_hand - hidden[0, :, row, col].double().cpu().numpy()).max(),
                np.abs(output_by_hand - output[0, :, row, col].double().cpu().numpy()).max())
     return PixelMLP(stage, row, col, x_pixel.tolist(), hidden_by_hand.tolist(), output_by_hand.tolist(),
-                    float(diff), w1.astype(np.float32), w2.astype(np.float32))
+                    float(diff), w1.astype(np.float32), w2.astype(np.float32), _numpy(output[0].mean(dim=0)))
 
 
 # ----------------------------------------------------------------------------- 2. where the parameters live
@@ -343,6 +344,14 @@ def _cell_mask(cells, shape: tuple[int, int, int]) -> np.ndarray:
     return mask
 
 
+def channel_count(model: NiN, stage: str) -> int:
+    """Channels of a stage's output (a pool keeps its block's): what a channel index of `stage` may reach."""
+    _check_choice(stage, ABLATABLE_STAGES + ("block4",), "stage")
+    convs = [m for name in [*stages_before(model, stage), stage] for m in getattr(model, name).modules()
+             if isinstance(m, nn.Conv2d)]
+    return convs[-1].out_channels
+
+
 def _channel_list(channels, count: int, stage: str) -> list[int]:
     chosen = sorted({_check_int(c, f"a channel of {stage}") for c in (channels or [])})
     for channel in chosen:
@@ -470,6 +479,39 @@ def translate(model: NiN, input28: np.ndarray, spec: Preprocessing | None, dx: i
     )
 
 
+@dataclass(frozen=True)
+class ShiftSurvey(_Lesson):
+    """One shift applied to many images: how much the class maps and the logits moved, how many predictions flipped."""
+
+    dx: int
+    dy: int
+    images: int
+    flipped: int                    # predictions that changed
+    logit_change_median: float      # per image: max |logit after - before|; median and max over the images
+    logit_change_max: float
+    map_change_median: float        # per image: max |class-map cell after - before|; median over the images
+    flipped_index: tuple[int, ...]  # which images flipped
+
+
+def shift_survey(model: NiN, images28: list[np.ndarray], spec: Preprocessing | None, dx: int, dy: int) -> ShiftSurvey:
+    """`translate`'s figures over many images at once (one batch): what the shift does in general, measured."""
+    dx, dy = _check_int(dx, "dx"), _check_int(dy, "dy")
+    originals = [np.asarray(image, dtype=np.uint8) for image in images28]
+    batch = torch.from_numpy(np.stack(originals + [shift_image(image, dx, dy) for image in originals]))
+    spec = spec or Preprocessing()
+    _prepare(model, originals[0], spec)  # refuses a model in training mode
+    with torch.inference_mode():
+        x = to_model_input(batch, spec.input_size, spec.mean, spec.std).to(next(model.parameters()).device)
+        logits, stages = model.forward_with_stages(x)
+    logits, maps = _numpy(logits), _numpy(stages["block4"])
+    count = len(originals)
+    logit_change = np.abs(logits[count:] - logits[:count]).max(axis=1)
+    map_change = np.abs(maps[count:] - maps[:count]).reshape(count, -1).max(axis=1)
+    flipped = np.flatnonzero(logits[count:].argmax(axis=1) != logits[:count].argmax(axis=1))
+    return ShiftSurvey(dx, dy, count, len(flipped), float(np.median(logit_change)), float(logit_change.max()),
+                       float(np.median(map_change)), tuple(int(i) for i in flipped))
+
+
 # ----------------------------------------------------------------------------- 5. Grad-CAM is the class map
 
 @dataclass(frozen=True, eq=False)
@@ -516,6 +558,6 @@ def gradcam(model: NiN, input28: np.ndarray, spec: Preprocessing | None, class_i
 
 
 __all__ = ["mlp_at", "parameter_report", "ablate", "translate", "gradcam", "network_input", "shift_image",
-           "centre_of_mass", "alexnet", "vgg11", "nin_with_fc_head", "as_json", "PixelMLP", "ParameterReport",
+           "centre_of_mass", "channel_count", "shift_survey", "ShiftSurvey", "alexnet", "vgg11", "nin_with_fc_head", "as_json", "PixelMLP", "ParameterReport",
            "ModelParameters", "LayerParameters", "Ablation", "Translation", "GradCAM", "BLOCKS",
            "ABLATABLE_STAGES", "MAX_SHIFT", "BLOCK4_STRIDE"]
