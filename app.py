@@ -19,18 +19,20 @@ os.environ.setdefault("GRADIO_ANALYTICS_MAX_EVENTS", "1000")
 
 import functools
 import logging
-import re
+import urllib.parse
 
 import gradio as gr
 import pandas as pd
 import torch
+from gradio import processing_utils
 from starlette.middleware import Middleware
 
-from nin import lesson_render, lessons, report, report_render, sessions
-from nin.components import ComponentServerBodyLimit, PngImage, SafeSketchpad, UploadImage
+from nin import lesson_render, lessons, limits, render, report, report_render, sessions
+from nin.components import PngImage, SafeSketchpad, UploadImage
+from nin.limits import MAX_TEXT, check_number, quote, refuse
 from nin.model import CLASS_NAMES, layer_table, parameter_count
 from nin.pipeline import (EXAMPLES_DIR, Explorer, View, WEIGHTS_DIR, cpu_count, render_cam, stages_html)
-from nin.preprocess import EmptyInput, InputError
+from nin.preprocess import EmptyInput, InputError, load_image, preprocess_photo
 from nin.render import GAP_PANEL_CSS
 
 MAX_FILE_SIZE = "10mb"
@@ -54,6 +56,12 @@ sessions.install()  # sessions without Gradio's per-session copy of every compon
 explorer = Explorer()
 reports = report.shipped_reports(WEIGHTS_DIR)
 log = logging.getLogger("nin-explorer")
+if not log.handlers:  # refusals (one line each) and bugs (one traceback each) go to stderr, nothing else of ours
+    _handler = limits.StderrHandler()
+    _handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s: %(message)s"))
+    log.addHandler(_handler)
+    log.setLevel(logging.INFO)
+    log.propagate = False
 
 
 # ----------------------------------------------------------------------------- one error path
@@ -61,22 +69,25 @@ log = logging.getLogger("nin-explorer")
 def guarded(what: str, on_empty=None):
     """Wrap a handler: bad input becomes a message for the user, a bug a logged plain apology.
 
-    EmptyInput (nothing to classify yet) goes to `on_empty` when given. Nothing reaches the page as a
-    traceback, and rejected input is not logged with one either (print_exception=False).
+    EmptyInput (nothing to classify yet) goes to `on_empty` when given. Refusals go through
+    `nin.limits.refuse`: a short message that quotes at most 60 characters of what was sent, one log line,
+    no traceback. A bug logs its traceback once and the user gets an apology without internals. Every
+    handler of the page goes through here; `limits.install` checks the raw inputs before (choices, whole
+    numbers, ranges, text length), with the same refusal.
     """
     def decorate(fn):
         @functools.wraps(fn)
         def run(*args, **kwargs):
             try:
                 return fn(*args, **kwargs)
+            except gr.Error:  # already a refusal (gr.Error is a ValueError: this comes first)
+                raise
             except EmptyInput as exc:
                 if on_empty is None:
-                    raise gr.Error(str(exc), print_exception=False) from None
+                    raise refuse(str(exc)) from None
                 return on_empty(exc)
             except (InputError, ValueError) as exc:
-                raise gr.Error(str(exc), print_exception=False) from None
-            except gr.Error:
-                raise
+                raise refuse(str(exc)) from None
             except Exception:
                 log.exception("%s failed", what)
                 raise gr.Error(f"Something went wrong while {what}; the error was logged. "
@@ -157,7 +168,27 @@ def change_cam(state: dict | None, cam_class: str):
 @guarded("drawing the feature maps", lambda exc: gr.skip())
 def change_channels(state: dict | None, channels: str):
     preprocessed, model_key = session_of(state)
-    return stages_html(explorer.explain(preprocessed, model_key), channels == SHOW_ALL)
+    return stages_html(explorer.explain(preprocessed, model_key), channels == SHOW_ALL, explorer.image_src)
+
+
+def feature_png(image) -> str:
+    """A feature grid written to Gradio's cache and addressed by URL from the features HTML.
+
+    Inline, all channels made a 0.5 MB response, held in memory until the client reads it; as files the
+    HTML is a few kB and the browser fetches the pictures like any image output. The file is registered
+    with the features component, so delete_cache removes it like Gradio's own output files.
+    """
+    path = processing_utils.save_bytes_to_cache(render.png_bytes(image), "stage.png", features.GRADIO_CACHE)
+    features.temp_files.add(path)
+    return "gradio_api/file=" + urllib.parse.quote(path)
+
+
+explorer.image_src = feature_png
+
+
+@guarded("connecting the page")
+def ready() -> str:
+    return READY
 
 
 def architecture_rows() -> list[list]:
@@ -175,52 +206,135 @@ def examples() -> dict[str, list[str]]:
     }
 
 
-# ----------------------------------------------------------------------------- lesson 1: a 1x1 conv is a per-pixel MLP
+# ----------------------------------------------------------------------------- lessons: shared
+
+# Each lesson has a public endpoint that returns its numbers as JSON (for API callers) and a private page
+# event that returns the numbers and the panel drawn from them in one response. A panel is only ever drawn
+# in the handler that computed its numbers, from the session's own input: no event takes numbers from the
+# client, so a forged payload can make the server draw nothing it did not compute.
+
+def whole(name: str, value, low: int, high: int) -> int:
+    """`value` as an int once checked: a whole number from low to high (no bool, NaN, string or rounding)."""
+    check_number(name, value, low, high, whole=True)
+    return int(value)
+
+
+def clicked(evt: gr.EventData, names: tuple[str, ...], lows: tuple, highs: tuple, whole_numbers: bool = True) -> list:
+    """The `index` of a click event (the client sends it), checked item by item; never trusted as an index.
+
+    Handlers take gr.EventData rather than gr.SelectData: SelectData reads data["index"] before the handler
+    runs, so a forged event without one would fail inside Gradio instead of getting a message.
+    """
+    data = getattr(evt, "_data", None)
+    index = data.get("index") if isinstance(data, dict) else None
+    if not isinstance(index, (list, tuple)) or len(index) != len(names):
+        raise InputError(f"A click must send an index of {len(names)} numbers ({', '.join(names)}); "
+                         f"got {quote(index)}.")
+    values = []
+    for name, value, low, high in zip(names, index, lows, highs):
+        check_number(name, value, low, high, whole=whole_numbers)
+        values.append(value)
+    return values
+
 
 def stage_for_api(stage: str) -> str:
     if stage not in STAGE_SIDES:
-        raise InputError(f"stage must be one of {', '.join(STAGE_SIDES)}; got {stage!r}.")
+        raise InputError(f"stage must be one of {', '.join(STAGE_SIDES)}; got {quote(stage)}.")
     return stage
+
+
+def quiet(exc: EmptyInput):
+    """A lesson refreshed without an image in the session: leave the panel as it is (the prompt stays)."""
+    return gr.skip()
+
+
+# ----------------------------------------------------------------------------- lesson 1: a 1x1 conv is a per-pixel MLP
+
+MLP_MAP_SIDE = 270  # px: the clickable picture of a block's output (54, 26, 12 and 5 all divide it well enough)
+
+
+def mlp_numbers(state: dict | None, stage: str, row, col) -> lessons.PixelMLP:
+    preprocessed, model_key = session_of(state)
+    stage = stage_for_api(stage)
+    side = STAGE_SIDES[stage]
+    row = whole(f"row of {stage}'s {side}×{side} output grid", row, 0, side - 1)
+    col = whole(f"column of {stage}'s {side}×{side} output grid", col, 0, side - 1)
+    return explorer.lesson(lessons.mlp_at, preprocessed, model_key, stage, row, col)
 
 
 @guarded("recomputing the per-pixel MLP")
 def mlp_at(state: dict | None, stage: str, row: float, col: float) -> dict:
     """That pixel's channel vector through the block's two 1x1 convs, recomputed as matrix-vector products."""
-    preprocessed, model_key = session_of(state)
-    result = explorer.lesson(lessons.mlp_at, preprocessed, model_key, stage_for_api(stage), row, col)
-    return result.to_json()
+    return mlp_numbers(state, stage, row, col).to_json()
 
 
-@guarded("drawing the per-pixel MLP", lambda exc: gr.skip())
-def mlp_panel(numbers: dict | None, state: dict | None):
-    preprocessed, model_key = session_of(state)
-    if not numbers:
-        return gr.skip()
-    stage, row, col = numbers["stage"], numbers["row"], numbers["col"]
+@functools.lru_cache(maxsize=16)
+def weight_pictures(model_key: str, stage: str) -> tuple:
+    """A block's W1 and W2 heatmaps: the same for every pixel and every session, so drawn once per model."""
     w1, w2 = explorer.block_weights(model_key, stage)
-    block_mean = explorer.explain(preprocessed, model_key).stages[stage].mean(axis=0)
-    diff = numbers["max_abs_diff"]
-    return {
-        mlp_map: lesson_render.pixel_picker_image(block_mean, (row, col), MLP_MAP_SIDE),
-        mlp_vectors: lesson_render.mlp_vectors_image(numbers["input"], numbers["hidden"], numbers["output"]),
-        mlp_w1: lesson_render.weight_heatmap(w1, f"W1 of {stage} (first 1×1 conv)"),
-        mlp_w2: lesson_render.weight_heatmap(w2, f"W2 of {stage} (second 1×1 conv)"),
-        mlp_result: (f"**{stage}, row {row}, column {col}**: {len(numbers['input'])} channels in, "
+    return (lesson_render.weight_heatmap(w1, f"W1 of {stage} (first 1×1 conv)"),
+            lesson_render.weight_heatmap(w2, f"W2 of {stage} (second 1×1 conv)"))
+
+
+def mlp_outputs(result: lessons.PixelMLP, model_key: str, moved: bool) -> dict:
+    """The MLP panel from numbers this handler computed. `moved`: the server chose the pixel (a click, a new
+    block), so the row and column boxes follow; a typed pixel is left alone while the user types."""
+    w1, w2 = weight_pictures(explorer.model(model_key).key, result.stage)
+    diff = result.max_abs_diff
+    drawn = {
+        mlp_json: result.to_json(),
+        mlp_map: lesson_render.pixel_picker_image(result.output_mean, (result.row, result.col), MLP_MAP_SIDE),
+        mlp_vectors: lesson_render.mlp_vectors_image(result.input, result.hidden, result.output),
+        mlp_w1: w1,
+        mlp_w2: w2,
+        mlp_result: (f"**{result.stage}, row {result.row}, column {result.col}**: {len(result.input)} channels in, "
                      f"`relu(W2 @ relu(W1 @ x + b1) + b2)` recomputed with numpy in float64. "
                      f"Largest difference from the network's own activations: **{diff:.2e}** "
                      f"({'the same up to float rounding' if diff <= 1e-4 else 'larger than float rounding!'}). "
                      "The same small MLP runs at every pixel: that is the network in the network."),
+        mlp_shown: result.stage,
     }
+    return {**drawn, mlp_row: result.row, mlp_col: result.col} if moved else drawn
 
 
-def pick_pixel(stage: str, evt: gr.SelectData):
-    """A click on the feature map -> (row, col) of that block's output grid."""
-    side = STAGE_SIDES.get(stage, 1)
-    x, y = evt.index  # pixel coordinates in the shown picture, which is the grid scaled to MLP_MAP_SIDE
-    return min(side - 1, int(y * side / MLP_MAP_SIDE)), min(side - 1, int(x * side / MLP_MAP_SIDE))
+@guarded("recomputing the per-pixel MLP")
+def mlp_lesson(state: dict | None, stage: str, row: float | None, col: float | None):
+    """The page's MLP event (Recompute, typed row or column): numbers and panel for this session's image."""
+    if row is None or col is None:  # a number box being retyped: nothing to show yet
+        return gr.skip()
+    return mlp_outputs(mlp_numbers(state, stage, row, col), session_of(state)[1], moved=False)
 
 
-MLP_MAP_SIDE = 270  # px: the clickable picture of a block's output (54, 26, 12 and 5 all divide it well enough)
+def moved_pixel(value, old_side: int, side: int) -> int:
+    """A grid coordinate carried to another block's grid: the same place of the image (block2's row 15 of 26
+    is block4's row 2 of 5); the centre when the old value is not a coordinate of the old grid."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < old_side \
+            or not float(value).is_integer():
+        return side // 2
+    return min(side - 1, int((value + 0.5) * side / old_side))
+
+
+@guarded("recomputing the per-pixel MLP")
+def mlp_restage(state: dict | None, stage: str, row, col, shown: str | None):
+    """Another block was chosen: the picked pixel moves to the same place of its grid and the panel follows,
+    so the result under the radio is always the radio's block. Without an image only the boxes move."""
+    stage = stage_for_api(stage)
+    old_side, side = STAGE_SIDES.get(shown, STAGE_SIDES["block2"]), STAGE_SIDES[stage]
+    row, col = moved_pixel(row, old_side, side), moved_pixel(col, old_side, side)
+    if not state:
+        return {mlp_row: row, mlp_col: col, mlp_shown: stage}
+    return mlp_outputs(mlp_numbers(state, stage, row, col), session_of(state)[1], moved=True)
+
+
+@guarded("recomputing the per-pixel MLP", quiet)
+def mlp_click(state: dict | None, stage: str, evt: gr.EventData):
+    """A click on the block's picture -> that cell of the block's grid, recomputed and drawn in one event."""
+    stage = stage_for_api(stage)
+    x, y = clicked(evt, ("x of the click", "y of the click"), (0, 0), (MLP_MAP_SIDE - 1, MLP_MAP_SIDE - 1),
+                   whole_numbers=False)
+    side = STAGE_SIDES[stage]
+    row, col = min(side - 1, int(y * side / MLP_MAP_SIDE)), min(side - 1, int(x * side / MLP_MAP_SIDE))
+    return mlp_outputs(mlp_numbers(state, stage, row, col), session_of(state)[1], moved=True)
 
 
 # ----------------------------------------------------------------------------- lesson 2: where the parameters live
@@ -228,6 +342,7 @@ MLP_MAP_SIDE = 270  # px: the clickable picture of a block's output (54, 26, 12 
 PARAMETERS = lessons.parameter_report().to_json()  # computed once from modules built on the meta device
 
 
+@guarded("counting the parameters")
 def parameters() -> dict:
     """Per-layer parameter counts of NiN, d2l's AlexNet and VGG-11, and NiN with an FC head instead of GAP."""
     return PARAMETERS
@@ -235,131 +350,229 @@ def parameters() -> dict:
 
 # ----------------------------------------------------------------------------- lesson 3: GAP is an average
 
-CELL = re.compile(r"\s*(?P<cls>[^@;]+?)\s*@\s*(?P<row>\d+)\s*,\s*(?P<col>\d+)\s*")
+NO_STAGE = "(none)"
+CELL_SIDE = STAGE_SIDES["block4"]
+MAX_CELLS = len(CLASS_NAMES) * CELL_SIDE * CELL_SIDE  # every cell of the ten class maps once
 
 
-def parse_cells(text: str) -> list[tuple[int, int, int]]:
-    """'Coat@2,3; Bag@0,0' -> [(4, 2, 3), (8, 0, 0)]: block4 cells as (class, row, col)."""
+def small_whole(text: str) -> int | None:
+    """A non-negative whole number written in ASCII digits, else None; past 6 digits it reads as 10**6 (out of
+    every range here) without converting a long digit string."""
+    if not (text.isascii() and text.isdigit()):
+        return None
+    return int(text) if len(text) <= 6 else 10 ** 6
+
+
+def parse_cells(text: str | None) -> list[tuple[int, int, int]]:
+    """'Coat@2,3; Bag@0,0' -> [(4, 2, 3), (8, 0, 0)]: block4 cells as (class, row, col).
+
+    Read by splitting on ';', '@' and ',' (linear in the text: no regular expression to backtrack), after
+    the length and the number of cells are checked; every row and column is checked against the grid.
+    """
+    text = text or ""
+    if len(text) > MAX_TEXT:
+        raise InputError(f"cells are at most {MAX_TEXT:,} characters; got {len(text):,}.")
+    parts = [part.strip() for part in text.split(";")]
+    parts = [part for part in parts if part]
+    if len(parts) > MAX_CELLS:
+        raise InputError(f"cells name at most {MAX_CELLS} cells (every cell of the ten maps); got {len(parts):,}.")
     cells = []
-    for part in filter(str.strip, (text or "").split(";")):
-        match = CELL.fullmatch(part)
-        if not match or match["cls"] not in CLASS_NAMES:
-            raise InputError(f"Cells are written class@row,col separated by ';' (e.g. Coat@2,3); "
-                             f"could not read {part.strip()!r}.")
-        cells.append((CLASS_NAMES.index(match["cls"]), int(match["row"]), int(match["col"])))
+    for part in parts:
+        name, at, where = part.partition("@")
+        row_text, comma, col_text = where.partition(",")
+        name, row, col = name.strip(), small_whole(row_text.strip()), small_whole(col_text.strip())
+        if not at or not comma or name not in CLASS_NAMES or row is None or col is None:
+            raise InputError(f"cells are written class@row,col separated by ';' (e.g. Coat@2,3) with a class name "
+                             f"of the list; could not read {quote(part)}.")
+        for what, value in (("row", row), ("column", col)):
+            if value >= CELL_SIDE:
+                raise InputError(f"cells: the {what} of {quote(part)} must be from 0 to {CELL_SIDE - 1} "
+                                 f"(block4's maps are {CELL_SIDE}×{CELL_SIDE}).")
+        cells.append((CLASS_NAMES.index(name), row, col))
     return cells
 
 
-def parse_channels(text: str) -> list[int]:
-    """'3, 10-12' -> [3, 10, 11, 12]."""
-    channels = []
-    for part in filter(str.strip, (text or "").split(",")):
-        first, _, last = part.strip().partition("-")
-        if not first.isdigit() or (last and not last.isdigit()):
-            raise InputError(f"Channels are numbers or ranges separated by commas (e.g. 3, 10-12); "
-                             f"could not read {part.strip()!r}.")
-        channels += range(int(first), int(last or first) + 1)
-    return channels
+def parse_channels(text: str | None, count: int, stage: str) -> list[int]:
+    """'3, 10-12' -> [3, 10, 11, 12] for a stage of `count` channels.
+
+    Split on ',' and '-'; the length and the number of parts are checked first, and every range against
+    `count` before it is expanded, so no input makes a list longer than the stage has channels.
+    """
+    text = text or ""
+    if len(text) > MAX_TEXT:
+        raise InputError(f"channels are at most {MAX_TEXT:,} characters; got {len(text):,}.")
+    parts = [part.strip() for part in text.split(",")]
+    parts = [part for part in parts if part]
+    if len(parts) > count:
+        raise InputError(f"channels of {stage} name at most {count} numbers or ranges; got {len(parts):,}.")
+    chosen: set[int] = set()
+    for part in parts:
+        first_text, dash, last_text = part.partition("-")
+        first, last = small_whole(first_text.strip()), small_whole(last_text.strip()) if dash else None
+        if first is None or (dash and last is None):
+            raise InputError(f"channels are numbers or ranges separated by commas (e.g. 3, 10-12); "
+                             f"could not read {quote(part)}.")
+        last = first if last is None else last
+        if last >= count or first > last:
+            raise InputError(f"channels of {stage} must be from 0 to {count - 1}, a range going up; got {quote(part)}.")
+        chosen.update(range(first, last + 1))
+    return sorted(chosen)
 
 
-NO_STAGE = "(none)"
+def ablation_numbers(state: dict | None, cells: str | None, stage: str | None, channels: str | None):
+    preprocessed, model_key = session_of(state)
+    zero_stage = None if stage in (None, "", NO_STAGE) else stage
+    if zero_stage is not None and zero_stage not in lessons.ABLATABLE_STAGES:
+        raise InputError(f"stage must be one of {NO_STAGE}, {', '.join(lessons.ABLATABLE_STAGES)}; got {quote(stage)}.")
+    chosen = None
+    if zero_stage:
+        count = lessons.channel_count(explorer.model(model_key).model, zero_stage)
+        chosen = parse_channels(channels, count, zero_stage)
+    return explorer.lesson(lessons.ablate, preprocessed, model_key, cells=parse_cells(cells) or None,
+                           stage=zero_stage, channels=chosen)
 
 
 @guarded("zeroing parts of the network")
 def ablate(state: dict | None, cells: str, stage: str, channels: str) -> dict:
     """Zero block4 class-map cells and/or whole channels of an earlier stage; logits before and after."""
-    preprocessed, model_key = session_of(state)
-    zero_stage = None if stage in (None, "", NO_STAGE) else stage
-    result = explorer.lesson(lessons.ablate, preprocessed, model_key, cells=parse_cells(cells) or None,
-                             stage=zero_stage, channels=parse_channels(channels) if zero_stage else None)
-    return result.to_json()
+    return ablation_numbers(state, cells, stage, channels).to_json()
 
 
-@guarded("drawing the ablation", lambda exc: gr.skip())
-def ablation_panel(numbers: dict | None):
-    if not numbers:
-        return gr.skip()
-    before, after = numbers["class_maps_before"], numbers["class_maps_after"]
-    shown = sorted({numbers["predicted_before"], numbers["predicted_after"], *(c[0] for c in numbers["cells"])})
+def ablation_outputs(result: lessons.Ablation) -> dict:
+    """The ablation panel from numbers this handler computed."""
+    numbers = result.to_json()
+    shown = sorted({result.predicted_before, result.predicted_after, *(c[0] for c in result.cells)})
     return {
-        ablation_maps: lesson_render.class_maps_click_html(before, after, shown, CLASS_NAMES),
-        ablation_logits: lesson_render.logits_table_html(numbers["logits_before"], numbers["logits_after"], CLASS_NAMES,
-                                                         numbers["probs_before"], numbers["probs_after"]),
+        ablation_json: numbers,
+        ablation_maps: lesson_render.class_maps_click_html(result.class_maps_before, result.class_maps_after, shown,
+                                                           CLASS_NAMES),
+        ablation_logits: lesson_render.logits_table_html(result.logits_before, result.logits_after, CLASS_NAMES,
+                                                         result.probs_before, result.probs_after),
         ablation_result: lesson_render.ablation_summary_md(numbers, CLASS_NAMES),
     }
 
 
-def reset_ablation():
-    return "", NO_STAGE, ""
+@guarded("zeroing parts of the network")
+def ablation_lesson(state: dict | None, cells: str, stage: str, channels: str):
+    """The page's ablation event (Enter in a box, another stage): numbers and panel in one response."""
+    return ablation_outputs(ablation_numbers(state, cells, stage, channels))
 
 
-def toggle_cell(cells: str, evt: gr.SelectData) -> str:
-    """A click on a class-map cell adds it to the zeroed cells, or takes it out again."""
-    index = evt.index
-    if not isinstance(index, (list, tuple)) or len(index) != 3:
-        return gr.skip()
-    cls, row, col = (int(v) for v in index)
+@guarded("zeroing parts of the network", quiet)
+def reset_ablation(state: dict | None):
+    """Nothing zeroed: the boxes cleared and, with an image, the untouched maps."""
+    cleared = {ablation_cells: "", ablation_stage: NO_STAGE, ablation_channels: ""}
+    return {**cleared, **ablation_outputs(ablation_numbers(state, "", NO_STAGE, ""))} if state else cleared
+
+
+def toggled(cells: str | None, cls: int, row: int, col: int) -> str:
     cell = f"{CLASS_NAMES[cls]}@{row},{col}"
     current = [c.strip() for c in (cells or "").split(";") if c.strip()]
     return "; ".join([c for c in current if c != cell] if cell in current else [*current, cell])
 
 
+@guarded("zeroing parts of the network", quiet)
+def ablation_click(state: dict | None, cells: str, stage: str, channels: str, evt: gr.EventData):
+    """A click on a class-map cell zeroes it (or restores it) and redraws, in one event."""
+    cls, row, col = (int(v) for v in clicked(evt, ("class", "row", "column"), (0, 0, 0),
+                                             (len(CLASS_NAMES) - 1, CELL_SIDE - 1, CELL_SIDE - 1)))
+    cells = toggled(cells, cls, row, col)
+    return {ablation_cells: cells, **ablation_outputs(ablation_numbers(state, cells, stage, channels))}
+
+
 # ----------------------------------------------------------------------------- lesson 4: translation
+
+DX_LABEL, DY_LABEL = "Shift right dx (px of 28)", "Shift down dy (px of 28)"  # the sliders' labels and API names
+
+def translation_numbers(state: dict | None, dx, dy) -> lessons.Translation:
+    preprocessed, model_key = session_of(state)
+    dx = whole(DX_LABEL, dx, -lessons.MAX_SHIFT, lessons.MAX_SHIFT)
+    dy = whole(DY_LABEL, dy, -lessons.MAX_SHIFT, lessons.MAX_SHIFT)
+    return explorer.lesson(lessons.translate, preprocessed, model_key, dx, dy)
+
 
 @guarded("shifting the input")
 def translate(state: dict | None, dx: float, dy: float) -> dict:
-    """Shift the 28x28 input: the class maps move with it, the pooled logits barely change."""
-    preprocessed, model_key = session_of(state)
-    return explorer.lesson(lessons.translate, preprocessed, model_key, int(dx), int(dy)).to_json()
+    """Shift the 28x28 input: the class maps move with it, the pooled logits change less."""
+    return translation_numbers(state, dx, dy).to_json()
 
 
-@guarded("drawing the translation", lambda exc: gr.skip())
-def translation_panel(numbers: dict | None, state: dict | None):
-    if not numbers:
+@guarded("shifting the input")
+def translation_lesson(state: dict | None, dx: float | None, dy: float | None):
+    """The page's translation event (slider moved, typed, arrow keys): numbers and panel in one response."""
+    if dx is None or dy is None:  # a number box being retyped ("-" before "-3")
         return gr.skip()
-    preprocessed, _ = session_of(state)
-    tracked = numbers["tracked_class"]
+    result = translation_numbers(state, dx, dy)
+    numbers = result.to_json()
     return {
-        translation_inputs: lesson_render.shifted_inputs_image(
-            preprocessed.image, lessons.shift_image(preprocessed.image, numbers["dx"], numbers["dy"])),
+        translation_json: numbers,
+        translation_inputs: lesson_render.shifted_inputs_image(session_of(state)[0].image, result.shifted28),
         translation_maps: lesson_render.class_maps_change_html(
-            numbers["class_maps_before"], numbers["class_maps_after"], [tracked], CLASS_NAMES,
-            titles=("unshifted", f"shifted by ({numbers['dx']}, {numbers['dy']}) px")),
-        translation_logits: lesson_render.logits_table_html(numbers["logits_before"], numbers["logits_after"],
-                                                            CLASS_NAMES),
+            result.class_maps_before, result.class_maps_after, [result.tracked_class], CLASS_NAMES,
+            titles=("unshifted", f"shifted by ({result.dx}, {result.dy}) px")),
+        translation_logits: lesson_render.logits_table_html(result.logits_before, result.logits_after, CLASS_NAMES),
         translation_result: lesson_render.translation_summary_md(numbers, CLASS_NAMES),
     }
 
 
+DEFAULT_EXAMPLE = EXAMPLES_DIR / "test00000_ankle-boot.png"  # the README's and the API examples' image
+
+
+def shift_survey() -> tuple[int, lessons.ShiftSurvey, bool]:
+    """The translation tab's default shift and what it does, measured on the live model at start-up.
+
+    The default is the largest of 4, 3, 2, 1 px that keeps DEFAULT_EXAMPLE's prediction (4 px is one block4
+    cell); the survey is that shift over every shipped example, for the tab's heading. One batch, ~50
+    forward passes.
+    """
+    loaded = explorer.models[explorer.default_key]
+    images = {path: preprocess_photo(load_image(str(path))).image for path in sorted(EXAMPLES_DIR.iterdir())
+              if path.suffix in (".png", ".jpg")}
+    default = images[DEFAULT_EXAMPLE]
+    kept = [dx for dx in (4, 3, 2, 1)
+            if not lessons.shift_survey(loaded.model, [default], loaded.preprocessing, dx, 0).flipped]
+    dx = kept[0] if kept else 4
+    return dx, lessons.shift_survey(loaded.model, list(images.values()), loaded.preprocessing, dx, 0), bool(kept)
+
+
+DEFAULT_SHIFT, SHIFT_SURVEY, DEFAULT_KEPT = shift_survey()
+
+
 # ----------------------------------------------------------------------------- lesson 5: CAM for free
 
-@guarded("computing Grad-CAM")
-def gradcam(state: dict | None, cam_of: str) -> dict:
-    """Grad-CAM on block4 by autograd, against the class map it equals up to a positive constant."""
+def gradcam_numbers(state: dict | None, cam_of: str | None) -> lessons.GradCAM:
     preprocessed, model_key = session_of(state)
     if cam_of in (None, "", PREDICTED):
         index = explorer.explain(preprocessed, model_key).predicted
     elif cam_of in CLASS_NAMES:
         index = CLASS_NAMES.index(cam_of)
     else:
-        raise InputError(f"Pick a class name or {PREDICTED!r}; got {cam_of!r}.")
-    return explorer.lesson(lessons.gradcam, preprocessed, model_key, index).to_json()
+        raise InputError(f"class must be {PREDICTED!r} or one of {', '.join(CLASS_NAMES)}; got {quote(cam_of)}.")
+    return explorer.lesson(lessons.gradcam, preprocessed, model_key, index)
 
 
-@guarded("drawing Grad-CAM", lambda exc: gr.skip())
-def gradcam_panel(numbers: dict | None):
-    if not numbers:
-        return gr.skip()
-    return lesson_render.gradcam_html(numbers["gradcam"], numbers["class_map"], numbers["scale"],
-                                      numbers["expected_scale"], numbers["max_abs_diff_after_scaling"],
-                                      CLASS_NAMES[numbers["class_index"]])
+@guarded("computing Grad-CAM")
+def gradcam(state: dict | None, cam_of: str) -> dict:
+    """Grad-CAM on block4 by autograd, against the class map it equals up to a positive constant."""
+    return gradcam_numbers(state, cam_of).to_json()
+
+
+@guarded("computing Grad-CAM")
+def gradcam_lesson(state: dict | None, cam_of: str):
+    """The page's Grad-CAM event: numbers and panel in one response."""
+    result = gradcam_numbers(state, cam_of)
+    return {gradcam_json: result.to_json(),
+            gradcam_view: lesson_render.gradcam_html(result.gradcam, result.class_map, result.scale,
+                                                     result.expected_scale, result.max_abs_diff_after_scaling,
+                                                     CLASS_NAMES[result.class_index])}
 
 
 # ----------------------------------------------------------------------------- model report
 
 @guarded("opening the confusion cell")
-def confusion_cell(name: str, evt: gr.SelectData) -> str:
-    true_idx, pred_idx = (int(v) for v in evt.index)
+def confusion_cell(name: str, evt: gr.EventData) -> str:
+    last = len(CLASS_NAMES) - 1
+    true_idx, pred_idx = (int(v) for v in clicked(evt, ("true class", "predicted class"), (0, 0), (last, last)))
     shown = reports[name]
     return report_render.examples_html(shown, true_idx, pred_idx, report.confusion_examples(shown, true_idx, pred_idx))
 
@@ -482,9 +695,12 @@ with gr.Blocks(title="NiN Explorer", delete_cache=(1800, 3600)) as demo:
                         f" and compares it with the network. {LESSON_NOTE}")
             with gr.Row():
                 mlp_stage = gr.Radio(list(STAGE_SIDES), value="block2", label="Block", elem_id="mlp-stage")
-                mlp_row = gr.Number(value=13, precision=0, minimum=0, label="Row", elem_id="mlp-row")
-                mlp_col = gr.Number(value=13, precision=0, minimum=0, label="Column", elem_id="mlp-col")
+                largest = max(STAGE_SIDES.values()) - 1
+                mlp_row = gr.Number(value=13, precision=0, minimum=0, maximum=largest, label="Row", elem_id="mlp-row")
+                mlp_col = gr.Number(value=13, precision=0, minimum=0, maximum=largest, label="Column",
+                                    elem_id="mlp-col")
                 mlp_go = gr.Button("Recompute", elem_id="mlp-go", scale=0, min_width=120)
+                mlp_shown = gr.State("block2")  # the block whose grid the row and column boxes refer to
             mlp_result = gr.Markdown(elem_id="mlp-result")
             with gr.Row(equal_height=False):
                 mlp_map = gr.Image(label="Block output (mean over channels): click a pixel", interactive=False,
@@ -514,10 +730,12 @@ with gr.Blocks(title="NiN Explorer", delete_cache=(1800, 3600)) as demo:
                         f"zero whole channels of an earlier stage and watch the rest of the network react. {LESSON_NOTE}")
             with gr.Row():
                 ablation_cells = gr.Textbox(label="Zeroed class-map cells (class@row,col; …)", elem_id="ablation-cells",
-                                            placeholder="click cells below, or type e.g. Coat@2,3; Coat@2,2")
+                                            placeholder="click cells below, or type e.g. Coat@2,3; Coat@2,2 and Enter",
+                                            max_length=MAX_TEXT)
                 ablation_stage = gr.Dropdown([NO_STAGE, *lessons.ABLATABLE_STAGES], value=NO_STAGE,
                                              label="Zero channels of", elem_id="ablation-stage")
-                ablation_channels = gr.Textbox(label="Channels (e.g. 0-15, 40)", elem_id="ablation-channels")
+                ablation_channels = gr.Textbox(label="Channels (e.g. 0-15, 40)", elem_id="ablation-channels",
+                                               placeholder="e.g. 0-15, 40 and Enter", max_length=MAX_TEXT)
                 ablation_reset = gr.Button("Reset", elem_id="ablation-reset", scale=0, min_width=100)
             ablation_result = gr.Markdown(elem_id="ablation-result")
             with gr.Row(equal_height=False):
@@ -528,15 +746,13 @@ with gr.Blocks(title="NiN Explorer", delete_cache=(1800, 3600)) as demo:
                 ablation_json = gr.JSON(elem_id="ablation-json")
 
         with gr.Tab("Translation", id="translation", elem_id="tab-translation") as translation_tab:
-            gr.Markdown("### Translation: the maps move, the average barely does\nShift the 28×28 input. Convolutions "
-                        "and pools are (nearly) shift-equivariant, so the class maps move with the garment; global "
-                        "average pooling then throws the position away, so the logits change little. One pixel of the "
-                        "28×28 image is 8 px of the 224 input, and block4's cells are 32 px apart: a 4-px shift moves "
-                        f"the maps by one cell. {LESSON_NOTE}")
+            example_name = f"the {CLASS_NAMES[explorer.example_class(DEFAULT_EXAMPLE)]} example ({DEFAULT_EXAMPLE.name})"
+            gr.Markdown(lesson_render.translation_heading_md(SHIFT_SURVEY.to_json(), example_name, DEFAULT_KEPT)
+                        + f" {LESSON_NOTE}", elem_id="translation-heading")
             with gr.Row():
-                shift_x = gr.Slider(-lessons.MAX_SHIFT, lessons.MAX_SHIFT, value=4, step=1, label="Shift right (px of 28)",
-                                    elem_id="shift-x")
-                shift_y = gr.Slider(-lessons.MAX_SHIFT, lessons.MAX_SHIFT, value=0, step=1, label="Shift down (px of 28)",
+                shift_x = gr.Slider(-lessons.MAX_SHIFT, lessons.MAX_SHIFT, value=DEFAULT_SHIFT, step=1,
+                                    label=DX_LABEL, elem_id="shift-x")
+                shift_y = gr.Slider(-lessons.MAX_SHIFT, lessons.MAX_SHIFT, value=0, step=1, label=DY_LABEL,
                                     elem_id="shift-y")
             translation_result = gr.Markdown(elem_id="translation-result")
             with gr.Row(equal_height=False):
@@ -581,14 +797,16 @@ with gr.Blocks(title="NiN Explorer", delete_cache=(1800, 3600)) as demo:
                         cell_examples = gr.HTML('<div class="nin-empty">Click a count above.</div>',
                                                 elem_id=f"examples-{report.file_slug(name)}", js_on_load=None)
                         matrix.select(confusion_cell, [gr.State(name)], [cell_examples], api_visibility="private",
-                                      api_name=f"confusion_cell_{report.file_slug(name)}".replace("-", "_"))
+                                      api_name=f"confusion_cell_{report.file_slug(name)}".replace("-", "_"),
+                                      concurrency_id="model", concurrency_limit=MODEL_WORKERS)
 
     explore_outputs = [label, input28, input224, gap, cam, cam_caption, status, features, steps, state]
     settings = [model, cam_class, channels]
+    # Every event that runs the network or draws a panel shares the bounded "model" group.
     model_events = dict(concurrency_id="model", concurrency_limit=MODEL_WORKERS, show_progress="hidden")
 
     # The status line says when the page is connected to the server (browser tests wait for "Ready").
-    demo.load(lambda: READY, None, [status], api_name="ready")
+    demo.load(ready, None, [status], api_name="ready")
     # No per-output spinners: a request takes tens of milliseconds, and after a bad file the toast alone
     # explains it instead of an "Error" badge on every panel.
     upload.change(predict, [upload, *settings], explore_outputs, api_name="predict", **model_events)
@@ -599,77 +817,92 @@ with gr.Blocks(title="NiN Explorer", delete_cache=(1800, 3600)) as demo:
     cam_class.change(change_cam, [state, cam_class], [cam, cam_caption], api_name="change_cam", **model_events)
     channels.change(change_channels, [state, channels], [features], api_name="change_channels", **model_events)
 
-    # Lessons: each has one public endpoint that returns its numbers as JSON (inputs: the session's image,
-    # from state, plus the lesson's own controls), and a private follow-up that draws the panel from them.
-    # Opening a lesson's tab refreshes it through a private twin that stays quiet when there is no image yet
-    # (the public endpoint says "draw or upload something first"). A new input refreshes only the lesson on
-    # screen, in one event: every event is a queue round trip, and the browser fires state.change on each
-    # prediction, so one listener per lesson would cost each stroke eight extra requests.
+    # Lessons: each has a public endpoint that returns its numbers as JSON, for API callers only (no trigger
+    # on the page), and a private page event that returns the numbers and the panel drawn from them in one
+    # response. Opening a lesson's tab refreshes it through a private twin that stays quiet when there is no
+    # image yet (the page event says "draw or upload something first"). A new input refreshes only the
+    # lesson on screen, in one event: every event is a queue round trip, and the browser fires state.change
+    # on each prediction, so one listener per lesson would cost each stroke eight extra requests. Number
+    # boxes and sliders react to typing, Enter and arrow keys (`input`, always the latest value).
     private = dict(api_visibility="private", show_progress="hidden")
+    # preprocess=False: limits.install has checked every raw value (choices, whole numbers, ranges, text
+    # length) and the handlers check what depends on the image; Gradio's preprocessing would only round
+    # numbers and fail with a TypeError on a slider's None (its number box while "-3" is being typed).
+    raw_inputs = dict(preprocess=False, **model_events)
+    lesson_events = {**raw_inputs, **private}
     open_lesson = gr.State(None)  # id of the lesson tab on screen, so a new input refreshes only that one
     for tab in (mlp_tab, parameters_tab, ablation_tab, translation_tab, gradcam_tab):
         def remember(tab_id=tab.id):
             return tab_id
 
         remember.__name__ = f"open_{tab.id}".replace("-", "_")
-        tab.select(remember, None, [open_lesson], **private)
+        tab.select(guarded("opening a lesson")(remember), None, [open_lesson], **private)
 
-    wired = {}  # tab id -> (endpoint, controls, numbers, panel, panel inputs, panel outputs)
+    wired = {}  # tab id -> (page event, its controls)
 
-    def wire(tab, endpoint, controls, numbers, triggers, panel, panel_inputs, panel_outputs):
-        """One lesson: its public JSON endpoint on `triggers`, the same on tab open, then the panel."""
-        api_name = endpoint.__name__
-        gr.on(triggers, endpoint, [state, *controls], [numbers], api_name=api_name, **model_events
-              ).then(panel, panel_inputs, panel_outputs, **private)
+    def wire(tab, api, lesson, controls, outputs, triggers, numbers):
+        """One lesson: its API-only endpoint, its page event on `triggers` and on opening the tab."""
+        gr.on([], api, [state, *controls], [numbers], api_name=api.__name__, **raw_inputs)
+        gr.on(triggers, lesson, [state, *controls], outputs, api_name=lesson.__name__, trigger_mode="always_last",
+              **lesson_events)
 
+        @guarded("refreshing a lesson", quiet)
         def refresh(session, *values):
-            return endpoint(session, *values) if session else gr.skip()
+            return lesson(session, *values) if session else gr.skip()
 
-        refresh.__name__ = f"refresh_{api_name}"
-        tab.select(refresh, [state, *controls], [numbers], **{**model_events, **private}
-                   ).then(panel, panel_inputs, panel_outputs, **private)
-        wired[tab.id] = (endpoint, controls, numbers, panel, panel_inputs, panel_outputs)
+        refresh.__name__ = f"refresh_{lesson.__name__}"
+        tab.select(refresh, [state, *controls], outputs, **lesson_events)
+        wired[tab.id] = (lesson, controls)
 
+    @guarded("refreshing the open lesson", quiet)
     def refresh_open_lesson(current, session, *values):
         """On a new input: the open lesson's numbers and panel in one response; nothing when none is open."""
         if current not in wired or not session:
             return gr.skip()
-        endpoint, controls, numbers, panel, panel_inputs, panel_outputs = wired[current]
-        start = lesson_controls.index(controls[0]) if controls else 0
-        result = endpoint(session, *values[start:start + len(controls)])
-        drawn = panel(*(result if c is numbers else session for c in panel_inputs))
-        if not isinstance(drawn, dict) or drawn == gr.skip():  # a single output's value, or "leave it"
-            drawn = {panel_outputs[0]: drawn} if len(panel_outputs) == 1 else {}
-        return {numbers: result, **drawn}
+        lesson, controls = wired[current]
+        start = lesson_controls.index(controls[0])
+        return lesson(session, *values[start:start + len(controls)])
 
-    mlp_map.select(pick_pixel, [mlp_stage], [mlp_row, mlp_col], **private).then(
-        mlp_at, [state, mlp_stage, mlp_row, mlp_col], [mlp_json], api_name="mlp_at_clicked",
-        **{**model_events, **private}).then(
-        mlp_panel, [mlp_json, state], [mlp_map, mlp_vectors, mlp_w1, mlp_w2, mlp_result], **private)
-    wire(mlp_tab, mlp_at, [mlp_stage, mlp_row, mlp_col], mlp_json,
-         [mlp_go.click, mlp_stage.change, mlp_row.submit, mlp_col.submit],
-         mlp_panel, [mlp_json, state], [mlp_map, mlp_vectors, mlp_w1, mlp_w2, mlp_result])
+    mlp_outputs_list = [mlp_json, mlp_map, mlp_vectors, mlp_w1, mlp_w2, mlp_result, mlp_shown]
+    mlp_controls = [mlp_stage, mlp_row, mlp_col]
+    wire(mlp_tab, mlp_at, mlp_lesson, mlp_controls, mlp_outputs_list,
+         [mlp_go.click, mlp_row.submit, mlp_col.submit, mlp_row.input, mlp_col.input], mlp_json)
+    mlp_stage.change(mlp_restage, [state, *mlp_controls, mlp_shown], [*mlp_outputs_list, mlp_row, mlp_col],
+                     api_name="mlp_restage", **lesson_events)
+    mlp_map.select(mlp_click, [state, mlp_stage], [*mlp_outputs_list, mlp_row, mlp_col], api_name="mlp_click",
+                   **lesson_events)
     parameters_tab.select(parameters, None, [parameters_json], api_name="parameters", show_progress="hidden")
-    ablation_maps.select(toggle_cell, [ablation_cells], [ablation_cells], **private)
-    ablation_reset.click(reset_ablation, None, [ablation_cells, ablation_stage, ablation_channels],
-                         **private)
-    wire(ablation_tab, ablate, [ablation_cells, ablation_stage, ablation_channels], ablation_json,
-         [ablation_cells.change, ablation_stage.change, ablation_channels.submit],
-         ablation_panel, [ablation_json], [ablation_maps, ablation_logits, ablation_result])
-    wire(translation_tab, translate, [shift_x, shift_y], translation_json, [shift_x.release, shift_y.release],
-         translation_panel, [translation_json, state],
-         [translation_inputs, translation_maps, translation_logits, translation_result])
-    wire(gradcam_tab, gradcam, [gradcam_class], gradcam_json, [gradcam_class.change],
-         gradcam_panel, [gradcam_json], [gradcam_view])
-    lesson_controls = [c for _, controls, *_ in wired.values() for c in controls]
-    lesson_outputs = [c for _, _, numbers, _, _, outputs in wired.values() for c in (numbers, *outputs)]
-    state.change(refresh_open_lesson, [open_lesson, state, *lesson_controls], lesson_outputs,
-                 **{**model_events, **private})
+
+    ablation_controls = [ablation_cells, ablation_stage, ablation_channels]
+    ablation_outputs_list = [ablation_json, ablation_maps, ablation_logits, ablation_result]
+    wire(ablation_tab, ablate, ablation_lesson, ablation_controls, ablation_outputs_list,
+         [ablation_cells.submit, ablation_stage.input, ablation_channels.submit], ablation_json)
+    ablation_maps.select(ablation_click, [state, *ablation_controls], [*ablation_outputs_list, ablation_cells],
+                         api_name="ablation_click", **lesson_events)
+    ablation_reset.click(reset_ablation, [state], [*ablation_outputs_list, *ablation_controls],
+                         api_name="reset_ablation", **lesson_events)
+
+    translation_outputs = [translation_json, translation_inputs, translation_maps, translation_logits,
+                           translation_result]
+    wire(translation_tab, translate, translation_lesson, [shift_x, shift_y], translation_outputs,
+         [shift_x.input, shift_y.input], translation_json)
+    wire(gradcam_tab, gradcam, gradcam_lesson, [gradcam_class], [gradcam_json, gradcam_view],
+         [gradcam_class.change], gradcam_json)
+
+    lesson_controls = [c for _, controls in wired.values() for c in controls]
+    lesson_outputs = list(dict.fromkeys([*mlp_outputs_list, *ablation_outputs_list, *translation_outputs,
+                                         gradcam_json, gradcam_view]))
+    state.change(refresh_open_lesson, [open_lesson, state, *lesson_controls], lesson_outputs, **lesson_events)
+
+# The page's handlers refuse through nin.limits.refuse, and every raw input is checked before Gradio reads it.
+limits.install(demo)
 
 # How the app is served, here and by the tests: the upload limit, no SSR (it needs Node), bounded sessions,
-# /component_server bodies capped before Gradio reads them into memory, and no deep-link route.
+# request bodies capped before Gradio reads them (events 32 KB, the sketchpad's canvas files 8 MB), at most
+# 16 unread events per session, and no deep-link route.
 LAUNCH = dict(max_file_size=MAX_FILE_SIZE, ssr_mode=False, css=CSS, state_session_capacity=MAX_SESSIONS,
-              app_kwargs={"middleware": [Middleware(ComponentServerBodyLimit), Middleware(sessions.RefuseDeepLinks)]})
+              app_kwargs={"middleware": [Middleware(limits.BodyLimit), Middleware(limits.PendingEventsLimit),
+                                         Middleware(sessions.RefuseDeepLinks)]})
 
 # One bounded queue: past QUEUE_SIZE waiting requests a caller is told the queue is full (nothing piles up).
 demo.queue(max_size=QUEUE_SIZE, default_concurrency_limit=MODEL_WORKERS)

@@ -350,7 +350,7 @@ def test_mlp_at_recomputes_the_pixel_as_matrix_products_within_1e_4(session, sta
 def test_mlp_at_outside_the_grid_is_a_clear_message(session):
     with pytest.raises(AppError, match="row.*0 to 4"):
         session.predict("block4", 5, 0, api_name="/mlp_at")
-    with pytest.raises(AppError, match="not in the list of choices.*block1"):
+    with pytest.raises(AppError, match="Block must be one of block1, block2, block3, block4; got 'block9'"):
         session.predict("block9", 0, 0, api_name="/mlp_at")
 
 
