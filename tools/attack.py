@@ -1,0 +1,344 @@
+"""`python tools/attack.py --launch`: the requests of issue #14, sent the way an attacker would, each measured.
+
+One function per row of the issue's table (and a few neighbours of each), all against a loopback server:
+how long the answer took, how much the server's memory grew, how large the answer was, what it said, and,
+with --launch, how many bytes it added to the server's log. The API tests (tests/test_attacks.py) call the
+same functions against the in-process server and assert the bounds: answered or refused in <= 2 s, <= 100 MB
+of memory growth (200 MB for a 10 MB body), a 5 MB value costing <= 20 KB of log and a message of <= 1,000
+characters. Loopback only; nothing here runs against another host.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from nin.bench_load import launch, loopback_url, rss_mb, stop  # noqa: E402
+
+EXAMPLE = ROOT / "nin" / "examples" / "test00000_ankle-boot.png"
+PREFIX = "/gradio_api"
+
+
+# ----------------------------------------------------------------------------- raw queue calls
+
+@dataclass
+class Answer:
+    """What one request got back."""
+
+    status: int                      # HTTP status of the join (or of the /run call)
+    success: bool | None = None      # the event's own verdict, when it ran
+    message: str = ""                # the error message shown to the user ("" when none)
+    output: list | None = None       # the event's outputs when it succeeded
+    response_bytes: int = 0          # bytes the server sent back for this request (join + its event's messages)
+    seconds: float = 0.0
+
+
+class Raw:
+    """Events sent as the browser sends them: POST /queue/join, then the session's /queue/data stream.
+
+    Reaches the private events (lesson pages, clicks) that gradio_client will not call, and values that
+    gradio_client cannot send (NaN: it encodes JSON with allow_nan=False).
+    """
+
+    def __init__(self, url: str):
+        self.url = url.rstrip("/")
+        self.http = httpx.Client(timeout=60)
+        config = self.http.get(f"{self.url}/config").json()
+        self.fn_ids = {dep["api_name"]: dep["id"] for dep in config["dependencies"] if dep.get("api_name")}
+        self.components = {c["props"].get("elem_id"): c["id"] for c in config["components"]
+                           if c.get("props", {}).get("elem_id")}
+
+    def close(self) -> None:
+        self.http.close()
+
+    def upload(self, path: Path) -> dict:
+        with path.open("rb") as handle:
+            (server_path,) = self.http.post(f"{self.url}{PREFIX}/upload",
+                                            files={"files": (path.name, handle, "image/png")}).json()
+        return {"path": server_path, "orig_name": path.name, "meta": {"_type": "gradio.FileData"}}
+
+    def join(self, api_name: str, data, session: str, event_data=None, trigger: str | None = None,
+             body: bytes | None = None) -> tuple[httpx.Response, str | None]:
+        """POST one join; `body` replaces the JSON body (raw bytes: NaN, oversized, malformed)."""
+        payload = {"data": data, "event_data": event_data, "fn_index": self.fn_ids[api_name],
+                   "trigger_id": self.components.get(trigger) if trigger else None, "session_hash": session}
+        content = body if body is not None else json.dumps(payload).encode()  # allow_nan: NaN goes through
+        response = self.http.post(f"{self.url}{PREFIX}/queue/join", content=content,
+                                  headers={"content-type": "application/json"})
+        event = response.json().get("event_id") if response.status_code == 200 else None
+        return response, event
+
+    def read(self, session: str, events: set[str], timeout: float = 60) -> dict[str, dict]:
+        """The completion message of each event in `events`, from the session's stream; and the bytes read."""
+        done, read = {}, 0
+        deadline = time.monotonic() + timeout
+        with self.http.stream("GET", f"{self.url}{PREFIX}/queue/data", params={"session_hash": session},
+                              timeout=timeout) as stream:
+            for line in stream.iter_lines():
+                read += len(line) + 1
+                if not line.startswith("data:"):
+                    continue
+                message = json.loads(line[5:])
+                if message.get("msg") == "process_completed" and message.get("event_id") in events:
+                    done[message["event_id"]] = message
+                if set(done) == events or message.get("msg") == "close_stream" or time.monotonic() > deadline:
+                    break
+        done["_bytes"] = read
+        return done
+
+    def call(self, api_name: str, data, session: str | None = None, event_data=None, trigger: str | None = None,
+             body: bytes | None = None) -> Answer:
+        """One event, joined and read to its end."""
+        session = session or new_session()
+        start = time.perf_counter()
+        response, event = self.join(api_name, data, session, event_data, trigger, body)
+        answer = Answer(response.status_code, response_bytes=len(response.content))
+        if event is None:
+            answer.message = response.text[:2000]
+        else:
+            messages = self.read(session, {event})
+            answer.response_bytes += messages.pop("_bytes")
+            completed = messages.get(event, {})
+            answer.success = completed.get("success")
+            output = completed.get("output") or {}
+            answer.message = output.get("error") or ""
+            answer.output = output.get("data")
+        answer.seconds = time.perf_counter() - start
+        return answer
+
+    def session_with_image(self) -> str:
+        """A session whose last input is the example image (the lessons work on it)."""
+        session = new_session()
+        answer = self.call("predict", [self.upload(EXAMPLE), None, "Predicted class", "Top 16 channels by mean"],
+                           session)
+        if not answer.success:
+            raise RuntimeError(f"/predict failed before the attack: {answer.message or answer.status}")
+        return session
+
+
+def new_session() -> str:
+    return uuid.uuid4().hex[:11]
+
+
+# ----------------------------------------------------------------------------- the table's rows
+
+def lesson_data(api_name: str, **changes) -> list:
+    base = {"mlp_at": dict(stage="block2", row=13, col=13), "ablate": dict(cells="", stage="(none)", channels=""),
+            "translate": dict(dx=3, dy=0), "gradcam": dict(cls="Predicted class")}[api_name]
+    return [None, *{**base, **changes}.values()]
+
+
+def row_ablate_spaces(raw: Raw, session: str, width: int = 2000) -> Answer:
+    """cells = `width` spaces + 'x' + `width` spaces: the old regex backtracked for 28 s holding the GIL."""
+    return raw.call("ablate", lesson_data("ablate", cells=" " * width + "x" + " " * width), session)
+
+
+def row_ablate_huge_range(raw: Raw, session: str) -> Answer:
+    """channels 0-29999999 of block1 (10 bytes): the old parser built the 30-million list before checking."""
+    return raw.call("ablate", lesson_data("ablate", stage="block1", channels="0-29999999"), session)
+
+
+def row_forged_panels(raw: Raw, session: str, side: int = 1000) -> dict[str, Answer]:
+    """A side x side array of numbers in place of every input of every private lesson event, one at a time.
+
+    The old *_panel events drew whatever arrays a client sent (6-13 s and up to 2 GB each). No event takes
+    numbers from the client now; a forged value in any input is refused (by size or by its component).
+    """
+    forged = [[1.0] * side for _ in range(side)]
+    answers = {}
+    for api_name, inputs in PRIVATE_LESSON_EVENTS.items():
+        for position in range(1, inputs):  # position 0 is the session state, which the server ignores
+            data = [None] * inputs
+            answers[f"{api_name}[{position}]"] = raw.call(api_name, data[:position] + [forged] + data[position + 1:],
+                                                          session)
+    return answers
+
+
+PRIVATE_LESSON_EVENTS = {"mlp_lesson": 4, "mlp_restage": 5, "mlp_click": 2, "ablation_lesson": 4,
+                         "ablation_click": 4, "reset_ablation": 1, "translation_lesson": 3, "gradcam_lesson": 2}
+
+
+def row_unread_predicts(raw: Raw, count: int = 150) -> dict:
+    """`count` /predict (all channels) joined on one session, results never read: what the session may pile up."""
+    session = new_session()
+    image = raw.upload(EXAMPLE)
+    statuses, slowest = [], 0.0
+    for _ in range(count):
+        start = time.perf_counter()
+        response, _ = raw.join("predict", [image, None, "Predicted class", "All channels"], session)
+        slowest = max(slowest, time.perf_counter() - start)
+        statuses.append(response.status_code)
+    deadline = time.monotonic() + 120  # let the joined events run, so the memory figure includes their results
+    while raw.http.get(f"{raw.url}{PREFIX}/queue/status").json().get("queue_size") and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(2.0)  # the last ones running
+    return {"accepted": statuses.count(200), "refused": statuses.count(429), "other": len(statuses)
+            - statuses.count(200) - statuses.count(429), "slowest_join_s": slowest, "session": session,
+            "refusal": response.text[:300] if response.status_code != 200 else ""}
+
+
+def row_huge_value(raw: Raw, session: str, size: int) -> Answer:
+    """A class name of `size` characters for /gradcam: the old server logged and echoed it whole."""
+    return raw.call("gradcam", [None, "x" * size], session)
+
+
+def row_huge_body(raw: Raw, session: str, size: int) -> Answer:
+    """A join of `size` bytes (one long string in the data) to /predict."""
+    payload = {"data": ["y" * size], "event_data": None, "fn_index": raw.fn_ids["predict"], "trigger_id": None,
+               "session_hash": session}
+    return raw.call("predict", None, session, body=json.dumps(payload).encode())
+
+
+WRONG_VALUES = {
+    # name: (api_name, data builder, event_data, words the message must contain)
+    "mlp_at row NaN": ("mlp_at", lambda: lesson_data("mlp_at", row=math.nan), None, "Row must be a whole number from 0 to 53"),
+    "mlp_at row inf": ("mlp_at", lambda: lesson_data("mlp_at", row=math.inf), None, "Row must be a whole number from 0 to 53"),
+    "mlp_at row '13'": ("mlp_at", lambda: lesson_data("mlp_at", row="13"), None, "Row must be a whole number from 0 to 53"),
+    "mlp_at row true": ("mlp_at", lambda: lesson_data("mlp_at", row=True), None, "Row must be a whole number from 0 to 53"),
+    "mlp_at row 13.5": ("mlp_at", lambda: lesson_data("mlp_at", row=13.5), None, "Row must be a whole number from 0 to 53"),
+    "mlp_at row -1": ("mlp_at", lambda: lesson_data("mlp_at", row=-1), None, "Row must be a whole number from 0 to 53"),
+    "mlp_at row null": ("mlp_at", lambda: lesson_data("mlp_at", row=None), None, "row of block2's 26×26 output grid must be a whole number from 0 to 25"),
+    "mlp_at block4 row 7": ("mlp_at", lambda: lesson_data("mlp_at", stage="block4", row=7), None, "from 0 to 4"),
+    "translate dx '4'": ("translate", lambda: lesson_data("translate", dx="4"), None, "Shift right dx (px of 28) must be a whole number from -8 to 8; got '4'"),
+    "translate dx null": ("translate", lambda: lesson_data("translate", dx=None), None, "Shift right dx (px of 28) must be a whole number from -8 to 8; got None"),
+    "translate dx 3.7": ("translate", lambda: lesson_data("translate", dx=3.7), None, "Shift right dx (px of 28) must be a whole number from -8 to 8; got 3.7"),
+    "translate dy 99": ("translate", lambda: lesson_data("translate", dy=99), None, "Shift down dy (px of 28) must be a whole number from -8 to 8; got 99"),
+    "ablate block1 channels 0-29999999": ("ablate", lambda: lesson_data("ablate", stage="block1", channels="0-29999999"), None,
+                                          "channels of block1 must be from 0 to 95"),
+    "toggle_cell [99,0,0]": ("ablation_click", lambda: [None, "", "(none)", ""], {"index": [99, 0, 0], "value": "x"},
+                             "class must be a whole number from 0 to 9"),
+    "toggle_cell no index": ("ablation_click", lambda: [None, "", "(none)", ""], {"value": "x"}, "A click must send an index of 3 numbers"),
+    "pick_pixel [1e308,1e308]": ("mlp_click", lambda: [None, "block2"], {"index": [1e308, 1e308], "value": None},
+                                 "x of the click must be a number from 0 to 269"),
+    "confusion_cell [-1,-2]": ("confusion_cell_nin_cpu", lambda: [None], {"index": [-1, -2], "value": None},
+                               "true class must be a whole number from 0 to 9"),
+    "gradcam class 'Spaceship'": ("gradcam", lambda: [None, "Spaceship"], None, "Class must be one of Predicted class"),
+    "ablate cells Coat@7,0": ("ablate", lambda: lesson_data("ablate", cells="Coat@7,0"), None, "must be from 0 to 4"),
+    "ablate channels 5-3": ("ablate", lambda: lesson_data("ablate", stage="block1", channels="5-3"), None, "a range going up"),
+}
+
+
+def row_wrong_values(raw: Raw, session: str) -> dict[str, tuple[Answer, str]]:
+    """Each wrong value of WRONG_VALUES, with the words its message must contain."""
+    found = {}
+    for name, (api_name, data, event_data, words) in WRONG_VALUES.items():
+        if api_name not in raw.fn_ids:  # the confusion cell exists only when a report is shipped
+            continue
+        found[name] = (raw.call(api_name, data(), session, event_data=event_data), words)
+    return found
+
+
+# ----------------------------------------------------------------------------- the run
+
+@dataclass
+class Row:
+    request: str
+    seconds: float
+    growth_mb: float | None
+    response_bytes: int
+    log_bytes: int | None
+    said: str
+    extra: dict = field(default_factory=dict)
+
+
+def measured(pid: int | None, log: Path | None, run) -> tuple:
+    before, log_before = rss_mb(pid), log.stat().st_size if log else None
+    start = time.perf_counter()
+    result = run()
+    seconds = time.perf_counter() - start
+    time.sleep(0.2)
+    after = rss_mb(pid)
+    grown = None if before is None or after is None else round(after - before, 1)
+    logged = log.stat().st_size - log_before if log else None
+    return result, seconds, grown, logged
+
+
+def run_all(url: str, pid: int | None = None, log: Path | None = None) -> list[Row]:
+    raw = Raw(url)
+    session = raw.session_with_image()
+    rows = []
+
+    def add(request: str, run, describe) -> None:
+        result, seconds, grown, logged = measured(pid, log, run)
+        said, size, extra = describe(result)
+        rows.append(Row(request, round(seconds, 2), grown, size, logged, said[:120], extra))
+
+    one = lambda a: (a.message or f"HTTP {a.status}", a.response_bytes, {})  # noqa: E731
+    add("/ablate cells 2,000 spaces + x + 2,000 spaces", lambda: row_ablate_spaces(raw, session), one)
+    add("/ablate cells 1,000 spaces + x + 999 spaces", lambda: row_ablate_spaces(raw, session, 1000), one)
+    add("/ablate block1 channels 0-29999999", lambda: row_ablate_huge_range(raw, session), one)
+    add("forged 1000x1000 numbers, every private lesson input",
+        lambda: row_forged_panels(raw, session),
+        lambda answers: (f"{sum(a.status == 413 for a in answers.values())} x HTTP 413, "
+                         f"{sum(a.success is False for a in answers.values())} refused by the handler, "
+                         f"{sum(bool(a.success) for a in answers.values())} drawn",
+                         sum(a.response_bytes for a in answers.values()),
+                         {"slowest_s": max(a.seconds for a in answers.values())}))
+    add("forged 40x40 numbers, every private lesson input", lambda: row_forged_panels(raw, session, side=40),
+        lambda answers: (f"{sum(a.status == 413 for a in answers.values())} x HTTP 413, "
+                         f"{sum(a.success is False for a in answers.values())} refused by the handler, "
+                         f"{sum(bool(a.success) for a in answers.values())} drawn",
+                         sum(a.response_bytes for a in answers.values()),
+                         {"slowest_s": max(a.seconds for a in answers.values())}))
+    add("/gradcam class name of 5 MB", lambda: row_huge_value(raw, session, 5 << 20), one)
+    add("/gradcam class name of 30 KB (under the body limit)", lambda: row_huge_value(raw, session, 30_000), one)
+    add("/predict request of 20 MB", lambda: row_huge_body(raw, session, 20 << 20), one)
+    add("/predict request of 10 MB", lambda: row_huge_body(raw, session, 10 << 20), one)
+    for name, (answer, words) in measured(pid, log, lambda: row_wrong_values(raw, session))[0].items():
+        rows.append(Row(name, round(answer.seconds, 2), None, answer.response_bytes, None,
+                        answer.message[:120] or f"HTTP {answer.status}", {"expected": words}))
+    # Last: the joined events run after their joins were answered, and would load the rows after them.
+    add("150 /predict (All channels) on one session, never read", lambda: row_unread_predicts(raw),
+        lambda r: (f"{r['accepted']} joined, {r['refused']} refused (429), slowest join {r['slowest_join_s']:.2f} s",
+                   0, r))
+    raw.close()
+    return rows
+
+
+def print_rows(rows: list[Row]) -> None:
+    print(f"{'request':<52} {'s':>6} {'RSS MB':>7} {'bytes back':>10} {'log B':>6}  answer")
+    for row in rows:
+        grown = "" if row.growth_mb is None else f"{row.growth_mb:+.1f}"
+        logged = "" if row.log_bytes is None else str(row.log_bytes)
+        print(f"{row.request[:52]:<52} {row.seconds:>6.2f} {grown:>7} {row.response_bytes:>10} {logged:>6}  {row.said}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Issue #14's requests against a loopback server, measured.")
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument("--launch", action="store_true", help="start `python app.py` on a free 127.0.0.1 port")
+    where.add_argument("--url", help="an app already running on this machine")
+    parser.add_argument("--pid", type=int, help="with --url: the server's process id, to read its memory")
+    parser.add_argument("--startup-timeout", type=float, default=300)
+    args = parser.parse_args()
+    server, pid, log = None, args.pid, None
+    with tempfile.TemporaryDirectory() as workdir:
+        if args.launch:
+            log = Path(workdir) / "server.log"
+            server, url = launch(args.startup_timeout, log=log)
+            pid = server.pid
+        else:
+            url = loopback_url(args.url)
+        try:
+            rows = run_all(url, pid, log)
+        finally:
+            if server is not None:
+                stop(server)
+        print_rows(rows)
+
+
+if __name__ == "__main__":
+    main()
