@@ -2,7 +2,9 @@
 
 Measures /predict (a photo upload through gradio_client) for 1 sequential client and for 8 and 16 concurrent
 clients (one thread and one Client each, all created before the clock starts): requests/s, p50/p95 latency,
-errors, and throughput relative to the sequential client. Then the server's resident memory before and after
+errors, and throughput relative to the sequential client. With --baseline, the same levels run alternately
+against tools/minimal_app.py (one Image in, one Label out, no work), the framework's own ceiling on this
+machine, and the report gives app ÷ minimal per level. Then the server's resident memory before and after
 N new sessions (N new Clients, one call each), which is what gr.State and Gradio's per-session bookkeeping
 cost. Last, two hostile requests on the idle server: a 64-megapixel sketch layer and an accept_blobs call
 at layer index 30,000,000, each with its answer time and the server's memory growth. Loopback only, and bounded: a request budget per level, a session count and an overall time limit.
@@ -31,6 +33,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "nin" / "examples" / "photo00009_sneaker.jpg"
+MINIMAL_APP = ROOT / "tools" / "minimal_app.py"  # the framework's ceiling: one Image in, one Label out
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 
@@ -258,17 +261,23 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def launch(timeout: float) -> tuple[subprocess.Popen, str]:
-    """`python app.py` on a free loopback port, analytics off; returns it once /gradio_api/info answers."""
+def launch(timeout: float, script: Path | str = "app.py", log: Path | None = None) -> tuple[subprocess.Popen, str]:
+    """`python app.py` (or `script`) on a free loopback port, analytics off; returns it once /gradio_api/info
+    answers. Its output goes to `log` when given (the attack tool counts the bytes), else nowhere."""
     port = free_port()
     env = os.environ | {"GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(port),
                         "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_DISABLE_TELEMETRY": "1"}
-    server = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    output = open(log, "wb") if log is not None else subprocess.DEVNULL
+    try:
+        server = subprocess.Popen([sys.executable, str(script)], cwd=ROOT, env=env, stdout=output,
+                                  stderr=subprocess.STDOUT if log is not None else subprocess.DEVNULL)
+    finally:
+        if log is not None:
+            output.close()
     url, start = f"http://127.0.0.1:{port}", time.monotonic()
     while time.monotonic() - start < timeout:
         if server.poll() is not None:
-            raise RuntimeError(f"app.py exited with code {server.returncode} before answering")
+            raise RuntimeError(f"{script} exited with code {server.returncode} before answering")
         try:
             with urllib.request.urlopen(f"{url}/gradio_api/info", timeout=2) as response:
                 if response.status == 200:
@@ -276,7 +285,7 @@ def launch(timeout: float) -> tuple[subprocess.Popen, str]:
         except OSError:
             time.sleep(0.2)
     stop(server)
-    raise RuntimeError(f"app.py did not answer within {timeout:.0f} s")
+    raise RuntimeError(f"{script} did not answer within {timeout:.0f} s")
 
 
 def stop(server: subprocess.Popen) -> None:
@@ -297,18 +306,29 @@ def loopback_url(url: str) -> str:
 
 # ----------------------------------------------------------------------------- report
 
-def print_report(results: dict) -> None:
-    print(f"server: {results['url']}  ({results['cpu_count']} CPUs; image {results['image']})")
-    print(f"medians over {results['levels'][0]['rounds'] if results['levels'] else 0} rounds "
-          f"of {results['requests_per_level']} requests per level")
+def print_levels(levels: list[dict]) -> None:
     print(f"{'clients':>7} {'ok':>5} {'errors':>6} {'req/s':>7} {'p50 ms':>8} {'p95 ms':>8} {'vs 1':>6}  req/s per round")
-    for row in results["levels"]:
+    for row in levels:
         ratio = "" if row["vs_sequential"] is None else f"{row['vs_sequential']:.2f}×"
         each = ", ".join(f"{r:.2f}" for r in row["req_per_s_each_round"])
         print(f"{row['clients']:>7} {row['ok']:>5} {row['errors']:>6} {row['req_per_s']:>7.2f} "
               f"{row['p50_ms']:>8.0f} {row['p95_ms']:>8.0f} {ratio:>6}  {each}")
         if row["first_error"]:
             print(f"        first error: {row['first_error']}")
+
+
+def print_report(results: dict) -> None:
+    print(f"server: {results['url']}  ({results['cpu_count']} CPUs; image {results['image']})")
+    print(f"medians over {results['levels'][0]['rounds'] if results['levels'] else 0} rounds "
+          f"of {results['requests_per_level']} requests per level")
+    print_levels(results["levels"])
+    baseline = results.get("baseline")
+    if baseline:
+        print("minimal Gradio app on the same machine (tools/minimal_app.py: one Image in, one Label out, "
+              "the same upload), its levels run alternately with the app's:")
+        print_levels(baseline["levels"])
+        for clients, ratio in baseline["app_vs_minimal"].items():
+            print(f"app ÷ minimal at {clients} client(s): {ratio:.2f} (median of each round's ratio)")
     sessions = results.get("sessions")
     if sessions:
         if sessions["growth_mb"] is None:
@@ -341,6 +361,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3,
                         help="times every level runs, side by side; figures are medians (this box is noisy)")
     parser.add_argument("--sessions", type=int, default=300, help="new sessions for the memory measurement (0: skip)")
+    parser.add_argument("--baseline", action="store_true",
+                        help="also launch tools/minimal_app.py and run the same levels against it, alternately")
     parser.add_argument("--no-attacks", action="store_true",
                         help="skip the two hostile requests (64 MP sketch layer, huge accept_blobs index)")
     parser.add_argument("--time-limit", type=float, default=900, help="seconds for the whole run; stops early after")
@@ -350,7 +372,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, help="also write the figures as JSON here")
     args = parser.parse_args()
 
-    server, pid = None, args.pid
+    server, pid, minimal = None, args.pid, None
     if args.launch:
         server, url = launch(args.startup_timeout)
         pid = server.pid
@@ -358,19 +380,32 @@ def main() -> None:
         url = loopback_url(args.url)
     deadline = time.monotonic() + args.time_limit
     try:
-        runs: dict[int, list[Level]] = {int(c): [] for c in args.levels.split(",")}
-        ratios: dict[int, list[float]] = {clients: [] for clients in runs}
-        for _ in range(args.rounds):  # levels side by side in each round; medians over rounds
-            baseline = None
-            for clients in runs:
-                if time.monotonic() >= deadline:
-                    break
-                level = run_level(url, clients, args.requests, deadline, args.image)
-                runs[clients].append(level)
-                baseline = baseline or level.req_per_s or None  # the first level is the baseline
-                if baseline:
-                    ratios[clients].append(level.req_per_s / baseline)
-        levels = [combine(found, ratios[clients]) for clients, found in runs.items() if found]
+        targets = {"app": url}
+        if args.baseline:
+            minimal, targets["minimal"] = launch(args.startup_timeout, MINIMAL_APP)
+        clients_per_level = [int(c) for c in args.levels.split(",")]
+        runs = {target: {clients: [] for clients in clients_per_level} for target in targets}
+        ratios = {target: {clients: [] for clients in clients_per_level} for target in targets}
+        versus = {clients: [] for clients in clients_per_level}  # app / minimal, per round
+        for _ in range(args.rounds):  # levels (and servers) side by side in each round; medians over rounds
+            first = dict.fromkeys(targets)
+            for clients in clients_per_level:
+                measured = {}
+                for target, address in targets.items():
+                    if time.monotonic() >= deadline:
+                        break
+                    level = measured[target] = run_level(address, clients, args.requests, deadline, args.image)
+                    runs[target][clients].append(level)
+                    first[target] = first[target] or level.req_per_s or None  # the first level is the baseline
+                    if first[target]:
+                        ratios[target][clients].append(level.req_per_s / first[target])
+                if len(measured) == 2 and measured["minimal"].req_per_s:
+                    versus[clients].append(measured["app"].req_per_s / measured["minimal"].req_per_s)
+        levels = [combine(found, ratios["app"][clients]) for clients, found in runs["app"].items() if found]
+        baseline = None if not args.baseline else {
+            "levels": [combine(found, ratios["minimal"][clients]) for clients, found in runs["minimal"].items() if found],
+            "app_vs_minimal": {clients: round(float(np.median(found)), 2) for clients, found in versus.items() if found},
+        }
         sessions = (run_sessions(url, args.sessions, deadline, args.image, pid)
                     if args.sessions and time.monotonic() < deadline else None)
         if not args.no_attacks:
@@ -379,10 +414,12 @@ def main() -> None:
         else:
             attacks = None
     finally:
-        if server is not None:
-            stop(server)
+        for running in (server, minimal):
+            if running is not None:
+                stop(running)
     results = {"url": url, "cpu_count": os.cpu_count(), "image": args.image.name, "requests_per_level": args.requests,
-               "levels": levels, "sessions": sessions, "attacks": attacks, "stopped_by_time_limit": time.monotonic() >= deadline}
+               "levels": levels, "baseline": baseline, "sessions": sessions, "attacks": attacks,
+               "stopped_by_time_limit": time.monotonic() >= deadline}
     print_report(results)
     if args.out:
         args.out.write_text(json.dumps(results, indent=2))

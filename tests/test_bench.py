@@ -33,8 +33,8 @@ def test_bench_on_cpu_prints_both_pipelines_and_the_ratio(tmp_path, official_dat
 def test_bench_load_reports_levels_sessions_and_hostile_requests_against_a_launched_app(tmp_path):
     out = tmp_path / "load.json"
     proc = subprocess.run(
-        [sys.executable, "-m", "nin.bench_load", "--launch", "--levels", "1,2", "--requests", "4", "--rounds", "2",
-         "--sessions", "4", "--out", str(out)],
+        [sys.executable, "-m", "nin.bench_load", "--launch", "--baseline", "--levels", "1,2", "--requests", "4",
+         "--rounds", "2", "--sessions", "4", "--out", str(out)],
         cwd=ROOT, capture_output=True, text=True, timeout=600,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -49,3 +49,8 @@ def test_bench_load_reports_levels_sessions_and_hostile_requests_against_a_launc
     layer, blobs = report["attacks"]["layer_64mp"], report["attacks"]["accept_blobs_index"]
     assert "64 megapixels" in layer["message"] and blobs["status"] == 400
     assert re.search(r"^ +2 +8 +0 ", proc.stdout, re.MULTILINE)  # the printed table: 2 clients, 8 ok, 0 errors
+    # The same levels against a minimal Gradio app (one Image in, one Label out): the framework's ceiling.
+    minimal = report["baseline"]["levels"]
+    assert [row["clients"] for row in minimal] == [1, 2] and all(row["ok"] == 8 and not row["errors"] for row in minimal)
+    ratio = report["baseline"]["app_vs_minimal"]["2"]
+    assert 0 < ratio and re.search(rf"^app ÷ minimal at 2 client\(s\): {ratio:.2f}", proc.stdout, re.MULTILINE)
