@@ -288,3 +288,43 @@ def test_clicking_a_confusion_cell_opens_its_test_images(open_page):
     expect(examples.first).to_be_visible(timeout=PREDICTION_S)
     assert 1 <= examples.count() <= 8
     expect(page.locator('[id^="examples-"]').first).to_contain_text("Coat taken for Shirt")
+
+
+def test_switching_the_block_moves_the_picked_pixel_and_the_result_follows(uploaded):
+    """Issue #18: block2's row 15 becomes block4's row 2, with block4's result and no error."""
+    page = uploaded
+    open_tab(page, "1×1 conv = MLP")
+    result = page.locator("#mlp-result")
+    picture = page.locator("#mlp-map img")
+    expect(picture).to_be_visible(timeout=PREDICTION_S)
+    picture.scroll_into_view_if_needed()
+    box = picture.bounding_box()
+    page.mouse.click(box["x"] + box["width"] * 15.5 / 26, box["y"] + box["height"] * 15.5 / 26)
+    expect(result).to_contain_text("block2, row 15, column 15", timeout=PREDICTION_S)
+    page.locator("#mlp-stage").get_by_text("block4").click()
+    expect(result).to_contain_text("block4, row 2, column 2", timeout=PREDICTION_S)
+    expect(page.locator("#mlp-row input")).to_have_value("2")
+    expect(page.locator('[data-testid="toast-body"]')).to_have_count(0)
+    page.locator("#mlp-stage").get_by_text("block2").click()  # leave the tab as the other tests expect it
+    expect(result).to_contain_text("block2, row 13, column 13", timeout=PREDICTION_S)
+
+
+def test_the_translation_slider_follows_typing_enter_and_arrow_keys(uploaded):
+    """Issue #18: typing -3 and Enter shifts by -3; an arrow key shifts one step at once, not one late."""
+    import app
+
+    page = uploaded
+    open_tab(page, "Translation")
+    result = page.locator("#translation-result")
+    expect(result).to_contain_text(f"Shift ({app.DEFAULT_SHIFT:+d}, +0)", timeout=PREDICTION_S)
+    heading = page.locator("#translation-heading")
+    expect(heading).to_contain_text("Measured when this page started")
+    expect(heading).to_contain_text(f"of {app.SHIFT_SURVEY.images} images")
+    box = page.locator("#shift-x input[type=number]")
+    box.fill("-3")
+    box.press("Enter")
+    expect(result).to_contain_text("Shift (-3, +0)", timeout=PREDICTION_S)
+    page.locator("#shift-x input[type=range]").press("ArrowRight")
+    expect(result).to_contain_text("Shift (-2, +0)", timeout=PREDICTION_S)
+    page.locator("#shift-x input[type=range]").press("ArrowRight")
+    expect(result).to_contain_text("Shift (-1, +0)", timeout=PREDICTION_S)
