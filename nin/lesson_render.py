@@ -3,8 +3,8 @@
 numpy, PIL and HTML only, no torch: every function takes plain arrays and lists, or a lesson's `to_json()`
 dict, so the app can draw what the lessons computed without running the network again. Activations
 use `nin.render`'s viridis from 0; weights and changes have a sign, so they get a blue-white-red scale
-centred on 0. Every text put into HTML is escaped. Text inside images is ASCII (plus "·" and "±"):
-Pillow's bundled font has no glyph for "×" or "−".
+centred on 0. Every text put into HTML is escaped. Text inside images is drawn by `nin.render` with the
+DejaVu Sans shipped in nin/fonts, which has "×", "−" and "→".
 """
 
 from __future__ import annotations
@@ -49,7 +49,8 @@ def weight_heatmap(matrix: np.ndarray, name: str) -> np.ndarray:
     vmax = float(np.abs(matrix).max())
     scale = render.cell_scale(max(rows, cols), HEATMAP_TARGET)
     image = np.repeat(np.repeat(diverging(matrix, vmax), scale, axis=0), scale, axis=1)
-    title = f"{name} · {rows} out x {cols} in = {rows * cols:,} weights · blue -{vmax:.2f}, white 0, red +{vmax:.2f}"
+    title = (f"{name} · {rows} out × {cols} in = {rows * cols:,} weights · "
+             f"blue −{vmax:.2f}, white 0, red +{vmax:.2f}")
     return render.with_title(image, title)
 
 
@@ -127,8 +128,9 @@ def logits_table_html(logits_before: np.ndarray, logits_after: np.ndarray,
         rows.append(f'<tr data-class="{i}"><th scope="row">{html.escape(class_names[i])}</th>'
                     f"{cell(before, probs_before, i, top_before)}{cell(after, probs_after, i, top_after)}"
                     f'<td style="background:{background};color:{text}">{_signed(change[i])}</td></tr>')
-    return (f'<table class="nin-lesson-logits"><thead><tr><th>class</th><th>before</th><th>after</th>'
-            f'<th>change</th></tr></thead><tbody>{"".join(rows)}</tbody></table>')
+    # In a sideways scroller: on a phone the table can be wider than the screen (the page marks the hidden side).
+    return (f'<div class="nin-scroll"><table class="nin-lesson-logits"><thead><tr><th>class</th><th>before</th>'
+            f'<th>after</th><th>change</th></tr></thead><tbody>{"".join(rows)}</tbody></table></div>')
 
 
 def _compact(count: int) -> str:

@@ -11,6 +11,7 @@ import base64
 import html
 import io
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
@@ -52,9 +53,15 @@ def grey_to_rgb(image01: np.ndarray, scale: int = 1) -> np.ndarray:
     return np.stack([grey_uint8(image01, scale)] * 3, axis=-1)
 
 
+# Text inside pictures: DejaVu Sans, subset and shipped in the repo (nin/fonts/LICENSE.txt), so the pictures look
+# the same here and on Spaces without system fonts. Pillow's bundled font (Aileron, `load_default(size=...)`)
+# has no "×" or "−": "1×1" came out as "1▯1".
+FONT_FILE = Path(__file__).resolve().parent / "fonts" / "DejaVuSans-NiN.ttf"
+
+
 @lru_cache(maxsize=4)
-def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
-    return ImageFont.load_default(size=size)  # Pillow's bundled font: no system fonts needed on Spaces
+def _font(size: int) -> ImageFont.FreeTypeFont:
+    return ImageFont.truetype(str(FONT_FILE), size)
 
 
 def cell_scale(side: int, target: int = 52) -> int:
@@ -192,15 +199,38 @@ def map_table_html(values: np.ndarray, vmax: float, colours=viridis_cell, digits
     return f'<table class="nin-map">{"".join(cells)}</table>'
 
 
-def with_title(image: np.ndarray, title: str, size: int = 12) -> np.ndarray:
-    """`image` under a white band holding `title`, RGB uint8; widened with white when the title is longer."""
+def title_lines(title: str, width: int, size: int = 12) -> list[str]:
+    """`title` broken into lines no wider than `width` px: at " · " first, then between words."""
     font = _font(size)
-    band = size + 8
-    text_width = int(np.ceil(ImageDraw.Draw(Image.new("RGB", (1, 1))).textlength(title, font=font))) + 8
-    width = max(image.shape[1], text_width)
+    fits = lambda text: font.getlength(text) <= width  # noqa: E731
+    lines: list[str] = []
+    for part in title.split(" · "):
+        joined = f"{lines[-1]} · {part}" if lines else part
+        if lines and fits(joined):
+            lines[-1] = joined
+            continue
+        line = ""
+        for word in part.split(" "):
+            if line and not fits(f"{line} {word}"):
+                lines.append(line)
+                line = word
+            else:
+                line = f"{line} {word}" if line else word
+        lines.append(line)
+    return lines
+
+
+def with_title(image: np.ndarray, title: str, size: int = 12, min_width: int = 240) -> np.ndarray:
+    """`image` under a white band holding `title`, RGB uint8. The title wraps to the picture's width (at least
+    `min_width`, widened with white when the picture is narrower), so it scales with the picture on a phone."""
+    font = _font(size)
+    width = max(image.shape[1], min_width)
+    lines = title_lines(title, width - 8, size)
+    line_height = size + 4
+    band = line_height * len(lines) + 6
     canvas = Image.new("RGB", (width, image.shape[0] + band), (255, 255, 255))
     canvas.paste(Image.fromarray(image), (0, band))
-    ImageDraw.Draw(canvas).text((4, 3), title, fill=LABEL_COLOUR, font=font)
+    ImageDraw.Draw(canvas).multiline_text((4, 3), "\n".join(lines), fill=LABEL_COLOUR, font=font, spacing=4)
     return np.asarray(canvas)
 
 

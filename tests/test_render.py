@@ -61,3 +61,18 @@ def test_stage_panel_inlines_each_grid_as_png_with_its_title():
                                    {"block1": "block1 · 96×54×54 · x", "pool1": "pool1 · 96×26×26 · y"})
     assert page.count("data:image/png;base64,") == 2
     assert 'data-stage="block1"' in page and "96×54×54" in page
+
+
+def test_text_in_pictures_has_glyphs_for_times_and_minus():
+    # Pillow's bundled font drew "1×1" as "1▯1": every missing glyph is the same box.
+    font = render._font(12)
+    missing = np.asarray(font.getmask("\uffff"))
+    for char in "×−→·":
+        assert not np.array_equal(np.asarray(font.getmask(char)), missing), f"no glyph for {char!r}"
+
+
+def test_a_title_wraps_to_the_picture_width_instead_of_widening_it():
+    image = np.zeros((40, 256, 3), np.uint8)
+    titled = render.with_title(image, "W1 of block2 (first 1×1 conv) · 256 out × 256 in = 65,536 weights · "
+                                      "blue −0.34, white 0, red +0.34")
+    assert titled.shape[1] == 256 and titled.shape[0] > 40 + 2 * 16  # two lines or more above the picture
