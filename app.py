@@ -28,11 +28,13 @@ from gradio import processing_utils
 from starlette.middleware import Middleware
 
 from nin import lesson_render, lessons, limits, render, report, report_render, sessions
+from nin import explorers_ui
 from nin.components import PngImage, SafeSketchpad, UploadImage
 from nin.limits import MAX_TEXT, check_number, quote, refuse
 from nin.model import CLASS_NAMES, layer_table, parameter_count
 from nin.pipeline import (EXAMPLES_DIR, Explorer, View, WEIGHTS_DIR, cpu_count, render_cam, stages_html)
 from nin.preprocess import EmptyInput, InputError, load_image, preprocess_photo
+from nin.page_js import PAGE_CSS, PAGE_JS
 from nin.render import GAP_PANEL_CSS
 
 MAX_FILE_SIZE = "10mb"
@@ -112,10 +114,22 @@ def empty_outputs(message: str) -> dict:
             features: placeholder, steps: "", state: None}
 
 
+UNSURE_GAP, UNSURE_TOP = 0.10, 0.50  # the top two within 10 points, or the top under 50%: the page says so
+
+
+def unsure_note(top: list[tuple[str, float]]) -> str:
+    """" · The network is unsure: …" when the prediction is close to a toss-up, else ""."""
+    (first, p1), (second, p2) = top[:2]
+    if p1 >= UNSURE_TOP and p1 - p2 >= UNSURE_GAP:
+        return ""
+    return f" · The network is unsure: {first} {p1:.0%} or {second} {p2:.0%}."
+
+
 def view_outputs(view: View, model_key: str) -> dict:
     pre = view.preprocessed
     loaded = explorer.model(model_key)
-    top = view.explanation.top_classes(1)[0]
+    ranked = view.explanation.top_classes(2)
+    top = ranked[0]
     return {
         label: view.label,
         input28: view.input28_enlarged,
@@ -125,7 +139,8 @@ def view_outputs(view: View, model_key: str) -> dict:
         # the component and its per-session config on every request (~8% of the server's CPU per request).
         cam: view.cam,
         cam_caption: view.cam_title,
-        status: f"**{top[0]}** with {top[1]:.0%} · {loaded.label} · {view.timings_ms['total']:.0f} ms on the server",
+        status: f"**{top[0]}** with {top[1]:.0%}{unsure_note(ranked)} · {loaded.label} · "
+                f"{view.timings_ms['total']:.0f} ms on the server",
         features: view.stages_html,
         steps: f"**{'Drawing' if pre.source == 'sketch' else 'Photo'} → Fashion-MNIST style**\n\n{view.steps_markdown}",
         # Only what a rerun needs (the 28x28 input and its steps, ~1 KB): never the activations.
@@ -195,14 +210,18 @@ def architecture_rows() -> list[list]:
     return [[name, " × ".join(map(str, shape)), f"{params:,}"] for name, shape, params in layer_table()]
 
 
-def examples() -> dict[str, list[str]]:
-    """Example files by kind; the official test images in class order (their names start with the class index)."""
+def examples() -> dict[str, tuple[str, list[str]]]:
+    """Example files by kind -> (the input they load into, files); the official test images in class order.
+    Drawings load into the sketchpad (as its canvas, black on white, shown inverted), so they take the
+    drawing path, outline filling included, and can be drawn on; the rest are uploads."""
     tests = sorted(EXAMPLES_DIR.glob("test*.png"), key=lambda p: (explorer.example_class(p), p.name))
     return {
         "Official test images, two per class in class order (T-shirt/top, Trouser, Pullover, Dress, Coat, "
-        "Sandal, Shirt, Sneaker, Bag, Ankle boot)": [str(p) for p in tests],
-        "Product-style photos (dark on white: the app negates them)": [str(p) for p in sorted(EXAMPLES_DIR.glob("photo*.jpg"))],
-        "Drawings": [str(p) for p in sorted(EXAMPLES_DIR.glob("drawing*.png"))],
+        "Sandal, Shirt, Sneaker, Bag, Ankle boot)": ("upload", [str(p) for p in tests]),
+        "Product-style photos (dark on white: the app negates them)":
+            ("upload", [str(p) for p in sorted(EXAMPLES_DIR.glob("photo*.jpg"))]),
+        "Drawings (outlines, as people draw: tap one, then draw on it)":
+            ("sketch", [str(p) for p in sorted(EXAMPLES_DIR.glob("drawing*.png"))]),
     }
 
 
@@ -583,14 +602,23 @@ def curves(shown: report.Report) -> pd.DataFrame:
 
 # ----------------------------------------------------------------------------- the page
 
-CSS = GAP_PANEL_CSS + lesson_render.LESSONS_CSS + report_render.REPORT_CSS + """
+CSS = GAP_PANEL_CSS + lesson_render.LESSONS_CSS + report_render.REPORT_CSS + PAGE_CSS + """
 #title h1 { margin-bottom: 0; }
+#title p { margin-top: 4px; }
 .nin-empty { padding: 18px; border: 1px dashed var(--border-color-primary); border-radius: 8px;
              color: var(--body-text-color-subdued); font-size: 15px; }
 #notice { border-left: 4px solid #f59e0b; padding-left: 10px; }
-#sketch canvas { cursor: crosshair; filter: invert(1); }
 #status { font-size: 16px; }
 #mlp-map img { cursor: crosshair; image-rendering: pixelated; }
+#gallery-sketch img { filter: invert(1); }  /* drawings are black on white, like the canvas they load into */
+/* Pictures whose title is drawn into them: Gradio's label badge would sit on that title. */
+#mlp-w1 [data-testid="block-label"], #mlp-w2 [data-testid="block-label"],
+#mlp-vectors [data-testid="block-label"] { display: none; }
+@media (max-width: 640px) {
+  #title h1 { font-size: 26px; }
+  #status { font-size: 15px; }
+  #ablation-logits, #translation-logits { min-width: 100% !important; }  /* the table gets its own line */
+}
 """
 
 model_choices = [(loaded.label, key) for key, loaded in explorer.models.items()]
@@ -598,19 +626,21 @@ notice = explorer.models[explorer.default_key].notice
 LESSON_NOTE = "Works on your current image: draw or upload one above, then come back here."
 
 with gr.Blocks(title="NiN Explorer", delete_cache=(1800, 3600)) as demo:
-    gr.Markdown(
-        "# NiN Explorer\n"
-        "Draw a garment or upload a photo, and watch a **Network in Network** (the d2l chapter's NiN, "
-        f"{parameter_count(explorer.models[explorer.default_key].model):,} parameters) sort it into one of the 10 "
-        "Fashion-MNIST classes. NiN has **no fully-connected layer**: its last block outputs one 5×5 map per "
-        "class, and each class's score is simply that map's average.\n\n"
-        "**Below the prediction, check each claim of the chapter yourself:** inside the network (global average "
-        "pooling, class activation map, feature maps) · a 1×1 conv is a per-pixel MLP · where the parameters "
-        "live · GAP is an average · translation · CAM for free · the model report.",
-        elem_id="title",
-    )
-    if notice:
-        gr.Markdown(notice, elem_id="notice")
+    # One line above the canvas (on a phone the canvas is the first thing under it); the rest folds away.
+    gr.Markdown("# NiN Explorer\nDraw a garment on the black square, or tap an example: a **Network in Network** "
+                "sorts it into one of the 10 Fashion-MNIST classes, without a fully-connected layer.",
+                elem_id="title")
+    with gr.Accordion("About NiN, this page and these weights", open=False, elem_id="about"):
+        gr.Markdown(
+            f"This is the d2l chapter's NiN ({parameter_count(explorer.models[explorer.default_key].model):,} "
+            "parameters). It has **no fully-connected layer**: its last block outputs one 5×5 map per class, and "
+            "each class's score is simply that map's average.\n\n"
+            "**Below the prediction, check each claim of the chapter yourself:** inside the network (global "
+            "average pooling, class activation map, feature maps) · a 1×1 conv is a per-pixel MLP · where the "
+            "parameters live · GAP is an average · translation · CAM for free · the model report.",
+            elem_id="intro")
+        if notice:
+            gr.Markdown(notice, elem_id="notice")
 
     state = gr.State(None, time_to_live=SESSION_TTL_S)
     with gr.Row(equal_height=False):
@@ -626,11 +656,11 @@ with gr.Blocks(title="NiN Explorer", delete_cache=(1800, 3600)) as demo:
                         # strokes' alpha, so their colour does not matter.
                         brush=gr.Brush(colors=["#000000"], default_color="#000000", color_mode="fixed",
                                        default_size=16),
-                        label="Draw in white", elem_id="sketch",
+                        # The brush is active from the start and the whole square takes ink (nin/page_js.py).
+                        label="Draw in white", show_label=False, elem_id="sketch",
                     )
                     with gr.Row():
-                        gr.Markdown("Predicts as you draw. Toolbar: brush size, eraser, undo, clear.",
-                                    elem_id="sketch-help")
+                        gr.Markdown("Predicts as you draw.", elem_id="sketch-help")
                         classify = gr.Button("Classify drawing", variant="secondary", size="sm",
                                              elem_id="classify", scale=0, min_width=150)
                 with gr.Tab("Upload", id="upload", elem_id="tab-upload"):
@@ -643,7 +673,7 @@ with gr.Blocks(title="NiN Explorer", delete_cache=(1800, 3600)) as demo:
             model = gr.Radio(model_choices, value=explorer.default_key, label="Weights",
                              visible=len(model_choices) > 1, elem_id="model")
         with gr.Column(scale=4, min_width=300):
-            label = gr.Label(num_top_classes=3, label="Prediction", elem_id="prediction")
+            label = gr.Label(num_top_classes=len(CLASS_NAMES), label="Prediction", elem_id="prediction")
             gr.Markdown("**What the network sees**: the 28×28 image (left, shown 8× larger) and the "
                         "224×224 input it is resized to (right).", elem_id="seen-caption")
             with gr.Row():
@@ -654,9 +684,12 @@ with gr.Blocks(title="NiN Explorer", delete_cache=(1800, 3600)) as demo:
             steps = gr.Markdown(elem_id="steps", label="Preprocessing steps", show_label=False)
 
     with gr.Row(equal_height=False, elem_id="examples"):
-        for title, files in examples().items():
+        for title, (target, files) in examples().items():
             with gr.Column(scale=len(files) + 2, min_width=200):
-                gr.Examples(files, inputs=[upload], label=title, examples_per_page=len(files))
+                gallery = gr.Examples(files, inputs=[sketch if target == "sketch" else upload], label=title,
+                                      examples_per_page=len(files), elem_id=f"gallery-{target}")
+                if target == "sketch":
+                    drawing_examples = gallery
 
     with gr.Tabs(elem_id="lessons") as lesson_tabs:
         with gr.Tab("Inside the network", id="inside", elem_id="tab-inside"):
@@ -776,6 +809,8 @@ with gr.Blocks(title="NiN Explorer", delete_cache=(1800, 3600)) as demo:
             with gr.Accordion("Numbers (JSON, as /gradcam returns them)", open=False):
                 gradcam_json = gr.JSON(elem_id="gradcam-json")
 
+        explorers_ui.build_tab(state, explorer, guarded, session_of, MODEL_WORKERS)  # channels, neighbours, occlusion
+
         with gr.Tab("Model report", id="report", elem_id="tab-report"):
             gr.Markdown("### Model report\nHow the shipped weights were trained and how they do on all 10,000 official "
                         "test images, beside the Fashion-MNIST human baseline (0.835) and the d2l chapter's result "
@@ -813,6 +848,10 @@ with gr.Blocks(title="NiN Explorer", delete_cache=(1800, 3600)) as demo:
     sketch.change(predict_sketch, [sketch, *settings], explore_outputs, api_name="predict_sketch",
                   trigger_mode="always_last", **model_events)
     classify.click(predict_sketch, [sketch, *settings], explore_outputs, api_name="classify", **model_events)
+    # Loading an example into the sketchpad does not fire its .change (the upload examples' Image does), so the
+    # drawing gallery runs the same prediction itself once the example is in the canvas.
+    drawing_examples.load_input_event.then(predict_sketch, [sketch, *settings], explore_outputs,
+                                           api_visibility="private", **model_events)
     model.change(rerun, [state, *settings], explore_outputs, api_name="change_model", **model_events)
     cam_class.change(change_cam, [state, cam_class], [cam, cam_caption], api_name="change_cam", **model_events)
     channels.change(change_channels, [state, channels], [features], api_name="change_channels", **model_events)
@@ -900,7 +939,7 @@ limits.install(demo)
 # How the app is served, here and by the tests: the upload limit, no SSR (it needs Node), bounded sessions,
 # request bodies capped before Gradio reads them (events 32 KB, the sketchpad's canvas files 8 MB), at most
 # 16 unread events per session, and no deep-link route.
-LAUNCH = dict(max_file_size=MAX_FILE_SIZE, ssr_mode=False, css=CSS, state_session_capacity=MAX_SESSIONS,
+LAUNCH = dict(max_file_size=MAX_FILE_SIZE, ssr_mode=False, css=CSS, js=PAGE_JS, state_session_capacity=MAX_SESSIONS,
               app_kwargs={"middleware": [Middleware(limits.BodyLimit), Middleware(limits.PendingEventsLimit),
                                          Middleware(sessions.RefuseDeepLinks)]})
 

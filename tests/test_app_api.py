@@ -27,7 +27,8 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "nin" / "examples"
 GOOD = EXAMPLES / "test00000_ankle-boot.png"
 PULLOVER = EXAMPLES / "test00001_pullover.png"
 PUBLIC_ENDPOINTS = {"/predict", "/predict_sketch", "/classify", "/change_model", "/change_cam", "/change_channels",
-                    "/ready", "/mlp_at", "/parameters", "/ablate", "/translate", "/gradcam"}
+                    "/ready", "/mlp_at", "/parameters", "/ablate", "/translate", "/gradcam",
+                    "/channel", "/neighbours", "/occlusion"}
 CANVAS = 280
 
 

@@ -335,6 +335,16 @@ def test_on_a_phone_tapping_an_example_brings_its_prediction_on_screen(open_page
     page.screenshot(path=str(SHOTS / "phone-after-an-example.png"))
 
 
+def test_tapping_a_drawing_example_loads_it_into_the_canvas_and_names_its_class(open_page):
+    page = open_page()
+    drawing = page.locator("#gallery-sketch button.gallery-item").first  # drawing_bag.png, in file order
+    drawing.scroll_into_view_if_needed()
+    drawing.click()
+    expect(page.locator(TOP_LABEL)).to_have_text("Bag", timeout=PREDICTION_S)
+    expect(page.locator("#steps")).to_contain_text("Drawing → Fashion-MNIST style", timeout=UI_S)
+    expect(page.locator("#steps")).to_contain_text("filled in", timeout=UI_S)
+
+
 def test_on_a_phone_every_lesson_tab_is_visible_without_an_overflow_menu(open_page):
     page = open_page(*PHONE)
     tabs = page.locator("#lessons").get_by_role("tab")
