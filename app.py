@@ -691,6 +691,9 @@ with gr.Blocks(title="NiN Explorer", delete_cache=(1800, 3600)) as demo:
                 if target == "sketch":
                     drawing_examples = gallery
 
+    # The guided path, after the input and its examples: where to look next, each step a link to its place.
+    gr.HTML(explorers_ui.start_here_html(), elem_id="start-here", js_on_load=None)
+
     with gr.Tabs(elem_id="lessons") as lesson_tabs:
         with gr.Tab("Inside the network", id="inside", elem_id="tab-inside"):
             gr.Markdown("## Global average pooling: how 10 maps become 10 scores", elem_id="gap-section")
