@@ -382,19 +382,25 @@ def small_whole(text: str) -> int | None:
     return int(text) if len(text) <= 6 else 10 ** 6
 
 
+def split_bounded(text: str | None, sep: str, what: str, max_parts: int, allowed: str) -> list[str]:
+    """The non-empty, stripped parts of `text` split on `sep`, after its length (MAX_TEXT) and then the number
+    of parts are checked: the parsers below never work on more than a bounded input."""
+    text = text or ""
+    if len(text) > MAX_TEXT:
+        raise InputError(f"{what}: at most {MAX_TEXT:,} characters; got {len(text):,}.")
+    parts = [part for part in (piece.strip() for piece in text.split(sep)) if part]
+    if len(parts) > max_parts:
+        raise InputError(f"{what} name {allowed}; got {len(parts):,}.")
+    return parts
+
+
 def parse_cells(text: str | None) -> list[tuple[int, int, int]]:
     """'Coat@2,3; Bag@0,0' -> [(4, 2, 3), (8, 0, 0)]: block4 cells as (class, row, col).
 
     Read by splitting on ';', '@' and ',' (linear in the text: no regular expression to backtrack), after
     the length and the number of cells are checked; every row and column is checked against the grid.
     """
-    text = text or ""
-    if len(text) > MAX_TEXT:
-        raise InputError(f"cells are at most {MAX_TEXT:,} characters; got {len(text):,}.")
-    parts = [part.strip() for part in text.split(";")]
-    parts = [part for part in parts if part]
-    if len(parts) > MAX_CELLS:
-        raise InputError(f"cells name at most {MAX_CELLS} cells (every cell of the ten maps); got {len(parts):,}.")
+    parts = split_bounded(text, ";", "cells", MAX_CELLS, f"at most {MAX_CELLS} cells (every cell of the ten maps)")
     cells = []
     for part in parts:
         name, at, where = part.partition("@")
@@ -417,13 +423,7 @@ def parse_channels(text: str | None, count: int, stage: str) -> list[int]:
     Split on ',' and '-'; the length and the number of parts are checked first, and every range against
     `count` before it is expanded, so no input makes a list longer than the stage has channels.
     """
-    text = text or ""
-    if len(text) > MAX_TEXT:
-        raise InputError(f"channels are at most {MAX_TEXT:,} characters; got {len(text):,}.")
-    parts = [part.strip() for part in text.split(",")]
-    parts = [part for part in parts if part]
-    if len(parts) > count:
-        raise InputError(f"channels of {stage} name at most {count} numbers or ranges; got {len(parts):,}.")
+    parts = split_bounded(text, ",", f"channels of {stage}", count, f"at most {count} numbers or ranges")
     chosen: set[int] = set()
     for part in parts:
         first_text, dash, last_text = part.partition("-")

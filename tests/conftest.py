@@ -58,6 +58,24 @@ def app_url():
         app.demo.close()
 
 
+CHROMIUM = Path("/usr/bin/chromium")  # Debian's; Playwright's own browser download is never used
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium driven by Playwright, one per test module (the browser test files share this)."""
+    pytest.importorskip("playwright")
+    from playwright.sync_api import sync_playwright
+
+    require(CHROMIUM.exists(), f"{CHROMIUM} not found; apt-get install -y chromium")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
 def pytest_configure(config):
     # Gradio 6.31's queue calls pandas options that pandas 3 deprecates; not ours to fix, and it buries real warnings.
     config.addinivalue_line("filterwarnings", "ignore::DeprecationWarning:gradio.queueing")

@@ -9,14 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import require
 
 pytest.importorskip("playwright")
-from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
+from playwright.sync_api import Page, expect  # noqa: E402
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
 ROOT = Path(__file__).resolve().parents[1]
 SHOTS = Path(os.environ.get("NIN_SCREENSHOT_DIR") or ROOT / "artifacts" / "screenshots")
 EXAMPLES = ROOT / "nin" / "examples"
@@ -24,15 +20,6 @@ BOOT = EXAMPLES / "test00000_ankle-boot.png"
 TOP_LABEL = '#prediction [data-testid="label-output-value"]'
 SLOW = 60_000   # ms: a first prediction or a tab refresh (occlusion included) on a busy 2-core machine
 PHONE, DESKTOP = (390, 844), (1400, 1000)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    require(CHROMIUM.exists(), f"{CHROMIUM} not found; apt-get install -y chromium")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture
