@@ -382,7 +382,9 @@ def uploaded(open_page) -> Page:
 
 
 def images_loaded(page: Page, selector: str) -> None:
-    """Wait until every <img> under selector has decoded pixels."""
+    """Wait until every <img> under selector has decoded pixels. Lazy images are switched to eager first:
+    a quick scroll does not always give the browser's intersection observer a frame to start them."""
+    page.evaluate("s => document.querySelectorAll(s).forEach(i => { i.loading = 'eager'; })", selector)
     page.wait_for_function(
         "s => { const imgs = [...document.querySelectorAll(s)];"
         "       return imgs.length > 0 && imgs.every(i => i.complete && i.naturalWidth > 0); }",
