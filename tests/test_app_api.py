@@ -8,6 +8,7 @@ import io
 import os
 import re
 import struct
+import time
 import zlib
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from nin.model import CLASS_NAMES
 pytest.importorskip("gradio_client")
 from gradio_client import Client, handle_file  # noqa: E402
 from gradio_client.exceptions import AppError  # noqa: E402
+from gradio_client.utils import QueueError  # noqa: E402
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "nin" / "examples"
 GOOD = EXAMPLES / "test00000_ankle-boot.png"
@@ -205,7 +207,17 @@ def test_a_burst_beyond_the_queue_bound_is_refused_with_503_and_the_server_keeps
     assert {r.status_code for r in responses} <= {200, 503}
     assert refused and all("Queue is full" in r.text for r in refused)
     assert len(refused) <= burst - app.QUEUE_SIZE + app.MODEL_WORKERS  # no more refused than the bound implies
-    assert_serves(client)
+    assert httpx.get(f"{app_url}/gradio_api/info", timeout=10).status_code == 200  # not frozen while it works
+    # The accepted part of the burst still fills the queue for a few seconds (longer on a slow CI core), so a
+    # new request may honestly be told "full" until it drains: what must hold is that it drains and serves.
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            assert_serves(client)
+            break
+        except QueueError:
+            assert time.monotonic() < deadline, "the queue never drained after the burst"
+            time.sleep(1)
 
 
 # ----------------------------------------------------------------------------- the sketchpad
