@@ -4,7 +4,7 @@ The page reads top to bottom like the network: input -> what the network sees ->
 inside the network (global average pooling laid open, class activation map, every stage's feature
 maps), one lesson per claim of the d2l chapter (each checkable by doing something, each with a JSON
 endpoint), and the model report. This file only declares the UI and wires events; the request path
-lives in nin/pipeline.py, the lessons in nin/lessons.py, the report in nin/report.py.
+lives in nin/serve/pipeline.py, the lessons in nin/serve/lessons.py, the report in nin/serve/report.py.
 """
 
 from __future__ import annotations
@@ -27,15 +27,21 @@ import torch
 from gradio import processing_utils
 from starlette.middleware import Middleware
 
-from nin import lesson_render, lessons, limits, render, report, report_render, sessions
-from nin import explorers_ui
-from nin.components import PngImage, SafeSketchpad, UploadImage
-from nin.limits import MAX_TEXT, check_number, quote, refuse
+from nin.draw import lesson_render
+from nin.serve import lessons
+from nin.ui import limits
+from nin.draw import render
+from nin.serve import report
+from nin.draw import report_render
+from nin.ui import sessions
+from nin.ui import explorers_ui
+from nin.ui.components import PngImage, SafeSketchpad, UploadImage
+from nin.ui.limits import MAX_TEXT, check_number, quote, refuse
 from nin.model import CLASS_NAMES, layer_table, parameter_count
-from nin.pipeline import (EXAMPLES_DIR, Explorer, View, WEIGHTS_DIR, cpu_count, render_cam, stages_html)
-from nin.preprocess import EmptyInput, InputError, load_image, preprocess_photo
-from nin.page_js import PAGE_CSS, PAGE_JS
-from nin.render import GAP_PANEL_CSS
+from nin.serve.pipeline import (EXAMPLES_DIR, Explorer, View, WEIGHTS_DIR, cpu_count, render_cam, stages_html)
+from nin.serve.preprocess import EmptyInput, InputError, load_image, preprocess_photo
+from nin.ui.page_js import PAGE_CSS, PAGE_JS
+from nin.draw.render import GAP_PANEL_CSS
 
 MAX_FILE_SIZE = "10mb"
 CANVAS = 280
@@ -54,7 +60,7 @@ STAGE_SIDES = {"block1": 54, "block2": 26, "block3": 12, "block4": 5}  # block o
 # Each model event gets one intra-op thread per worker, so concurrent requests do not fight over cores.
 torch.set_num_threads(max(1, cpu_count() // MODEL_WORKERS))
 
-sessions.install()  # sessions without Gradio's per-session copy of every component's config (nin/sessions.py)
+sessions.install()  # sessions without Gradio's per-session copy of every component's config (nin/ui/sessions.py)
 explorer = Explorer()
 reports = report.shipped_reports(WEIGHTS_DIR)
 log = logging.getLogger("nin-explorer")
@@ -72,7 +78,7 @@ def guarded(what: str, on_empty=None):
     """Wrap a handler: bad input becomes a message for the user, a bug a logged plain apology.
 
     EmptyInput (nothing to classify yet) goes to `on_empty` when given. Refusals go through
-    `nin.limits.refuse`: a short message that quotes at most 60 characters of what was sent, one log line,
+    `nin.ui.limits.refuse`: a short message that quotes at most 60 characters of what was sent, one log line,
     no traceback. A bug logs its traceback once and the user gets an apology without internals. Every
     handler of the page goes through here; `limits.install` checks the raw inputs before (choices, whole
     numbers, ranges, text length), with the same refusal.
@@ -656,7 +662,7 @@ with gr.Blocks(title="NiN Explorer", delete_cache=(1800, 3600)) as demo:
                         # strokes' alpha, so their colour does not matter.
                         brush=gr.Brush(colors=["#000000"], default_color="#000000", color_mode="fixed",
                                        default_size=16),
-                        # The brush is active from the start and the whole square takes ink (nin/page_js.py).
+                        # The brush is active from the start and the whole square takes ink (nin/ui/page_js.py).
                         label="Draw in white", show_label=False, elem_id="sketch",
                     )
                     with gr.Row():
@@ -936,7 +942,7 @@ with gr.Blocks(title="NiN Explorer", delete_cache=(1800, 3600)) as demo:
                                          gradcam_json, gradcam_view]))
     state.change(refresh_open_lesson, [open_lesson, state, *lesson_controls], lesson_outputs, **lesson_events)
 
-# The page's handlers refuse through nin.limits.refuse, and every raw input is checked before Gradio reads it.
+# The page's handlers refuse through nin.ui.limits.refuse, and every raw input is checked before Gradio reads it.
 limits.install(demo)
 
 # How the app is served, here and by the tests: the upload limit, no SSR (it needs Node), bounded sessions,

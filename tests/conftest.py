@@ -80,5 +80,5 @@ def pytest_configure(config):
     # Gradio 6.31's queue calls pandas options that pandas 3 deprecates; not ours to fix, and it buries real warnings.
     config.addinivalue_line("filterwarnings", "ignore::DeprecationWarning:gradio.queueing")
     config.addinivalue_line("filterwarnings", "ignore:.*(no_silent_downcasting|copy keyword).*:Warning")
-    # nin.preprocess silences this process-wide and refuses those files itself; pytest resets filters per test.
+    # nin.serve.preprocess silences this process-wide and refuses those files itself; pytest resets filters per test.
     config.addinivalue_line("filterwarnings", "ignore::PIL.Image.DecompressionBombWarning")

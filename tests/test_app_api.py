@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from nin.bench_load import rss_mb
+from nin.dev.bench_load import rss_mb
 from nin.model import CLASS_NAMES
 
 pytest.importorskip("gradio_client")
@@ -337,7 +337,7 @@ def session(app_url):
 
 def live_explanation():
     import app
-    from nin.preprocess import load_image, preprocess_photo
+    from nin.serve.preprocess import load_image, preprocess_photo
 
     return app.explorer.explain(preprocess_photo(load_image(str(GOOD))), app.explorer.default_key)
 

@@ -15,8 +15,8 @@ import time
 import httpx
 import pytest
 
-from nin.bench_load import rss_mb
-from nin.limits import EVENT_BODY_LIMIT, MAX_PENDING_PER_SESSION, QUOTE
+from nin.dev.bench_load import rss_mb
+from nin.ui.limits import EVENT_BODY_LIMIT, MAX_PENDING_PER_SESSION, QUOTE
 from tools import attack
 
 pytest.importorskip("gradio_client")

@@ -1,4 +1,4 @@
-"""nin.bench as a specification: one run times both pipelines on one device and reports their ratio."""
+"""nin.train.bench as a specification: one run times both pipelines on one device and reports their ratio."""
 
 import json
 import re
@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_bench_on_cpu_prints_both_pipelines_and_the_ratio(tmp_path, official_data):
     out = tmp_path / "bench.json"
     proc = subprocess.run(
-        [sys.executable, "-m", "nin.bench", "--device", "cpu", "--limit", "64", "--batch-size", "8",
+        [sys.executable, "-m", "nin.train.bench", "--device", "cpu", "--limit", "64", "--batch-size", "8",
          "--warmup-steps", "1", "--steps", "2", "--out", str(out)],
         cwd=ROOT, capture_output=True, text=True, timeout=300,
     )
@@ -33,7 +33,7 @@ def test_bench_on_cpu_prints_both_pipelines_and_the_ratio(tmp_path, official_dat
 def test_bench_load_reports_levels_sessions_and_hostile_requests_against_a_launched_app(tmp_path):
     out = tmp_path / "load.json"
     proc = subprocess.run(
-        [sys.executable, "-m", "nin.bench_load", "--launch", "--baseline", "--levels", "1,2", "--requests", "4",
+        [sys.executable, "-m", "nin.dev.bench_load", "--launch", "--baseline", "--levels", "1,2", "--requests", "4",
          "--rounds", "2", "--sessions", "4", "--out", str(out)],
         cwd=ROOT, capture_output=True, text=True, timeout=600,
     )

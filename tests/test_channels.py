@@ -1,4 +1,4 @@
-"""What each channel looks for (nin.channels) and the precompute that ranks the test images (nin.precompute_explorers).
+"""What each channel looks for (nin.serve.channels) and the precompute that ranks the test images (nin.dev.precompute_explorers).
 
 The receptive fields are checked against the input-gradient support of a geometry-only copy of the network;
 the precompute's ranking against a plain per-image recomputation.
@@ -9,11 +9,11 @@ import pytest
 import torch
 from torch import nn
 
-from nin import precompute_explorers
-from nin.channels import block1_kernel, channel_counts, receptive_fields, stage_maxima, top_images
-from nin.explain import explain
+from nin.dev import precompute_explorers
+from nin.serve.channels import block1_kernel, channel_counts, receptive_fields, stage_maxima, top_images
+from nin.serve.explain import explain
 from nin.model import FEATURE_STAGES, NiN
-from nin.pipeline import WEIGHTS_DIR, load_models
+from nin.serve.pipeline import WEIGHTS_DIR, load_models
 
 
 @pytest.fixture(scope="module")

@@ -22,9 +22,9 @@ from fastapi import HTTPException  # noqa: E402
 from gradio.components.image_editor import EditorData  # noqa: E402
 from gradio.data_classes import DataWithFiles, FileData  # noqa: E402
 
-from nin.bench_load import rss_mb  # noqa: E402
-from nin.components import ComponentServerBodyLimit, SafeSketchpad, UploadImage  # noqa: E402
-from nin.preprocess import ink_mask  # noqa: E402
+from nin.dev.bench_load import rss_mb  # noqa: E402
+from nin.ui.components import ComponentServerBodyLimit, SafeSketchpad, UploadImage  # noqa: E402
+from nin.serve.preprocess import ink_mask  # noqa: E402
 
 CANVAS = 280
 SETTINGS = dict(type="numpy", image_mode="RGBA", canvas_size=(CANVAS, CANVAS), fixed_canvas=True, layers=False,

@@ -1,4 +1,4 @@
-"""nin.evaluate as a specification: the report's numbers agree with each other and with the weights' preprocessing."""
+"""nin.train.evaluate as a specification: the report's numbers agree with each other and with the weights' preprocessing."""
 
 import hashlib
 import json
@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from nin.data import TRAIN_MEAN, TRAIN_STD
-from nin.evaluate import evaluate
+from nin.train.evaluate import evaluate
 from nin.model import CLASS_NAMES, NiN, Preprocessing, save_weights, xavier_init_
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -84,7 +84,7 @@ def test_cli_writes_a_json_report(tmp_path, official_data):
     })
     out = tmp_path / "report.json"
     proc = subprocess.run(
-        [sys.executable, "-m", "nin.evaluate", "--weights", str(weights), "--limit", "100", "--out", str(out),
+        [sys.executable, "-m", "nin.train.evaluate", "--weights", str(weights), "--limit", "100", "--out", str(out),
          "--device", "cpu"],
         cwd=ROOT, capture_output=True, text=True, timeout=300,
     )
@@ -98,7 +98,7 @@ def test_cli_writes_a_json_report(tmp_path, official_data):
 
 
 def test_cli_rejects_a_missing_weight_file(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "nin.evaluate", "--weights", str(tmp_path / "nope.safetensors")],
+    proc = subprocess.run([sys.executable, "-m", "nin.train.evaluate", "--weights", str(tmp_path / "nope.safetensors")],
                           cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode != 0 and "not found" in proc.stderr
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from nin.explain import explain
+from nin.serve.explain import explain
 from nin.model import Preprocessing, preprocessing_of
 from nin.model import CLASS_NAMES, FEATURE_STAGES, NiN, xavier_init_
 

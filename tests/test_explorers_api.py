@@ -14,10 +14,10 @@ import pytest
 import torch
 from PIL import Image
 
-from nin.channels import stage_maxima
-from nin.explain import explain
+from nin.serve.channels import stage_maxima
+from nin.serve.explain import explain
 from nin.model import CLASS_NAMES, load_weights, preprocessing_of
-from nin.pipeline import WEIGHTS_DIR
+from nin.serve.pipeline import WEIGHTS_DIR
 
 pytest.importorskip("gradio_client")
 from gradio_client import Client, handle_file  # noqa: E402
@@ -216,7 +216,7 @@ def test_stale_precomputed_data_makes_the_explorers_say_unavailable(session, exp
     loaded = explorers.banks[key]
     assert not isinstance(loaded, str), f"the shipped data did not load: {loaded}"
     stale = ("The precomputed explorer data is stale: nin_cpu.explorers.npz was made for weights with sha256 "
-             "0000…: run `python -m nin.precompute_explorers --weights weights/nin_cpu.safetensors`.")
+             "0000…: run `python -m nin.dev.precompute_explorers --weights weights/nin_cpu.safetensors`.")
     explorers.banks[key] = stale
     try:
         for args, endpoint in ((("block3", 5), "/channel"), ((8,), "/neighbours")):

@@ -3,7 +3,7 @@ and every layer on the page, and all text escaped."""
 
 import numpy as np
 
-from nin import lesson_render as lr
+from nin.draw import lesson_render as lr
 from nin.model import CLASS_NAMES
 
 ESCAPED_NAMES = [f"<b{i}>" for i in range(10)]

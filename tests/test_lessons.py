@@ -10,9 +10,9 @@ from PIL import Image
 from torch import nn
 
 from conftest import require
-from nin import lessons
+from nin.serve import lessons
 from nin.model import NiN, load_weights, parameter_count, preprocessing_of, xavier_init_
-from nin.pipeline import EXAMPLES_DIR, WEIGHT_FILES, WEIGHTS_DIR
+from nin.serve.pipeline import EXAMPLES_DIR, WEIGHT_FILES, WEIGHTS_DIR
 
 # Official test images that nin/examples also ships (4x enlarged): ankle boot, pullover, trouser, shirt, shirt.
 TEST_INDICES = (0, 1, 2, 4, 7)

@@ -1,4 +1,4 @@
-"""What the network thinks is similar (nin.neighbours) and the precomputed bank it searches (nin.explorer_bank).
+"""What the network thinks is similar (nin.serve.neighbours) and the precomputed bank it searches (nin.serve.explorer_bank).
 
 The figure that matters: for 20 official test images the network gets right (the first two of each class),
 the majority label of their 8 nearest feature-space neighbours is the true label for at least 18; the
@@ -11,13 +11,13 @@ import numpy as np
 import pytest
 import torch
 
-from nin.channels import receptive_fields
-from nin.explain import explain
-from nin.explorer_bank import BankUnavailable, bank_path, load_bank, save_bank
+from nin.serve.channels import receptive_fields
+from nin.serve.explain import explain
+from nin.serve.explorer_bank import BankUnavailable, bank_path, load_bank, save_bank
 from nin.model import CLASS_NAMES, NiN
-from nin.neighbours import comparison_sentence, feature_vector, majority_label, nearest
-from nin.pipeline import WEIGHTS_DIR, load_models
-from nin.precompute_explorers import note_images
+from nin.serve.neighbours import comparison_sentence, feature_vector, majority_label, nearest
+from nin.serve.pipeline import WEIGHTS_DIR, load_models
+from nin.dev.precompute_explorers import note_images
 
 K = 8
 
@@ -109,7 +109,7 @@ def test_a_tied_majority_goes_to_the_nearest_tied_label():
 
 
 def test_the_sentence_counts_the_predicted_class_in_each_space():
-    from nin.neighbours import Neighbour, Neighbours
+    from nin.serve.neighbours import Neighbour, Neighbours
 
     same = tuple(Neighbour(i, 7, 0.1) for i in range(4))
     mixed = tuple(Neighbour(i, label, 1.0) for i, label in enumerate([7, 5, 5, 9]))
@@ -135,7 +135,7 @@ def test_a_bank_made_for_other_weights_is_refused_with_the_command_that_remakes_
     fake_bank(tmp_path, weights)
     with pytest.raises(BankUnavailable, match="stale") as info:
         load_bank(weights, receptive_fields(NiN()), directory=tmp_path)
-    assert "python -m nin.precompute_explorers --weights" in str(info.value)
+    assert "python -m nin.dev.precompute_explorers --weights" in str(info.value)
     assert "mine.safetensors" in str(info.value)
 
 
@@ -150,18 +150,18 @@ def test_a_missing_or_corrupt_bank_is_refused(tmp_path):
 
 
 def test_the_shipped_bank_records_how_it_was_made(bank, loaded):
-    from nin.runtime import sha256_of
+    from nin.train.runtime import sha256_of
 
     assert bank.weights_sha256 == sha256_of(WEIGHTS_DIR / loaded.key) == bank.meta["weights_sha256"]
     assert bank.features.shape == (10_000, 384) and np.allclose(np.linalg.norm(bank.features, axis=1), 1, atol=1e-3)
     assert bank.test.images.shape == (10_000, 28, 28) and bank.test.labels[:10].tolist() == [9, 2, 1, 1, 6, 1, 4, 6, 5, 7]
-    assert bank.meta["command"].startswith("python -m nin.precompute_explorers --weights")
+    assert bank.meta["command"].startswith("python -m nin.dev.precompute_explorers --weights")
     json.dumps(bank.meta)
 
 
 def test_a_stale_bank_makes_the_app_explorers_say_unavailable(tmp_path, loaded):
-    from nin.explorers_ui import Explorers, Unavailable
-    from nin.pipeline import Explorer
+    from nin.ui.explorers_ui import Explorers, Unavailable
+    from nin.serve.pipeline import Explorer
 
     weights = tmp_path / loaded.key
     weights.write_bytes((WEIGHTS_DIR / loaded.key).read_bytes() + b"changed")

@@ -1,4 +1,4 @@
-"""Occlusion next to CAM (nin.occlusion): the incremental pass equals the plain one, the grid has its documented
+"""Occlusion next to CAM (nin.serve.occlusion): the incremental pass equals the plain one, the grid has its documented
 shape, Spearman's rho is the textbook one, and a request fits in 400 ms of server time on 2 cores."""
 
 import os
@@ -12,9 +12,9 @@ import torch
 
 from nin.data import to_model_input
 from nin.model import load_weights, preprocessing_of
-from nin.occlusion import GREY, PATCH_SIZES, occluded_images, occlusion, positions, spearman
-from nin.pipeline import WEIGHTS_DIR, load_models
-from nin.preprocess import load_image, preprocess_photo
+from nin.serve.occlusion import GREY, PATCH_SIZES, occluded_images, occlusion, positions, spearman
+from nin.serve.pipeline import WEIGHTS_DIR, load_models
+from nin.serve.preprocess import load_image, preprocess_photo
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "nin" / "examples" / "test00000_ankle-boot.png"
 

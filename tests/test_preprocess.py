@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFile, JpegImagePlugin
 
-from nin import preprocess
-from nin.preprocess import (EmptyInput, InputError, MAX_ASPECT, MAX_PIXELS, WORK_SIDE, ink_mask, is_light_background,
+from nin.serve import preprocess
+from nin.serve.preprocess import (EmptyInput, InputError, MAX_ASPECT, MAX_PIXELS, WORK_SIDE, ink_mask, is_light_background,
                             load_image, object_bbox, preprocess_photo, preprocess_sketch)
 
 

@@ -4,7 +4,7 @@ import re
 
 import numpy as np
 
-from nin import render
+from nin.draw import render
 from nin.model import CLASS_NAMES
 
 

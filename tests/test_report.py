@@ -1,7 +1,7 @@
 """The model report as a specification: what publish records, the sprite beside each shipped file, the card.
 
 The shipped-file tests read weights/ as it is (whatever files are published there); the publish tests run
-the real `nin.publish` code path on a small untrained network at a tiny input size and 200 test images,
+the real `nin.train.publish` code path on a small untrained network at a tiny input size and 200 test images,
 so they take seconds, not the minutes of a full evaluation at 224 px.
 """
 
@@ -12,14 +12,14 @@ import pytest
 import torch
 from PIL import Image
 
-from nin import report_render
+from nin.draw import report_render
 from nin.data import to_model_input
-from nin.evaluate import sha256_of
+from nin.train.evaluate import sha256_of
 from nin.model import CLASS_NAMES, NiN, load_weights, preprocessing_of, save_weights, xavier_init_
-from nin.model_card import model_card
-from nin.pipeline import WEIGHT_FILES, WEIGHTS_DIR
-from nin.publish import WeakClassError, confusion_sprite, publish, refresh
-from nin.report import (PER_CELL, Report, accuracy_points, cell_id, confusion_examples, epoch_rows, load_report,
+from nin.train.model_card import model_card
+from nin.serve.pipeline import WEIGHT_FILES, WEIGHTS_DIR
+from nin.train.publish import WeakClassError, confusion_sprite, publish, refresh
+from nin.serve.report import (PER_CELL, Report, accuracy_points, cell_id, confusion_examples, epoch_rows, load_report,
                         read_metrics, shipped_reports, top_confusions)
 
 SHIPPED = list(shipped_reports(WEIGHTS_DIR))

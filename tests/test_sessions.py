@@ -9,7 +9,7 @@ import gradio.state_holder
 import httpx
 import pytest
 
-from nin.sessions import LeanSessionState
+from nin.ui.sessions import LeanSessionState
 
 pytest.importorskip("gradio_client")
 from gradio_client import Client, handle_file  # noqa: E402

@@ -17,11 +17,11 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
-from nin import train as T
+from nin.train import loop as T
 from nin.data import TRAIN_MEAN, TRAIN_STD
 from nin.model import CLASS_NAMES, NiN, load_weights, xavier_init_
-from nin.recipe import CPU_PHASE_A, CPU_PHASE_B
-from nin.runtime import sha256_of
+from nin.train.recipe import CPU_PHASE_A, CPU_PHASE_B
+from nin.train.runtime import sha256_of
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = 67  # block1 15x15 -> pool1 7x7 -> pool2 3x3 -> pool3 1x1: the least the network takes, ~13x cheaper than 224
@@ -259,7 +259,7 @@ import sys
 sys.path.insert(0, {root!r})
 from dataclasses import replace
 from pathlib import Path
-from nin import train as T
+from nin.train import loop as T
 from nin.data import load_fashion_mnist
 
 recipe = replace(T.RECIPES["best"], epochs=2, batch_size=16, input_size={size}, dropout=0.0, augment=False)

@@ -7,12 +7,12 @@ figure recorded when it was published within 0.3 points (training may have measu
 import pytest
 import torch
 
-from nin.evaluate import evaluate
-from nin.publish import MIN_CLASS_ACC
-from nin.runtime import sha256_of
+from nin.train.evaluate import evaluate
+from nin.train.publish import MIN_CLASS_ACC
+from nin.train.runtime import sha256_of
 from nin.model import CLASS_NAMES, INPUT_SIZE, load_weights, parameter_count, preprocessing_of
-from nin.pipeline import WEIGHT_FILES, WEIGHTS_DIR
-from nin.report import read_metrics
+from nin.serve.pipeline import WEIGHT_FILES, WEIGHTS_DIR
+from nin.serve.report import read_metrics
 
 SHIPPED = [name for name, _ in WEIGHT_FILES if (WEIGHTS_DIR / name).exists()]
 
@@ -52,7 +52,7 @@ def test_shipped_file_scores_its_recorded_accuracy_on_all_10000_test_images(name
     assert report["n"] == 10_000
     assert abs(report["accuracy"] - recorded["evaluation_fp32_cpu"]["accuracy"]) <= 0.003
     assert abs(report["accuracy"] - metadata["metrics"]["test_acc"]) <= 0.003  # what training measured
-    # nin.publish refuses a file with a class under 0.5 unless told otherwise, and the card then says so.
+    # nin.train.publish refuses a file with a class under 0.5 unless told otherwise, and the card then says so.
     weak = {c: a for c, a in report["per_class_accuracy"].items() if a < MIN_CLASS_ACC}
     assert weak == recorded.get("weak_classes_allowed", {}), weak
 

@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from nin.bench_load import launch, loopback_url, rss_mb, stop  # noqa: E402
+from nin.dev.bench_load import launch, loopback_url, rss_mb, stop  # noqa: E402
 
 EXAMPLE = ROOT / "nin" / "examples" / "test00000_ankle-boot.png"
 PREFIX = "/gradio_api"

@@ -8,7 +8,7 @@
 
 Numbers only: every function recomputes what it needs from the model (a NiN in eval mode), the preprocessed
 uint8 28x28 image and the preprocessing spec, and returns a dataclass whose `to_json()` is plain lists and
-numbers (numpy arrays meant only for drawing are left out of it). It draws nothing: that is `nin.lesson_render`.
+numbers (numpy arrays meant only for drawing are left out of it). It draws nothing: that is `nin.draw.lesson_render`.
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ class _Lesson:
 
 
 def network_input(input28: np.ndarray, spec: Preprocessing | None = None) -> torch.Tensor:
-    """float32 [1, 1, S, S]: the uint8 28x28 image resized and normalised exactly as `nin.explain.explain` does."""
+    """float32 [1, 1, S, S]: the uint8 28x28 image resized and normalised exactly as `nin.serve.explain.explain` does."""
     spec = spec or Preprocessing()
     images = torch.from_numpy(np.ascontiguousarray(input28, dtype=np.uint8))[None]
     return to_model_input(images, spec.input_size, spec.mean, spec.std)

@@ -1,6 +1,6 @@
 """The one evaluation loop: a model's predicted classes over a stream of batches.
 
-Training (test accuracy each epoch), `nin.evaluate` (accuracy, per-class accuracy, confusion matrix,
+Training (test accuracy each epoch), `nin.train.evaluate` (accuracy, per-class accuracy, confusion matrix,
 per-image predictions) and the benchmarks all score through `predict`, so a number means the same
 thing wherever it is printed. It measures; it neither trains nor draws.
 """
@@ -12,7 +12,7 @@ from typing import Iterable
 import torch
 from torch import nn
 
-from nin.runtime import autocast
+from nin.train.runtime import autocast
 
 
 @torch.no_grad()

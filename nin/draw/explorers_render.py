@@ -1,8 +1,8 @@
 """Pictures and HTML for the "Explore further" tab: channel maps and kernels, top-9 tiles, neighbours, occlusion.
 
-numpy, PIL and HTML only, no torch: every function takes what nin.channels, nin.neighbours and nin.occlusion
+numpy, PIL and HTML only, no torch: every function takes what nin.serve.channels, nin.serve.neighbours and nin.serve.occlusion
 computed (their dataclasses or plain arrays) and the official test images, and draws it. Activations use
-nin.render's viridis from 0; signed values (kernels, changes of probability) nin.lesson_render's blue-white-red
+nin.draw.render's viridis from 0; signed values (kernels, changes of probability) nin.draw.lesson_render's blue-white-red
 centred on 0. Pictures are inline PNGs (a few kB each). Every text put into HTML is escaped. `start_here_html`
 is the page's guided path, plain HTML with inline styles so it needs no stylesheet.
 """
@@ -15,12 +15,12 @@ import json
 import numpy as np
 from PIL import Image, ImageDraw
 
-from nin import render
-from nin.channels import ChannelTop
-from nin.lesson_render import diverging
+from nin.draw import render
+from nin.serve.channels import ChannelTop
+from nin.draw.lesson_render import diverging
 from nin.model import CLASS_NAMES
-from nin.neighbours import FEATURE_METRIC, PIXEL_METRIC, Neighbours
-from nin.occlusion import Occlusion
+from nin.serve.neighbours import FEATURE_METRIC, PIXEL_METRIC, Neighbours
+from nin.serve.occlusion import Occlusion
 
 MAP_SIDE = 270        # px: a channel's map for the session's input, whatever its grid (54, 26, 12 or 5)
 THUMB_SCALE = 4       # top-9 tiles: 28 px shown at 112 px

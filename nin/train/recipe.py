@@ -1,7 +1,7 @@
 """What a training run computes, apart from the loop: the recipes, and how each SGD step is built.
 
 A `Recipe` is everything that decides the trained weights (run options such as the device do not).
-The loop that drives it is nin/train.py; the benchmark builds its step from here too, so it times
+The loop that drives it is nin/train/loop.py; the benchmark builds its step from here too, so it times
 exactly the step the trainer runs.
 
   seed  the d2l chapter exactly: xavier init, plain SGD lr 0.1, batch 128, 10 epochs, no normalisation,
@@ -26,7 +26,7 @@ from torch import nn
 
 from nin.data import TRAIN_MEAN, TRAIN_STD, DeviceBatches
 from nin.model import INPUT_SIZE, NiN, xavier_init_
-from nin.runtime import autocast
+from nin.train.runtime import autocast
 
 @dataclass(frozen=True)
 class Recipe:

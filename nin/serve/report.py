@@ -4,7 +4,7 @@
 curves, the fp32 evaluation on the official test set (per-class accuracy, confusion matrix) and the index
 of the confusion sprite, a PNG of up to 8 official test images per confusion cell. The shaping helpers
 return plain lists and dicts (the app wraps the curve points in a pandas DataFrame for gr.LinePlot);
-nin/report_render.py turns a Report into HTML. This module only reads files: no torch, no evaluation.
+nin/draw/report_render.py turns a Report into HTML. This module only reads files: no torch, no evaluation.
 """
 
 from __future__ import annotations
@@ -103,7 +103,7 @@ def shipped_reports(weights_dir: Path) -> dict[str, Report]:
 
 
 def report_from_record(name: str, record: dict, weights_dir: Path | None) -> Report:
-    """A Report from one file's metrics.json record (see nin/publish.py for its fields); the sprite is
+    """A Report from one file's metrics.json record (see nin/train/publish.py for its fields); the sprite is
     looked for in `weights_dir` (None: leave its path relative)."""
     evaluation = record["evaluation_fp32_cpu"]
     run = record.get("run", {})

@@ -1,4 +1,4 @@
-"""`python -m nin.make_examples`: regenerate the example gallery shipped in nin/examples/.
+"""`python -m nin.dev.make_examples`: regenerate the example gallery shipped in nin/examples/.
 
 Two real official test images per class (the first two of each class in t10k order, enlarged 4x with
 pixel replication so thumbnails are visible; a 4x4 box average gives the original back exactly), one of
@@ -16,7 +16,7 @@ from PIL import Image
 
 from nin.data import load_fashion_mnist
 from nin.model import CLASS_NAMES, class_slug
-from nin.pipeline import EXAMPLES_DIR
+from nin.serve.pipeline import EXAMPLES_DIR
 
 PER_CLASS = 2
 
@@ -40,7 +40,7 @@ def official_examples(out: Path, data_dir: str | None) -> list[Path]:
     return paths
 
 
-DRAWINGS = Path(__file__).resolve().parents[1] / "tests" / "data" / "outline_drawings"
+DRAWINGS = Path(__file__).resolve().parents[2] / "tests" / "data" / "outline_drawings"
 DRAWN = ("t-shirt-top_1.png", "trouser_1.png", "dress_1.png", "sneaker_1.png", "bag_1.png")  # picked by class, not score
 
 

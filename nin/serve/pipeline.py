@@ -16,13 +16,13 @@ import numpy as np
 import torch
 from PIL import Image
 
-from nin import render
-from nin.explain import Explanation, explain
+from nin.draw import render
+from nin.serve.explain import Explanation, explain
 from nin.model import CLASS_NAMES, FEATURE_STAGES, NiN, Preprocessing, class_slug, load_weights, preprocessing_of, xavier_init_
-from nin.preprocess import Preprocessed, load_image, preprocess_photo, preprocess_sketch
+from nin.serve.preprocess import Preprocessed, load_image, preprocess_photo, preprocess_sketch
 
-WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
-EXAMPLES_DIR = Path(__file__).resolve().parent / "examples"  # written by `python -m nin.make_examples`
+WEIGHTS_DIR = Path(__file__).resolve().parents[2] / "weights"
+EXAMPLES_DIR = Path(__file__).resolve().parents[1] / "examples"  # written by `python -m nin.dev.make_examples`
 # Shipped weight files, best first. The GPU-trained files come from the "GPU-trained weights" issue; until
 # they exist the app runs on the provisional CPU-trained file and says so on the page.
 WEIGHT_FILES = (
@@ -98,7 +98,7 @@ def weak_classes(weights_dir: Path, name: str, below: float = 0.5) -> dict[str, 
 
 def model_notice(name: str, metadata: dict, weights_dir: Path) -> str:
     """The banner: what the weights are and how good they are, in one line a newcomer can read."""
-    from nin.report import HUMAN_BASELINE, training_story
+    from nin.serve.report import HUMAN_BASELINE, training_story
 
     acc = (metadata.get("metrics") or {}).get("test_acc")
     record = _shipped_record(weights_dir, name)
@@ -177,7 +177,7 @@ class Explorer:
         return explain(loaded.model, preprocessed.image, loaded.preprocessing)
 
     def lesson(self, lesson, preprocessed: Preprocessed, model_key: str | None, *args, **kwargs):
-        """Run one nin.lessons function on the session's input with the chosen weights."""
+        """Run one nin.serve.lessons function on the session's input with the chosen weights."""
         loaded = self.model(model_key)
         return lesson(loaded.model, preprocessed.image, loaded.preprocessing, *args, **kwargs)
 

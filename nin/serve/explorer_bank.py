@@ -1,6 +1,6 @@
 """The explorers' precomputed data for one weight file: each channel's top-9 official test images and the feature bank.
 
-`python -m nin.precompute_explorers --weights weights/X.safetensors` writes precomputed/X.explorers.npz: for
+`python -m nin.dev.precompute_explorers --weights weights/X.safetensors` writes precomputed/X.explorers.npz: for
 every channel of every stage the 9 official test images with the largest response (fp32) and where on the map
 it was, and the 10,000 test images' feature vectors (pool3 averaged over space, float16, about 7.7 MB). The
 file records the sha256 of the weight file it was made from; `load_bank` checks it and refuses a stale or
@@ -23,11 +23,11 @@ from pathlib import Path
 
 import numpy as np
 
-from nin.channels import TOP_K, ChannelTop, ReceptiveField
+from nin.serve.channels import TOP_K, ChannelTop, ReceptiveField
 from nin.data import FILES, IMAGE_SIZE, DataSourceError, parse_idx, read_bytes
-from nin.runtime import sha256_of
+from nin.train.runtime import sha256_of
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PRECOMPUTED_DIR = ROOT / "precomputed"
 TEST_DIR_NAME = "fashion-mnist-test"       # precomputed/fashion-mnist-test/: the official test files, gzip'd IDX
 TEST_FILES = ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
@@ -50,7 +50,7 @@ def command_for(weights: str | Path) -> str:
         shown = weights.resolve().relative_to(ROOT)
     except ValueError:
         shown = weights
-    return f"python -m nin.precompute_explorers --weights {shown}"
+    return f"python -m nin.dev.precompute_explorers --weights {shown}"
 
 
 @dataclass(frozen=True, eq=False)  # eq=False: arrays have no single truth value
@@ -70,7 +70,7 @@ def load_test_images(directory: Path = PRECOMPUTED_DIR) -> TestImages:
     for stem in TEST_FILES:
         path = Path(directory) / TEST_DIR_NAME / f"{stem}.gz"
         if not path.is_file():
-            raise BankUnavailable(f"{path} is missing: run `python -m nin.precompute_explorers --weights "
+            raise BankUnavailable(f"{path} is missing: run `python -m nin.dev.precompute_explorers --weights "
                                   "weights/nin_cpu.safetensors` (it copies the official test files).")
         try:
             raw = read_bytes(path)
@@ -126,7 +126,7 @@ class ExplorerBank:
 def save_bank(path: Path, meta: dict, features: np.ndarray, top_index: dict, top_activation: dict,
               top_cell: dict) -> Path:
     """Write one bank atomically (a crash leaves the previous file). Per-stage arrays are stored stacked."""
-    from nin.runtime import write_atomically
+    from nin.train.runtime import write_atomically
 
     stages = list(top_index)
     arrays = {
@@ -153,7 +153,7 @@ def load_bank(weights: str | Path, fields: dict[str, ReceptiveField], directory:
               weights_sha256: str | None = None) -> ExplorerBank:
     """The bank of `weights` if it was made from exactly this file; BankUnavailable (with the fix) otherwise.
 
-    `fields`: the live model's receptive fields (nin.channels.receptive_fields), so boxes follow the network
+    `fields`: the live model's receptive fields (nin.serve.channels.receptive_fields), so boxes follow the network
     actually loaded. `weights_sha256` saves hashing the file again when the caller has done it.
     """
     weights = Path(weights)
@@ -193,7 +193,7 @@ def copy_test_files(source_dir: Path, directory: Path = PRECOMPUTED_DIR) -> list
     import gzip
 
     from nin.data import find_files
-    from nin.runtime import write_atomically
+    from nin.train.runtime import write_atomically
 
     found = find_files(Path(source_dir)) or {}
     written = []

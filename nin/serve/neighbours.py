@@ -4,8 +4,8 @@ The feature space is the one block4 reads: pool3's 384 channels averaged over sp
 distance. Pixel space is the 28x28 image itself, compared by Euclidean distance on pixels in [0, 1]. Side by
 side they show what the network has learnt beyond the raw picture: feature-space neighbours tend to share the
 class, pixel-space ones the outline and brightness. The bank of the 10,000 test images' vectors is
-precomputed per weight file (nin.explorer_bank). numpy only: the query's vector comes from the caller's
-forward pass (nin.explain's pool3), so nothing here runs the network or draws.
+precomputed per weight file (nin.serve.explorer_bank). numpy only: the query's vector comes from the caller's
+forward pass (nin.serve.explain's pool3), so nothing here runs the network or draws.
 """
 
 from __future__ import annotations

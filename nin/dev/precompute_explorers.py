@@ -1,7 +1,7 @@
-"""`python -m nin.precompute_explorers --weights weights/nin_cpu.safetensors`: the explorers' data for one weight file.
+"""`python -m nin.dev.precompute_explorers --weights weights/nin_cpu.safetensors`: the explorers' data for one weight file.
 
 Runs the network once over the 10,000 official test images at the file's input size (224 px), in batches, and
-writes precomputed/<stem>.explorers.npz (see nin/explorer_bank.py): every channel's 9 most exciting test
+writes precomputed/<stem>.explorers.npz (see nin/serve/explorer_bank.py): every channel's 9 most exciting test
 images with the cell where each fired, and the feature bank (pool3 averaged over space, float16). It also
 copies the official test files into precomputed/fashion-mnist-test/ once, so the app needs no dataset.
 
@@ -25,11 +25,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from nin.channels import TOP_K, channel_counts, receptive_fields, stage_maxima, top_images
+from nin.serve.channels import TOP_K, channel_counts, receptive_fields, stage_maxima, top_images
 from nin.data import load_fashion_mnist, to_model_input
-from nin.explorer_bank import PRECOMPUTED_DIR, bank_path, command_for, copy_test_files, load_bank, save_bank
+from nin.serve.explorer_bank import PRECOMPUTED_DIR, bank_path, command_for, copy_test_files, load_bank, save_bank
 from nin.model import CLASS_NAMES, FEATURE_STAGES, load_weights, preprocessing_of
-from nin.runtime import device_name, git_commit, sha256_of
+from nin.train.runtime import device_name, git_commit, sha256_of
 
 
 def pass_over(model, images_u8: torch.Tensor, spec, batch: int, progress=None):
@@ -96,9 +96,9 @@ def note_images(model, images_u8: torch.Tensor, labels, spec, want: int = 20, sc
 def closing_note(model, spec, bank, indices: list[int], k: int = 8, patch: int = 8) -> dict:
     """The issue's figures for `indices`: how often the majority of the k nearest neighbours has the true label,
     in feature and in pixel space, and occlusion's rank correlation with CAM (one patch size)."""
-    from nin.explain import explain
-    from nin.neighbours import feature_vector, nearest
-    from nin.occlusion import occlusion
+    from nin.serve.explain import explain
+    from nin.serve.neighbours import feature_vector, nearest
+    from nin.serve.occlusion import occlusion
 
     test = bank.test
     hits = {"feature_space": 0, "pixel_space": 0}
@@ -125,7 +125,7 @@ def closing_note(model, spec, bank, indices: list[int], k: int = 8, patch: int =
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="python -m nin.precompute_explorers", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python -m nin.dev.precompute_explorers", description=__doc__.split("\n\n")[0])
     p.add_argument("--weights", type=Path, required=True, help="the weight file, e.g. weights/nin_cpu.safetensors")
     p.add_argument("--out-dir", type=Path, default=PRECOMPUTED_DIR, help="where the data goes (default: precomputed/)")
     p.add_argument("--data-dir", help="folder with the four Fashion-MNIST files (default: search, see nin.data)")

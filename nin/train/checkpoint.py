@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from nin.runtime import write_atomically
+from nin.train.runtime import write_atomically
 
 CHECKPOINT_KIND = "nin-train-checkpoint"
 

@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from nin.data import IMAGE_SIZE, TRAIN_MEAN, to_model_input
-from nin.explain import Explanation, explain
+from nin.serve.explain import Explanation, explain
 from nin.model import CLASS_NAMES, NiN, Preprocessing
 
 PATCH_SIZES = (4, 8, 12)        # side of the grey square, px of the 28x28 input

@@ -4,8 +4,8 @@ A channel's response to an image is its largest value over the map (where it fir
 the largest responses, and the receptive field of the cell where each fired, show what the channel is
 tuned to. `stage_maxima` computes those responses for a batch of images in one forward pass per batch;
 `top_images` ranks them; `receptive_field` walks the network's convs and pools to say which input pixels a
-cell of any stage sees. The precomputed top-9 lists come from `python -m nin.precompute_explorers` and are
-read through `nin.explorer_bank`. numpy and torch only: no pictures (that is `nin.explorers_render`), no UI.
+cell of any stage sees. The precomputed top-9 lists come from `python -m nin.dev.precompute_explorers` and are
+read through `nin.serve.explorer_bank`. numpy and torch only: no pictures (that is `nin.draw.explorers_render`), no UI.
 """
 
 from __future__ import annotations

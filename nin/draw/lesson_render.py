@@ -1,9 +1,9 @@
-"""Pictures for the NiN lessons (`nin.lessons`): weight heatmaps, vector bars, before/after maps, tables.
+"""Pictures for the NiN lessons (`nin.serve.lessons`): weight heatmaps, vector bars, before/after maps, tables.
 
 numpy, PIL and HTML only, no torch: every function takes plain arrays and lists, or a lesson's `to_json()`
 dict, so the app can draw what the lessons computed without running the network again. Activations
-use `nin.render`'s viridis from 0; weights and changes have a sign, so they get a blue-white-red scale
-centred on 0. Every text put into HTML is escaped. Text inside images is drawn by `nin.render` with the
+use `nin.draw.render`'s viridis from 0; weights and changes have a sign, so they get a blue-white-red scale
+centred on 0. Every text put into HTML is escaped. Text inside images is drawn by `nin.draw.render` with the
 DejaVu Sans shipped in nin/fonts, which has "×", "−" and "→".
 """
 
@@ -13,7 +13,7 @@ import html
 
 import numpy as np
 
-from nin import render
+from nin.draw import render
 
 # Blue (negative) - white (zero) - red (positive), ColorBrewer RdBu's ends and middle.
 _DIVERGING_ANCHORS = np.array([(0x21, 0x66, 0xAC), (0xF7, 0xF7, 0xF7), (0xB2, 0x18, 0x2B)], dtype=np.float64)
@@ -150,7 +150,7 @@ def _bar_row(name: str, share: float, value: str, title: str, kind: str) -> str:
 
 
 def parameter_report_html(report: dict) -> str:
-    """`nin.lessons.parameter_report().to_json()` as HTML: totals side by side, then each model's layers.
+    """`nin.serve.lessons.parameter_report().to_json()` as HTML: totals side by side, then each model's layers.
 
     Plain divs with CSS grid bars (LESSONS_CSS), so it reads on a 390 px phone without a plotting library.
     """
@@ -306,7 +306,7 @@ def translation_summary_md(numbers: dict, class_names: tuple[str, ...] | list[st
 
 def translation_heading_md(survey: dict, example: str, example_kept: bool) -> str:
     """The translation tab's heading and introduction, worded from a shift survey of the live model
-    (`nin.lessons.shift_survey(...).to_json()`), so the claim is the one the weights support."""
+    (`nin.serve.lessons.shift_survey(...).to_json()`), so the claim is the one the weights support."""
     dx, count, flipped = survey["dx"], survey["images"], survey["flipped"]
     maps, logits, worst = survey["map_change_median"], survey["logit_change_median"], survey["logit_change_max"]
     ratio = logits / maps if maps > 0 else 1.0

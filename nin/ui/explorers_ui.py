@@ -6,10 +6,10 @@ workers). Like the lessons, each explorer has a public JSON endpoint (`/channel`
 for API callers; no trigger on the page) and private page events that return the numbers and the panel
 drawn from them in one response, all in the shared "model" concurrency group. A new input refreshes the tab
 only while it is on screen: a browser-only listener on the state clicks a hidden button, so a closed tab costs
-the server nothing. `Explorers` is the glue from a session to nin.channels / nin.neighbours / nin.occlusion;
+the server nothing. `Explorers` is the glue from a session to nin.serve.channels / nin.serve.neighbours / nin.serve.occlusion;
 `start_here_html` is the page's guided path, for app.py to place under the title.
 
-The precomputed data (nin.explorer_bank) is loaded at start-up for every weight file and checked against
+The precomputed data (nin.serve.explorer_bank) is loaded at start-up for every weight file and checked against
 its sha256; when it is missing or stale the channel and neighbour explorers say so, with the command that
 remakes it, and the rest of the app is unaffected.
 """
@@ -24,15 +24,15 @@ from dataclasses import dataclass
 import gradio as gr
 import numpy as np
 
-from nin import explorers_render as draw
-from nin.channels import ChannelTop, block1_kernel, channel_counts, receptive_fields
-from nin.explorer_bank import BankUnavailable, ExplorerBank, command_for, load_bank
-from nin.limits import check_number, quote
+from nin.draw import explorers_render as draw
+from nin.serve.channels import ChannelTop, block1_kernel, channel_counts, receptive_fields
+from nin.serve.explorer_bank import BankUnavailable, ExplorerBank, command_for, load_bank
+from nin.ui.limits import check_number, quote
 from nin.model import CLASS_NAMES, FEATURE_STAGES
-from nin.neighbours import DEFAULT_K, K_MAX, Neighbours, feature_vector, nearest
-from nin.occlusion import PATCH_SIZES, Occlusion, occlusion
-from nin.pipeline import WEIGHTS_DIR, Explorer
-from nin.preprocess import InputError
+from nin.serve.neighbours import DEFAULT_K, K_MAX, Neighbours, feature_vector, nearest
+from nin.serve.occlusion import PATCH_SIZES, Occlusion, occlusion
+from nin.serve.pipeline import WEIGHTS_DIR, Explorer
+from nin.serve.preprocess import InputError
 
 start_here_html = draw.start_here_html
 log = logging.getLogger("nin-explorer")
@@ -123,7 +123,7 @@ def build_tab(state: gr.State, explorer: Explorer, guarded, session_of, workers:
         gr.Markdown("### Beyond the lessons: what each channel looks for, what the network finds similar, and a "
                     "second opinion on CAM\nThe channel lists and the neighbours come from the 10,000 official "
                     "test images, run through these weights once ahead of time (`python -m "
-                    f"nin.precompute_explorers`), so the page needs no dataset. {NOTE}")
+                    f"nin.dev.precompute_explorers`), so the page needs no dataset. {NOTE}")
         gr.Markdown("#### What each channel looks for")
         with gr.Row():
             stage = gr.Dropdown(list(FEATURE_STAGES), value=DEFAULT_STAGE, label="Stage", elem_id="explore-stage",
@@ -287,7 +287,7 @@ def build_tab(state: gr.State, explorer: Explorer, guarded, session_of, workers:
         return out
 
     model_events = dict(concurrency_id="model", concurrency_limit=workers, show_progress="hidden")
-    # preprocess=False: nin.limits has checked the raw values (choices, whole numbers, ranges); the handlers
+    # preprocess=False: nin.ui.limits has checked the raw values (choices, whole numbers, ranges); the handlers
     # check what depends on the stage and the weights, and Gradio's preprocessing would only round numbers.
     raw = dict(preprocess=False, **model_events)
     private = dict(api_visibility="private", **raw)

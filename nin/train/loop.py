@@ -1,8 +1,8 @@
 """Train the d2l NiN on Fashion-MNIST: `python -m nin.train --recipe seed|best|cpu`.
 
 This module is the epoch loop and its command line only. The recipes and the SGD step are in
-nin/recipe.py, device / precision / DDP in nin/runtime.py, checkpoints in nin/checkpoint.py, the
-evaluation loop in nin/scoring.py, the network in nin/model.py and the data in nin/data.py.
+nin/train/recipe.py, device / precision / DDP in nin/train/runtime.py, checkpoints in nin/train/checkpoint.py, the
+evaluation loop in nin/train/scoring.py, the network in nin/model.py and the data in nin/data.py.
 
 Data stays on the device (nin.data.DeviceBatches); CUDA runs use bf16 autocast and channels_last.
 Under `torchrun --nproc_per_node=N` each rank trains on its shard with DistributedDataParallel; the
@@ -19,7 +19,7 @@ A run that collapses to chance stops with a non-zero exit and writes no weights 
 Every epoch scores each class on its own; a class under WEAK_CLASS_ACC after the first epoch is flagged
 in the log and in metrics.json (a BatchNorm-free NiN can lose a class channel for good).
 
-`--recipe cpu` runs two phases (nin.recipe.PHASES): each is an ordinary run in OUT/phase-a, OUT/phase-b,
+`--recipe cpu` runs two phases (nin.train.recipe.PHASES): each is an ordinary run in OUT/phase-a, OUT/phase-b,
 the next one starting from the weights of the one before (`--init`); OUT/weights.safetensors and
 OUT/metrics.json then describe both. `--resume OUT` continues such a run at any epoch of any phase, and
 `--from-phase B --init FILE` starts at phase B from a phase-A file made elsewhere.
@@ -43,14 +43,14 @@ import torch.distributed as dist
 from torch import nn
 from tqdm import tqdm
 
-from nin.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from nin.train.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from nin.data import DeviceBatches, FashionMNIST, load_fashion_mnist
 from nin.model import CLASS_NAMES, NUM_CLASSES, WeightsError, load_weights, preprocessing_of, read_metadata, save_weights
-from nin.recipe import (CPU_MODES, PHASES, RECIPES, Recipe, build_model, build_optimizer, build_scheduler, epoch_seed,
+from nin.train.recipe import (CPU_MODES, PHASES, RECIPES, Recipe, build_model, build_optimizer, build_scheduler, epoch_seed,
                         make_step, parse_sizes, time_cpu_modes, total_steps)
-from nin.runtime import (DistInfo, all_reduce, barrier, configure_backends, dist_info_from_env, process_group,
+from nin.train.runtime import (DistInfo, all_reduce, barrier, configure_backends, dist_info_from_env, process_group,
                          provenance, resolve_device, resolve_precision, sha256_of, uses_channels_last, write_json)
-from nin.scoring import predict
+from nin.train.scoring import predict
 
 LN10 = math.log(10.0)  # cross-entropy of a network that says "1/10" to everything: chance on 10 balanced classes
 COLLAPSE_TOL = 0.01  # how close to ln 10 a step's loss must stay to count as "at chance"
@@ -338,7 +338,7 @@ def _run_epoch(run: _Run, epoch: int, train_model: nn.Module, net: nn.Module, st
     weak = [CLASS_NAMES[c] for c, acc in enumerate(per_class) if acc is not None and acc < WEAK_CLASS_ACC]
     if weak and info.is_main:
         tqdm.write(f"warning: after epoch {epoch + 1} these classes score under {WEAK_CLASS_ACC:.0%} on the test "
-                   f"set: {', '.join(weak)}. A class channel may have died (no BatchNorm here); nin.publish will "
+                   f"set: {', '.join(weak)}. A class channel may have died (no BatchNorm here); nin.train.publish will "
                    "refuse the file if it ends under 50%.", file=sys.stderr)
     row = {
         "epoch": epoch + 1, "input_size": size, "fraction": run.train_batches.fraction, "loss": loss_sum / count,

@@ -4,7 +4,7 @@ Gradio 6.31 decodes every file of an ImageEditor/Sketchpad value with PIL before
 Pillow knows, up to its limit), and its `accept_blobs` server function stores whatever a client sends,
 under any id, at any layer index (`[None] * (index + 1)`), forever. Here each file is checked from its
 header before anything is decoded, and the blob store is validated and bounded. This module holds no
-request logic: preprocessing and the model live in nin.preprocess and nin.pipeline.
+request logic: preprocessing and the model live in nin.serve.preprocess and nin.serve.pipeline.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from gradio.components.image_editor import EditorDataBlobs
 from gradio import processing_utils
 from gradio.data_classes import FileData, ImageData
 
-from nin.limits import COMPONENT_SERVER_LIMIT, BodyLimit, refuse
-from nin.preprocess import InputError, open_checked
+from nin.ui.limits import COMPONENT_SERVER_LIMIT, BodyLimit, refuse
+from nin.serve.preprocess import InputError, open_checked
 
 SKETCH_FORMATS = {"PNG": "PNG", "WEBP": "WebP", "JPEG": "JPEG"}  # what a canvas export can be
 BLOB_TYPES = ("background", "layer", "composite")                # accept_blobs' `type` values in 6.31
@@ -34,7 +34,7 @@ class UploadImage(gr.Image):
     """gr.Image that hands the raw uploaded file to our own decoder.
 
     gr.Image opens the file with PIL before our function runs, so a truncated or non-image upload would
-    fail inside Gradio with a bare "Error". Passing the path through lets nin.preprocess.load_image turn
+    fail inside Gradio with a bare "Error". Passing the path through lets nin.serve.preprocess.load_image turn
     every bad file into a message the user can act on.
     """
 
@@ -197,7 +197,7 @@ class ComponentServerBodyLimit(BodyLimit):
     """ASGI middleware: refuse /component_server bodies over `limit` bytes while they stream in.
 
     Gradio 6.31 reads every file of a multipart component_server request into memory (up to 1,000 files of
-    max_file_size each) before any component code can look at it. `nin.limits.BodyLimit` caps this route and
+    max_file_size each) before any component code can look at it. `nin.ui.limits.BodyLimit` caps this route and
     every event route; this one caps only this route, for apps without event limits.
     """
 

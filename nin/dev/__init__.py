@@ -1,0 +1,1 @@
+"""Tools only developers run: example gallery, explorer precomputation, app and load benchmarks."""

@@ -1,0 +1,1 @@
+"""The request path: image -> preprocess -> model -> explanation (numbers only, no pictures, no UI)."""

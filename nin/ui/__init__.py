@@ -1,0 +1,1 @@
+"""The Gradio page: components, layout, handlers, wiring, and the server's limits."""
