@@ -1,8 +1,14 @@
-"""Shared test helpers.
+"""Shared test helpers, and the test tiers.
 
-Tests that need something outside the repo (the official Fashion-MNIST files, Chromium) skip on a
-developer's machine that lacks it, but fail under CI=true: CI installs both, so a skip there would
-hide a broken install step.
+Tests that need something outside the repo (the official Fashion-MNIST files, Chromium, Playwright) skip on
+a developer's machine that lacks it, but fail under CI=true: CI installs them, so a skip there would hide a
+broken install step.
+
+Tiers (markers, registered below): `server` for tests that talk to the app launched in-process, `browser`
+for tests that drive Chromium (always also `slow`), `slow` for anything that takes seconds on its own
+(scoring 10,000 images, a CLI in a subprocess, a cold app start). `server` and `browser` are given from the
+fixtures a test uses, so no test can forget them; `slow` is written on the test. Day to day:
+`python -m pytest -q -m "not slow"`; the README's command and CI run everything.
 """
 
 import os
@@ -44,14 +50,10 @@ def app_url():
 
     Session-scoped so the API and browser tests share one server (importing app loads torch and the weights).
     """
-    import socket
-
     import app
+    from nin.dev.ports import free_port
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    app.demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **app.LAUNCH)
+    app.demo.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True, **app.LAUNCH)
     try:
         yield app.demo.local_url.rstrip("/")
     finally:
@@ -66,8 +68,10 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
 @pytest.fixture(scope="module")
 def browser():
     """Debian's Chromium driven by Playwright, one per test module (the browser test files share this)."""
-    pytest.importorskip("playwright")
-    from playwright.sync_api import sync_playwright
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        require(False, "playwright not installed; pip install -r requirements-dev.txt")
 
     require(CHROMIUM.exists(), f"{CHROMIUM} not found; apt-get install -y chromium")
     with sync_playwright() as playwright:
@@ -76,9 +80,26 @@ def browser():
         browser.close()
 
 
+SERVER_FIXTURES = {"app_url", "server"}  # the app, or test_components' small Gradio app, launched in-process
+BROWSER_FIXTURES = {"browser"}
+
+
 def pytest_configure(config):
+    config.addinivalue_line("markers", "slow: takes seconds on its own; left out of the day-to-day tier")
+    config.addinivalue_line("markers", "server: talks to a Gradio server launched in-process (app_url, server)")
+    config.addinivalue_line("markers", "browser: drives Chromium through Playwright (also slow)")
     # Gradio 6.31's queue calls pandas options that pandas 3 deprecates; not ours to fix, and it buries real warnings.
     config.addinivalue_line("filterwarnings", "ignore::DeprecationWarning:gradio.queueing")
     config.addinivalue_line("filterwarnings", "ignore:.*(no_silent_downcasting|copy keyword).*:Warning")
-    # nin.serve.preprocess silences this process-wide and refuses those files itself; pytest resets filters per test.
+    # nin.serve.decode silences this process-wide and refuses those files itself; pytest resets filters per test.
     config.addinivalue_line("filterwarnings", "ignore::PIL.Image.DecompressionBombWarning")
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        used = set(getattr(item, "fixturenames", ()))  # every fixture the test needs, directly or not
+        if used & BROWSER_FIXTURES:
+            item.add_marker(pytest.mark.browser)
+            item.add_marker(pytest.mark.slow)
+        if used & (SERVER_FIXTURES | BROWSER_FIXTURES):
+            item.add_marker(pytest.mark.server)

@@ -6,9 +6,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.mark.slow
 def test_bench_on_cpu_prints_both_pipelines_and_the_ratio(tmp_path, official_data):
     out = tmp_path / "bench.json"
     proc = subprocess.run(
@@ -30,6 +33,7 @@ def test_bench_on_cpu_prints_both_pipelines_and_the_ratio(tmp_path, official_dat
     assert report["ratio"] == project["examples_per_s"] / reference["examples_per_s"]
 
 
+@pytest.mark.slow
 def test_bench_load_reports_levels_sessions_and_hostile_requests_against_a_launched_app(tmp_path):
     out = tmp_path / "load.json"
     proc = subprocess.run(

@@ -100,6 +100,7 @@ def test_stage_maxima_are_each_channels_largest_value_and_its_place(loaded, subs
         assert np.allclose(features[i].numpy(), explanation.stages["pool3"].mean(axis=(1, 2)), rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_precompute_ranks_like_a_per_image_recomputation(loaded, subset):
     result = precompute_explorers.compute(loaded.model, subset, loaded.preprocessing, batch=40)
     maxima = {s: [] for s in FEATURE_STAGES}

@@ -76,6 +76,7 @@ def test_evaluate_puts_the_model_back_in_its_mode(official_data):
     assert model.training
 
 
+@pytest.mark.slow
 def test_cli_writes_a_json_report(tmp_path, official_data):
     torch.manual_seed(0)
     weights = save_weights(xavier_init_(NiN()), tmp_path / "w.safetensors", metadata={
@@ -97,6 +98,7 @@ def test_cli_writes_a_json_report(tmp_path, official_data):
     assert_consistent(report, official_data.test_labels[:100])
 
 
+@pytest.mark.slow
 def test_cli_rejects_a_missing_weight_file(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "nin.train.evaluate", "--weights", str(tmp_path / "nope.safetensors")],
                           cwd=ROOT, capture_output=True, text=True, timeout=120)

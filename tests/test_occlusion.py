@@ -63,6 +63,7 @@ def test_occluded_images_put_the_grey_patch_at_every_position(image):
     assert np.array_equal(images[7][outside], image[outside])
 
 
+@pytest.mark.slow
 def test_occlusion_needs_under_400_ms_of_one_core(loaded, image):
     """Server time, measured as the CPU time of the calling thread with one torch thread (as each of the app's
     model workers runs): what a request costs on an idle core, however busy the test machine is. With both

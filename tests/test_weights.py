@@ -43,6 +43,7 @@ def test_shipped_file_carries_its_metadata(name):
     assert {"recipe", "metrics", "git_commit", "device_name", "torch_version"} <= set(metadata)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", SHIPPED)
 def test_shipped_file_scores_its_recorded_accuracy_on_all_10000_test_images(name, metrics, official_data):
     model, metadata = load_weights(WEIGHTS_DIR / name)
