@@ -64,7 +64,7 @@ def test_predict_returns_a_label_dict_with_the_top_classes(client):
     # cut to the component's num_top_classes.
     assert label["label"] in CLASS_NAMES
     confidences = label["confidences"]
-    assert len(confidences) == (app.label.num_top_classes or len(CLASS_NAMES))
+    assert len(confidences) == (app.page.label.num_top_classes or len(CLASS_NAMES))
     assert confidences[0]["label"] == label["label"]
     values = [c["confidence"] for c in confidences]
     assert values == sorted(values, reverse=True)
@@ -187,6 +187,8 @@ def test_a_burst_beyond_the_queue_bound_is_refused_with_503_and_the_server_keeps
     import app
     from concurrent.futures import ThreadPoolExecutor
 
+    from nin.ui.events import PREDICTED, SHOW_TOP
+
     with GOOD.open("rb") as handle:
         (path,) = httpx.post(f"{app_url}/gradio_api/upload", files={"files": (GOOD.name, handle, "image/png")},
                              timeout=60).json()
@@ -195,7 +197,7 @@ def test_a_burst_beyond_the_queue_bound_is_refused_with_503_and_the_server_keeps
     burst = 2 * app.QUEUE_SIZE
 
     def join(i: int) -> httpx.Response:
-        body = {"data": [image, app.explorer.default_key, app.PREDICTED, app.SHOW_TOP], "event_data": None,
+        body = {"data": [image, app.explorer.default_key, PREDICTED, SHOW_TOP], "event_data": None,
                 "fn_index": fn_index, "trigger_id": None, "session_hash": f"burst{i}"}
         return httpx.post(f"{app_url}/gradio_api/queue/join", json=body, timeout=60)
 
@@ -289,11 +291,11 @@ def test_hostile_sketch_layer_gets_a_clear_message_and_the_server_keeps_serving(
 
 
 def test_cam_and_channels_follow_the_last_prediction_in_the_session(app_url):
-    import app
+    from nin.ui.events import SHOW_ALL, SHOW_TOP
 
     fresh = Client(app_url, download_files=False, verbose=False, analytics_enabled=False)
     # Before any prediction in this session there is nothing to redraw: no error, and no pictures.
-    assert "nin-stage" not in str(fresh.predict(app.SHOW_ALL, api_name="/change_channels"))
+    assert "nin-stage" not in str(fresh.predict(SHOW_ALL, api_name="/change_channels"))
     assert fresh.predict("Dress", api_name="/change_cam") == ({"__type__": "update"},) * 2  # both left as they are
     assert fresh.predict(api_name="/change_model")[0] in ({}, None)
     predict(fresh, GOOD)
@@ -302,9 +304,9 @@ def test_cam_and_channels_follow_the_last_prediction_in_the_session(app_url):
     assert caption.startswith("CAM: Dress map")
     assert output_pixels(cam).shape == (224, 224)
 
-    every = fresh.predict(app.SHOW_ALL, api_name="/change_channels")
+    every = fresh.predict(SHOW_ALL, api_name="/change_channels")
     assert every.count('class="nin-stage"') == 7 and "all 96 channels" in every
-    top = fresh.predict(app.SHOW_TOP, api_name="/change_channels")
+    top = fresh.predict(SHOW_TOP, api_name="/change_channels")
     assert "top 16 of 96 channels" in top and "all 96 channels" not in top
 
     label, *_ = fresh.predict(api_name="/change_model")  # reruns the session's last input
@@ -315,13 +317,14 @@ def test_an_unexpected_failure_gets_a_plain_message_not_a_traceback(monkeypatch)
     import gradio as gr
 
     import app
+    from nin.ui.events import PREDICTED, SHOW_TOP, ExplorerEvents
 
     def broken(*args, **kwargs):
         raise RuntimeError("internal detail the user must not see")
 
     monkeypatch.setattr(app.explorer, "from_photo", broken)
     with pytest.raises(gr.Error) as info:
-        app.predict(str(GOOD), app.explorer.default_key, app.PREDICTED, app.SHOW_TOP)
+        ExplorerEvents(app.explorer, app.page, {}).predict(str(GOOD), app.explorer.default_key, PREDICTED, SHOW_TOP)
     assert "Something went wrong" in info.value.message and "internal detail" not in info.value.message
 
 

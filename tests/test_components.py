@@ -23,7 +23,8 @@ from gradio.components.image_editor import EditorData  # noqa: E402
 from gradio.data_classes import DataWithFiles, FileData  # noqa: E402
 
 from nin.dev.bench_load import rss_mb  # noqa: E402
-from nin.ui.components import ComponentServerBodyLimit, SafeSketchpad, UploadImage  # noqa: E402
+from nin.ui.components import SafeSketchpad, UploadImage  # noqa: E402
+from nin.ui.server import ComponentServerBodyLimit  # noqa: E402
 from nin.serve.preprocess import ink_mask  # noqa: E402
 
 CANVAS = 280

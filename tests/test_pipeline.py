@@ -80,8 +80,8 @@ def test_official_examples_are_mostly_recognised(explorer):
 
 def test_show_all_channels_draws_every_channel(explorer):
     path = str(EXAMPLES_DIR / "test00000_ankle-boot.png")
-    assert "all 384 channels" in explorer.from_photo(path, show_all=True).stage_titles["block3"]
-    assert "top 16 of 384" in explorer.from_photo(path).stage_titles["block3"]
+    assert "all 384 channels" in explorer.from_photo(path, show_all=True).stages_html
+    assert "top 16 of 384" in explorer.from_photo(path).stages_html
 
 
 def test_rerun_with_the_same_input_gives_the_same_numbers(explorer):

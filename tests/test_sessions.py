@@ -41,18 +41,19 @@ def test_state_values_keep_their_time_to_live_and_expire(demo):
     import app
 
     session = LeanSessionState(demo)
-    session[app.state._id] = {"model": "x"}
-    assert session[app.state._id] == {"model": "x"} and session.config_values == {}
-    session._state_ttl[app.state._id] = (app.SESSION_TTL_S, datetime.datetime.now() - datetime.timedelta(hours=2))
-    (_, value, expired), *_ = [entry for entry in session.state_components if entry[0] is app.state]
+    state = app.page.state
+    session[state._id] = {"model": "x"}
+    assert session[state._id] == {"model": "x"} and session.config_values == {}
+    session._state_ttl[state._id] = (app.SESSION_TTL_S, datetime.datetime.now() - datetime.timedelta(hours=2))
+    (_, value, expired), *_ = [entry for entry in session.state_components if entry[0] is state]
     assert value == {"model": "x"} and expired
 
 
 def test_session_state_follows_a_client_from_prediction_to_lesson(app_url):
-    import app
+    from nin.serve.pipeline import EXAMPLES_DIR
 
     client = Client(app_url, download_files=False, verbose=False, analytics_enabled=False)
-    client.predict(handle_file(str(app.EXAMPLES_DIR / "test00000_ankle-boot.png")), api_name="/predict")
+    client.predict(handle_file(str(EXAMPLES_DIR / "test00000_ankle-boot.png")), api_name="/predict")
     result = client.predict("block2", 13, 13, api_name="/mlp_at")  # needs this session's image
     assert result["max_abs_diff"] < 1e-4
 

@@ -30,6 +30,7 @@ def main() -> None:
 
     from nin.data import load_fashion_mnist
     from nin.model import CLASS_NAMES
+    from nin.ui.events import PREDICTED, SHOW_TOP
 
     data = load_fashion_mnist(download=False)
     with socket.socket() as probe:
@@ -43,8 +44,8 @@ def main() -> None:
             for i in range(args.n):
                 path = Path(tmp) / f"test{i:05d}.png"
                 Image.fromarray(data.test_images[i].numpy()).save(path)
-                result = client.predict(handle_file(str(path)), app.explorer.default_key, app.PREDICTED,
-                                        app.SHOW_TOP, api_name="/predict")
+                result = client.predict(handle_file(str(path)), app.explorer.default_key, PREDICTED,
+                                        SHOW_TOP, api_name="/predict")
                 top = result[0]["label"]
                 truth = CLASS_NAMES[int(data.test_labels[i])]
                 predicted[top] += 1

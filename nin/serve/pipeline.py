@@ -1,13 +1,14 @@
 """The app's request path, without the UI: image -> preprocess -> model -> explanation -> render.
 
 `Explorer` owns the loaded weights and turns one user input into a `View`: every number and picture the
-page shows. app.py only wires components to these calls; the benchmark and the tests call them directly.
+page shows. The page's handlers (nin/ui/events.py) call it; the benchmark and the tests call it directly.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import reprlib
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +20,7 @@ from PIL import Image
 from nin.draw import render
 from nin.serve.explain import Explanation, explain
 from nin.model import CLASS_NAMES, FEATURE_STAGES, NiN, Preprocessing, class_slug, load_weights, preprocessing_of, xavier_init_
-from nin.serve.preprocess import Preprocessed, load_image, preprocess_photo, preprocess_sketch
+from nin.serve.preprocess import InputError, Preprocessed, load_image, preprocess_photo, preprocess_sketch
 
 WEIGHTS_DIR = Path(__file__).resolve().parents[2] / "weights"
 EXAMPLES_DIR = Path(__file__).resolve().parents[1] / "examples"  # written by `python -m nin.dev.make_examples`
@@ -69,7 +70,6 @@ class View:
     gap_html: str
     cam: np.ndarray                      # RGB uint8 overlay
     cam_title: str
-    stage_titles: dict[str, str]         # stage -> its caption (shape, channels shown, colour scale)
     stages_html: str                     # all grids with their titles, for the page
     steps_markdown: str
     timings_ms: dict[str, float] = field(default_factory=dict)
@@ -214,13 +214,29 @@ class Explorer:
         return view
 
 
+def class_choice(cam_class: str | int | None) -> int | None:
+    """Which class a CAM or Grad-CAM is asked for: None for the predicted one ('predicted…' in any case, such
+    as the page's "Predicted class", or nothing), else a class index from a class name or an index 0-9.
+
+    The one check of a class choice, for the page, the API and the lessons alike: anything else is refused
+    with an InputError rather than quietly replaced by the prediction.
+    """
+    if cam_class is None or cam_class == "" or \
+            (isinstance(cam_class, str) and cam_class.lower().startswith("predicted")):
+        return None
+    if cam_class in CLASS_NAMES:
+        return CLASS_NAMES.index(cam_class)
+    text = str(cam_class) if isinstance(cam_class, int) and not isinstance(cam_class, bool) else cam_class
+    if isinstance(text, str) and text.isascii() and text.isdigit() and len(text) <= 2 and int(text) < len(CLASS_NAMES):
+        return int(text)
+    raise InputError(f"class must be 'predicted', a class index from 0 to {len(CLASS_NAMES) - 1} or one of "
+                     f"{', '.join(CLASS_NAMES)}; got {reprlib.repr(cam_class)}.")
+
+
 def class_index(cam_class: str | int | None, explanation: Explanation) -> int:
-    """'predicted' (or None) -> the top class; a class name or index -> that class."""
-    if cam_class is None or cam_class == "" or str(cam_class).lower().startswith("predicted"):
-        return explanation.predicted
-    if isinstance(cam_class, int) or str(cam_class).isdigit():
-        return int(cam_class) % len(CLASS_NAMES)
-    return CLASS_NAMES.index(cam_class) if cam_class in CLASS_NAMES else explanation.predicted
+    """The class a CAM shows: `class_choice`, with the predicted class for 'predicted'."""
+    index = class_choice(cam_class)
+    return explanation.predicted if index is None else index
 
 
 def render_cam(explanation: Explanation, cam_class: str | int | None) -> tuple[np.ndarray, str]:
@@ -267,11 +283,10 @@ def render_view(explanation: Explanation, preprocessed: Preprocessed,
         gap_html=render.gap_panel_html(explanation.class_maps, explanation.logits, explanation.probs, CLASS_NAMES),
         cam=cam,
         cam_title=cam_title,
-        stage_titles=stage_titles,
         stages_html=render.stage_panel_html(stage_images, stage_titles, src=image_src),
         steps_markdown="\n".join(f"{i}. {step}" for i, step in enumerate(preprocessed.steps, 1)),
     )
 
 
 __all__ = ["Explorer", "View", "LoadedModel", "load_models", "render_view", "render_cam", "render_stages", "stages_html",
-           "TOP_CHANNELS", "EXAMPLES_DIR", "WEIGHTS_DIR", "WEIGHT_FILES"]
+           "class_choice", "class_index", "TOP_CHANNELS", "EXAMPLES_DIR", "WEIGHTS_DIR", "WEIGHT_FILES"]

@@ -23,7 +23,7 @@ from gradio.components.image_editor import EditorDataBlobs
 from gradio import processing_utils
 from gradio.data_classes import FileData, ImageData
 
-from nin.ui.limits import COMPONENT_SERVER_LIMIT, BodyLimit, refuse
+from nin.ui.limits import refuse
 from nin.serve.preprocess import InputError, open_checked
 
 SKETCH_FORMATS = {"PNG": "PNG", "WEBP": "WebP", "JPEG": "JPEG"}  # what a canvas export can be
@@ -192,14 +192,3 @@ class SafeSketchpad(gr.Sketchpad):
 def pending_bytes(store: dict) -> int:
     return sum(len(b or b"") for e in store.values() for b in (e.background, e.composite, *e.layers))
 
-
-class ComponentServerBodyLimit(BodyLimit):
-    """ASGI middleware: refuse /component_server bodies over `limit` bytes while they stream in.
-
-    Gradio 6.31 reads every file of a multipart component_server request into memory (up to 1,000 files of
-    max_file_size each) before any component code can look at it. `nin.ui.limits.BodyLimit` caps this route and
-    every event route; this one caps only this route, for apps without event limits.
-    """
-
-    def __init__(self, app, limit: int = COMPONENT_SERVER_LIMIT):
-        super().__init__(app, lambda path: limit if path.rstrip("/").endswith("/component_server") else None)

@@ -1,13 +1,14 @@
 """The "Explore further" tab: what each channel looks for, what the network thinks is similar, occlusion next to CAM.
 
-`build_tab(...)` declares the tab inside app.py's lesson tabs and wires its events; app.py passes what the tab
-needs from the page (the session state, the Explorer, its error wrapper and session reader, the model
-workers). Like the lessons, each explorer has a public JSON endpoint (`/channel`, `/neighbours`, `/occlusion`,
-for API callers; no trigger on the page) and private page events that return the numbers and the panel
-drawn from them in one response, all in the shared "model" concurrency group. A new input refreshes the tab
-only while it is on screen: a browser-only listener on the state clicks a hidden button, so a closed tab costs
-the server nothing. `Explorers` is the glue from a session to nin.serve.channels / nin.serve.neighbours / nin.serve.occlusion;
-`start_here_html` is the page's guided path, for app.py to place under the title.
+`build_tab(...)` declares the tab inside the page's lesson tabs (nin/ui/page.py) and wires its events; the page
+passes what the tab needs from it (the session state, the Explorer, the model workers), and its handlers go
+through the page's error path (nin.ui.events.guarded). Like the lessons, each explorer has a public JSON
+endpoint (`/channel`, `/neighbours`, `/occlusion`, for API callers; no trigger on the page) and private page
+events that return the numbers and the panel drawn from them in one response, all in the shared "model"
+concurrency group. A new input refreshes the tab only while it is on screen: a browser-only listener on the
+state clicks a hidden button, so a closed tab costs the server nothing. `Explorers` is the glue from a session
+to nin.serve.channels / nin.serve.neighbours / nin.serve.occlusion; `start_here_html` is the page's guided
+path, for the page to place under the examples.
 
 The precomputed data (nin.serve.explorer_bank) is loaded at start-up for every weight file and checked against
 its sha256; when it is missing or stale the channel and neighbour explorers say so, with the command that
@@ -27,6 +28,7 @@ import numpy as np
 from nin.draw import explorers_render as draw
 from nin.serve.channels import ChannelTop, block1_kernel, channel_counts, receptive_fields
 from nin.serve.explorer_bank import BankUnavailable, ExplorerBank, command_for, load_bank
+from nin.ui.events import guarded, session_of
 from nin.ui.limits import check_number, quote
 from nin.model import CLASS_NAMES, FEATURE_STAGES
 from nin.serve.neighbours import DEFAULT_K, K_MAX, Neighbours, feature_vector, nearest
@@ -79,10 +81,14 @@ class Explorers:
             raise Unavailable(f"The {what} is unavailable for these weights. {bank or 'No data was loaded.'}")
         return bank
 
-    def check_channel(self, model_key: str | None, stage, index) -> tuple[str, int]:
+    def channel_count(self, model_key: str | None, stage) -> int:
+        """Channels of a feature stage with these weights; any other stage is refused."""
         if not isinstance(stage, str) or stage not in FEATURE_STAGES:
             raise InputError(f"stage must be one of {', '.join(FEATURE_STAGES)}; got {quote(stage)}.")
-        count = channel_counts(self.explorer.model(model_key).model)[stage]
+        return channel_counts(self.explorer.model(model_key).model)[stage]
+
+    def check_channel(self, model_key: str | None, stage, index) -> tuple[str, int]:
+        count = self.channel_count(model_key, stage)
         check_number(f"index of a {stage} channel", index, 0, count - 1, whole=True)
         return stage, int(index)
 
@@ -108,12 +114,11 @@ class Explorers:
 
 # ----------------------------------------------------------------------------- the tab
 
-def build_tab(state: gr.State, explorer: Explorer, guarded, session_of, workers: int) -> gr.Tab:
+def build_tab(state: gr.State, explorer: Explorer, workers: int) -> gr.Tab:
     """Declare the "Explore further" tab (call it inside the page's lesson `gr.Tabs`) and wire its events.
 
-    state: the session's gr.State ({"preprocessed", "model"} or None); guarded: app.py's error wrapper
-    (guarded(what, on_empty) -> decorator); session_of: app.py's reader of the state (raises EmptyInput);
-    workers: the size of the shared "model" concurrency group.
+    state: the session's gr.State ({"preprocessed", "model"} or None); workers: the size of the shared
+    "model" concurrency group.
     """
     explorers = Explorers.load(explorer)
     log.info("explorers: precomputed data of %d weight file(s) checked and loaded in %.0f ms",
@@ -240,9 +245,7 @@ def build_tab(state: gr.State, explorer: Explorer, guarded, session_of, workers:
     @guarded("opening the channel")
     def channel_restage(session, stage_value, index_value):
         """Another stage: the channel index stays if that stage has it, else goes to 0."""
-        if stage_value not in FEATURE_STAGES:
-            raise InputError(f"stage must be one of {', '.join(FEATURE_STAGES)}; got {quote(stage_value)}.")
-        count = channel_counts(explorer.model(session_or_none(session)[1]).model)[stage_value]
+        count = explorers.channel_count(session_or_none(session)[1], stage_value)
         fits = isinstance(index_value, (int, float)) and not isinstance(index_value, bool) \
             and 0 <= index_value < count and float(index_value).is_integer()
         value = int(index_value) if fits else 0

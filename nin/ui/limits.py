@@ -79,6 +79,17 @@ class StderrHandler(logging.StreamHandler):
         pass
 
 
+def log_to_stderr() -> logging.Logger:
+    """The app's log: refusals (one line each) and bugs (one traceback each) go to stderr, nothing else of ours."""
+    if not log.handlers:
+        handler = StderrHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s: %(message)s"))
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
+        log.propagate = False
+    return log
+
+
 # ----------------------------------------------------------------------------- inputs, before Gradio reads them
 
 def name_of(block) -> str:
@@ -299,5 +310,5 @@ def _session_hash(body: bytes) -> tuple[bool, str | None]:
 
 
 __all__ = ["refuse", "quote", "shorten", "check_input", "check_number", "check_text", "check_choice", "install",
-           "BodyLimit", "PendingEventsLimit", "StderrHandler", "body_limit_for", "QUOTE", "MAX_TEXT", "EVENT_BODY_LIMIT",
-           "MAX_PENDING_PER_SESSION"]
+           "BodyLimit", "PendingEventsLimit", "StderrHandler", "log_to_stderr", "body_limit_for", "answer", "QUOTE",
+           "MAX_TEXT", "EVENT_BODY_LIMIT", "MAX_PENDING_PER_SESSION"]

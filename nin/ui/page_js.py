@@ -116,7 +116,7 @@ PAGE_JS = """
 }
 """ % {"split_ms": SPLIT_MS}
 
-# The CSS the script and the sketchpad layout rely on (app.py adds it to the page's CSS).
+# The CSS the script and the sketchpad layout rely on (nin/ui/page.py adds it to the page's CSS).
 STRIP = 40  # px: the tool strip above the drawing square
 SIDE = 340  # px: the drawing square at most (a phone's is the screen's width). The editor's rendering cost grows
             # with the drawn area: in software WebGL (headless Chromium here) 420 px took twice as long per move

@@ -9,8 +9,8 @@ for any session whose hash the caller knows. This app offers no deep links.
 
 `LeanSessionState` keeps everything else of `SessionState` (gr.State values and their time to live,
 per-session component updates, eviction by `state_session_capacity`) and drops the copies;
-`RefuseDeepLinks` answers the deep-link route with 404. `install()` puts the lean class where Gradio looks
-it up; app.py calls it at import, before any session exists. Gradio is pinned (requirements.txt), and
+`nin.ui.server.RefuseDeepLinks` answers the deep-link route with 404. `install()` puts the lean class where
+Gradio looks it up; app.py calls it at import, before any session exists. Gradio is pinned (requirements.txt), and
 tests/test_sessions.py checks the attributes this relies on, so an upgrade that moves them fails loudly.
 """
 
@@ -24,8 +24,6 @@ import gradio.route_utils
 import gradio.state_holder
 from gradio.components import State
 from gradio.state_holder import SessionState
-
-DEEP_LINK_PATH = "/gradio_api/deep_link"
 
 
 class LeanSessionState(SessionState):
@@ -56,19 +54,3 @@ def install() -> None:
     for module in (gradio.state_holder, gradio.blocks, gradio.route_utils):
         module.SessionState = LeanSessionState
 
-
-class RefuseDeepLinks:
-    """ASGI middleware: 404 for /gradio_api/deep_link, which would write a session's state to disk."""
-
-    def __init__(self, app):
-        self.app = app
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] == "http" and scope["path"].rstrip("/").endswith(DEEP_LINK_PATH):
-            body = b'{"detail": "Not Found"}'
-            await send({"type": "http.response.start", "status": 404,
-                        "headers": [(b"content-type", b"application/json"),
-                                    (b"content-length", str(len(body)).encode())]})
-            await send({"type": "http.response.body", "body": body})
-            return
-        await self.app(scope, receive, send)

@@ -1,0 +1,440 @@
+"""The page's layout, top to bottom, and the components its handlers answer to.
+
+`build_page` declares every component inside the app's gr.Blocks, in page order: the title, the input (draw
+or upload) beside the prediction and what the network sees, the examples, then the tabs (inside the network,
+one tab per lesson, the explorers, the model report). It returns a `Page`: the components the handlers key
+their outputs by (`page.label`, `page.mlp.json`, …) and the wiring connects, so nothing reads a component
+from a module global. Layout only: the handlers are in nin/ui/events.py and nin/ui/lessons.py, their events
+in nin/ui/wiring.py; the "Explore further" tab declares and wires itself (nin/ui/explorers_ui.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import gradio as gr
+import pandas as pd
+
+from nin.draw import lesson_render, report_render
+from nin.draw.render import GAP_PANEL_CSS
+from nin.model import CLASS_NAMES, parameter_count
+from nin.serve import lessons, report
+from nin.serve.pipeline import EXAMPLES_DIR, Explorer
+from nin.ui import explorers_ui
+from nin.ui.components import PngImage, SafeSketchpad, UploadImage
+from nin.ui.events import PREDICTED, SHOW_ALL, SHOW_TOP
+from nin.ui.lessons import DEFAULT_EXAMPLE, DX_LABEL, DY_LABEL, LAYERS, MLP_MAP_SIDE, NO_STAGE, STAGE_SIDES
+from nin.ui.limits import MAX_TEXT
+from nin.ui.page_js import PAGE_CSS
+
+CANVAS = 280
+LESSON_NOTE = "Works on your current image: draw or upload one above, then come back here."
+
+CSS = GAP_PANEL_CSS + lesson_render.LESSONS_CSS + report_render.REPORT_CSS + PAGE_CSS + """
+#title h1 { margin-bottom: 0; }
+#title p { margin-top: 4px; }
+.nin-empty { padding: 18px; border: 1px dashed var(--border-color-primary); border-radius: 8px;
+             color: var(--body-text-color-subdued); font-size: 15px; }
+#notice { border-left: 4px solid #f59e0b; padding-left: 10px; }
+#status { font-size: 16px; }
+#mlp-map img { cursor: crosshair; image-rendering: pixelated; }
+#gallery-sketch img { filter: invert(1); }  /* drawings are black on white, like the canvas they load into */
+/* Pictures whose title is drawn into them: Gradio's label badge would sit on that title. */
+#mlp-w1 [data-testid="block-label"], #mlp-w2 [data-testid="block-label"],
+#mlp-vectors [data-testid="block-label"] { display: none; }
+@media (max-width: 640px) {
+  #title h1 { font-size: 26px; }
+  #status { font-size: 15px; }
+  #ablation-logits, #translation-logits { min-width: 100% !important; }  /* the table gets its own line */
+}
+"""
+
+
+# ----------------------------------------------------------------------------- what the handlers answer to
+
+@dataclass
+class MlpPanel:
+    """Lesson 1, a 1x1 conv is a per-pixel MLP."""
+
+    tab: gr.Tab
+    stage: gr.Radio
+    row: gr.Number
+    col: gr.Number
+    go: gr.Button
+    shown: gr.State  # the block whose grid the row and column boxes refer to
+    result: gr.Markdown
+    map: gr.Image
+    vectors: gr.Image
+    w1: gr.Image
+    w2: gr.Image
+    json: gr.JSON
+
+    def __post_init__(self):
+        self.controls = [self.stage, self.row, self.col]  # what its events read besides the session
+        self.outputs = [self.json, self.map, self.vectors, self.w1, self.w2, self.result, self.shown]
+
+
+@dataclass
+class AblationPanel:
+    """Lesson 3, GAP is an average."""
+
+    tab: gr.Tab
+    cells: gr.Textbox
+    stage: gr.Dropdown
+    channels: gr.Textbox
+    reset: gr.Button
+    result: gr.Markdown
+    maps: gr.HTML
+    logits: gr.HTML
+    json: gr.JSON
+
+    def __post_init__(self):
+        self.controls = [self.cells, self.stage, self.channels]  # what its events read besides the session
+        self.outputs = [self.json, self.maps, self.logits, self.result]
+
+
+@dataclass
+class TranslationPanel:
+    """Lesson 4, translation."""
+
+    tab: gr.Tab
+    dx: gr.Slider
+    dy: gr.Slider
+    result: gr.Markdown
+    inputs: gr.Image
+    maps: gr.HTML
+    logits: gr.HTML
+    json: gr.JSON
+
+    def __post_init__(self):
+        self.controls = [self.dx, self.dy]  # what its events read besides the session
+        self.outputs = [self.json, self.inputs, self.maps, self.logits, self.result]
+
+
+@dataclass
+class GradcamPanel:
+    """Lesson 5, CAM for free."""
+
+    tab: gr.Tab
+    cam_of: gr.Dropdown
+    view: gr.HTML
+    json: gr.JSON
+
+    def __post_init__(self):
+        self.controls = [self.cam_of]  # what its events read besides the session
+        self.outputs = [self.json, self.view]
+
+
+@dataclass
+class ConfusionPanel:
+    """One shipped weight file's confusion matrix in the model report, and where a clicked cell's images go."""
+
+    name: str          # the weight file
+    name_state: gr.State
+    matrix: gr.HTML
+    examples: gr.HTML
+
+    @property
+    def api_name(self) -> str:
+        return f"confusion_cell_{report.file_slug(self.name)}".replace("-", "_")
+
+
+@dataclass
+class Page:
+    """The components the handlers answer to, by name."""
+
+    state: gr.State                # the session's input: {"preprocessed", "model"} or None
+    sketch: SafeSketchpad
+    classify: gr.Button
+    upload: UploadImage
+    drawing_examples: gr.Examples  # the drawings' gallery: loads into the sketchpad
+    status: gr.Markdown
+    model: gr.Radio
+    label: gr.Label
+    input28: PngImage
+    input224: PngImage
+    steps: gr.Markdown
+    gap: gr.HTML
+    cam_class: gr.Dropdown
+    cam: PngImage
+    cam_caption: gr.Markdown
+    channels: gr.Radio
+    features: gr.HTML
+    mlp: MlpPanel
+    parameters_tab: gr.Tab
+    parameters_json: gr.JSON
+    ablation: AblationPanel
+    translation: TranslationPanel
+    gradcam: GradcamPanel
+    confusions: list[ConfusionPanel]
+
+    @property
+    def settings(self) -> list:
+        """What every prediction reads besides its input."""
+        return [self.model, self.cam_class, self.channels]
+
+    @property
+    def outputs(self) -> list:
+        """What every prediction writes."""
+        return [self.label, self.input28, self.input224, self.gap, self.cam, self.cam_caption, self.status,
+                self.features, self.steps, self.state]
+
+
+# ----------------------------------------------------------------------------- what the page shows
+
+def architecture_rows() -> list[list]:
+    return [[name, " × ".join(map(str, shape)), f"{params:,}"] for name, shape, params in LAYERS]
+
+
+def examples(explorer: Explorer) -> dict[str, tuple[str, list[str]]]:
+    """Example files by kind -> (the input they load into, files); the official test images in class order.
+    Drawings load into the sketchpad (as its canvas, black on white, shown inverted), so they take the
+    drawing path, outline filling included, and can be drawn on; the rest are uploads."""
+    tests = sorted(EXAMPLES_DIR.glob("test*.png"), key=lambda p: (explorer.example_class(p), p.name))
+    return {
+        "Official test images, two per class in class order (T-shirt/top, Trouser, Pullover, Dress, Coat, "
+        "Sandal, Shirt, Sneaker, Bag, Ankle boot)": ("upload", [str(p) for p in tests]),
+        "Product-style photos (dark on white: the app negates them)":
+            ("upload", [str(p) for p in sorted(EXAMPLES_DIR.glob("photo*.jpg"))]),
+        "Drawings (outlines, as people draw: tap one, then draw on it)":
+            ("sketch", [str(p) for p in sorted(EXAMPLES_DIR.glob("drawing*.png"))]),
+    }
+
+
+def curves(shown: report.Report) -> pd.DataFrame:
+    return pd.DataFrame(report.accuracy_points(shown))
+
+
+def numbers_json(endpoint: str, elem_id: str, value=None) -> gr.JSON:
+    """A panel's numbers, folded away under it: what its JSON endpoint returns."""
+    with gr.Accordion(f"Numbers (JSON, as /{endpoint} returns them)", open=False):
+        return gr.JSON(value, elem_id=elem_id)
+
+
+# ----------------------------------------------------------------------------- the layout
+
+def build_page(explorer: Explorer, *, reports: dict[str, report.Report], parameters: dict, default_shift: int,
+               survey: lessons.ShiftSurvey, default_kept: bool, workers: int, session_ttl_s: int) -> Page:
+    """Declare the page inside the app's gr.Blocks; what is measured at start-up comes in as arguments
+    (the shipped reports, the parameter counts, the translation tab's default shift and its survey)."""
+    model_choices = [(loaded.label, key) for key, loaded in explorer.models.items()]
+    notice = explorer.models[explorer.default_key].notice
+    confusions: list[ConfusionPanel] = []
+    # One line above the canvas (on a phone the canvas is the first thing under it); the rest folds away.
+    gr.Markdown("# NiN Explorer\nDraw a garment on the black square, or tap an example: a **Network in Network** "
+                "sorts it into one of the 10 Fashion-MNIST classes, without a fully-connected layer.",
+                elem_id="title")
+    with gr.Accordion("About NiN, this page and these weights", open=False, elem_id="about"):
+        gr.Markdown(
+            f"This is the d2l chapter's NiN ({parameter_count(explorer.models[explorer.default_key].model):,} "
+            "parameters). It has **no fully-connected layer**: its last block outputs one 5×5 map per class, and "
+            "each class's score is simply that map's average.\n\n"
+            "**Below the prediction, check each claim of the chapter yourself:** inside the network (global "
+            "average pooling, class activation map, feature maps) · a 1×1 conv is a per-pixel MLP · where the "
+            "parameters live · GAP is an average · translation · CAM for free · the model report.",
+            elem_id="intro")
+        if notice:
+            gr.Markdown(notice, elem_id="notice")
+
+    state = gr.State(None, time_to_live=session_ttl_s)
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=5, min_width=300):
+            with gr.Tabs():
+                with gr.Tab("Draw", id="draw", elem_id="tab-draw"):
+                    sketch = SafeSketchpad(
+                        type="numpy", image_mode="RGBA", canvas_size=(CANVAS, CANVAS), fixed_canvas=True,
+                        layers=False, transforms=(), sources=(),
+                        # A black brush on Gradio's default white canvas, shown inverted by CSS: white on
+                        # black like the dataset, with no initial value= (which makes the frontend swallow
+                        # the first stroke) and nothing for "Clear canvas" to lose. The model reads the
+                        # strokes' alpha, so their colour does not matter.
+                        brush=gr.Brush(colors=["#000000"], default_color="#000000", color_mode="fixed",
+                                       default_size=16),
+                        # The brush is active from the start and the whole square takes ink (nin/ui/page_js.py).
+                        label="Draw in white", show_label=False, elem_id="sketch",
+                    )
+                    with gr.Row():
+                        gr.Markdown("Predicts as you draw.", elem_id="sketch-help")
+                        classify = gr.Button("Classify drawing", variant="secondary", size="sm",
+                                             elem_id="classify", scale=0, min_width=150)
+                with gr.Tab("Upload", id="upload", elem_id="tab-upload"):
+                    upload = UploadImage(
+                        type="filepath", image_mode=None, sources=["upload", "clipboard"], format="png",
+                        label="One garment: PNG, JPEG, WebP, BMP or GIF, up to 10 MB",
+                        elem_id="upload", height=300,
+                    )
+            status = gr.Markdown("Loading the canvas…", elem_id="status", label="Status", show_label=False)
+            model = gr.Radio(model_choices, value=explorer.default_key, label="Weights",
+                             visible=len(model_choices) > 1, elem_id="model")
+        with gr.Column(scale=4, min_width=300):
+            label = gr.Label(num_top_classes=len(CLASS_NAMES), label="Prediction", elem_id="prediction")
+            gr.Markdown("**What the network sees**: the 28×28 image (left, shown 8× larger) and the "
+                        "224×224 input it is resized to (right).", elem_id="seen-caption")
+            with gr.Row():
+                input28 = PngImage(label="28×28", show_label=False, format="png", interactive=False,
+                                   elem_id="input28", height=224, buttons=[])
+                input224 = PngImage(label="224×224", show_label=False, format="png", interactive=False,
+                                    elem_id="input224", height=224, buttons=[])
+            steps = gr.Markdown(elem_id="steps", label="Preprocessing steps", show_label=False)
+
+    with gr.Row(equal_height=False, elem_id="examples"):
+        for title, (target, files) in examples(explorer).items():
+            with gr.Column(scale=len(files) + 2, min_width=200):
+                gallery = gr.Examples(files, inputs=[sketch if target == "sketch" else upload], label=title,
+                                      examples_per_page=len(files), elem_id=f"gallery-{target}")
+                if target == "sketch":
+                    drawing_examples = gallery
+
+    # The guided path, after the input and its examples: where to look next, each step a link to its place.
+    gr.HTML(explorers_ui.start_here_html(), elem_id="start-here", js_on_load=None)
+
+    with gr.Tabs(elem_id="lessons"):
+        with gr.Tab("Inside the network", id="inside", elem_id="tab-inside"):
+            gr.Markdown("## Global average pooling: how 10 maps become 10 scores", elem_id="gap-section")
+            gap = gr.HTML('<div class="nin-empty">The class maps appear here once there is something to classify.</div>',
+                          elem_id="gap", js_on_load=None, label="Global average pooling")
+
+            gr.Markdown("## Class activation map: where the evidence is", elem_id="cam-section")
+            with gr.Row(equal_height=False):
+                with gr.Column(scale=1, min_width=220):
+                    cam_class = gr.Dropdown([PREDICTED, *CLASS_NAMES], value=PREDICTED, label="Show the map of",
+                                            elem_id="cam-class")
+                    gr.Markdown("Because NiN has no fully-connected layer, a class's 5×5 map in block4 already says "
+                                "where the evidence for that class is. Upsampled and laid over the input, it is a "
+                                "class activation map with no extra computation.")
+                with gr.Column(scale=2, min_width=260):
+                    cam = PngImage(label="CAM", format="png", interactive=False, elem_id="cam", height=300)
+                    cam_caption = gr.Markdown(elem_id="cam-caption", label="CAM caption", show_label=False)
+
+            gr.Markdown("## Feature maps of every stage\nColour: viridis, from 0 (dark purple) to the stage's largest "
+                        "activation (yellow), one scale per stage so channels can be compared. #n is the channel "
+                        "index; block4's channels are the classes.", elem_id="features-section")
+            channels = gr.Radio([SHOW_TOP, SHOW_ALL], value=SHOW_TOP, label="Channels", elem_id="channels")
+            features = gr.HTML('<div class="nin-empty">Every stage\'s feature maps appear here.</div>',
+                               elem_id="features", js_on_load=None, label="Feature maps")
+
+            with gr.Accordion("Architecture (computed live from the module)", open=False):
+                gr.Dataframe(architecture_rows(), headers=["stage", "output shape", "parameters"],
+                             interactive=False, elem_id="architecture")
+
+        with gr.Tab("1×1 conv = MLP", id="mlp", elem_id="tab-mlp") as mlp_tab:
+            gr.Markdown("### A 1×1 convolution is a per-pixel MLP\nEach NiN block is a spatial conv followed by two "
+                        "1×1 convs. A 1×1 conv never looks at neighbours: at every pixel it multiplies that pixel's "
+                        "channel vector by one weight matrix. **Click a pixel of the block's output** (or type a row "
+                        "and column) and the page recomputes that pixel by hand as `relu(W2 @ relu(W1 @ x + b1) + b2)`"
+                        f" and compares it with the network. {LESSON_NOTE}")
+            with gr.Row():
+                mlp_stage = gr.Radio(list(STAGE_SIDES), value="block2", label="Block", elem_id="mlp-stage")
+                largest = max(STAGE_SIDES.values()) - 1
+                mlp_row = gr.Number(value=13, precision=0, minimum=0, maximum=largest, label="Row", elem_id="mlp-row")
+                mlp_col = gr.Number(value=13, precision=0, minimum=0, maximum=largest, label="Column",
+                                    elem_id="mlp-col")
+                mlp_go = gr.Button("Recompute", elem_id="mlp-go", scale=0, min_width=120)
+                mlp_shown = gr.State("block2")  # the block whose grid the row and column boxes refer to
+            mlp_result = gr.Markdown(elem_id="mlp-result")
+            with gr.Row(equal_height=False):
+                mlp_map = gr.Image(label="Block output (mean over channels): click a pixel", interactive=False,
+                                   format="png", elem_id="mlp-map", height=MLP_MAP_SIDE, width=MLP_MAP_SIDE, buttons=[])
+                mlp_vectors = gr.Image(label="x → h → y at that pixel", interactive=False, format="png",
+                                       elem_id="mlp-vectors", buttons=[])
+            with gr.Row(equal_height=False):
+                mlp_w1 = gr.Image(label="W1", interactive=False, format="png", elem_id="mlp-w1", buttons=[])
+                mlp_w2 = gr.Image(label="W2", interactive=False, format="png", elem_id="mlp-w2", buttons=[])
+            mlp_json = numbers_json("mlp_at", "mlp-json")
+
+        with gr.Tab("Where the parameters live", id="parameters", elem_id="tab-parameters") as parameters_tab:
+            gr.Markdown("### No fully-connected layer: where do the parameters live?\nEvery count below is computed "
+                        "by building the modules (on PyTorch's meta device, so VGG's 129M parameters cost no memory). "
+                        "AlexNet and VGG-11 spend almost all of theirs in the fully-connected head; NiN has none, and "
+                        "the counterfactual shows what NiN would weigh with AlexNet's head instead of block4 + GAP.")
+            gr.HTML(lesson_render.parameter_report_html(parameters), elem_id="parameters-report", js_on_load=None)
+            parameters_json = numbers_json("parameters", "parameters-json", parameters)
+
+        with gr.Tab("GAP is an average", id="ablation", elem_id="tab-ablation") as ablation_tab:
+            gr.Markdown("### Global average pooling is just an average, so its parts can be tested\nEach logit is the "
+                        "mean of its class's 25 cells. **Click cells of a class map to zero them** (click again to "
+                        "restore): that logit drops by exactly the cell's value / 25, and the softmax follows. Or "
+                        f"zero whole channels of an earlier stage and watch the rest of the network react. {LESSON_NOTE}")
+            with gr.Row():
+                ablation_cells = gr.Textbox(label="Zeroed class-map cells (class@row,col; …)", elem_id="ablation-cells",
+                                            placeholder="click cells below, or type e.g. Coat@2,3; Coat@2,2 and Enter",
+                                            max_length=MAX_TEXT)
+                ablation_stage = gr.Dropdown([NO_STAGE, *lessons.ABLATABLE_STAGES], value=NO_STAGE,
+                                             label="Zero channels of", elem_id="ablation-stage")
+                ablation_channels = gr.Textbox(label="Channels (e.g. 0-15, 40)", elem_id="ablation-channels",
+                                               placeholder="e.g. 0-15, 40 and Enter", max_length=MAX_TEXT)
+                ablation_reset = gr.Button("Reset", elem_id="ablation-reset", scale=0, min_width=100)
+            ablation_result = gr.Markdown(elem_id="ablation-result")
+            with gr.Row(equal_height=False):
+                ablation_maps = gr.HTML('<div class="nin-empty">The class maps appear here.</div>',
+                                        elem_id="ablation-maps", js_on_load=lesson_render.CELL_CLICK_JS)
+                ablation_logits = gr.HTML(elem_id="ablation-logits", js_on_load=None)
+            ablation_json = numbers_json("ablate", "ablation-json")
+
+        with gr.Tab("Translation", id="translation", elem_id="tab-translation") as translation_tab:
+            example_name = f"the {CLASS_NAMES[explorer.example_class(DEFAULT_EXAMPLE)]} example ({DEFAULT_EXAMPLE.name})"
+            gr.Markdown(lesson_render.translation_heading_md(survey.to_json(), example_name, default_kept)
+                        + f" {LESSON_NOTE}", elem_id="translation-heading")
+            with gr.Row():
+                shift_x = gr.Slider(-lessons.MAX_SHIFT, lessons.MAX_SHIFT, value=default_shift, step=1,
+                                    label=DX_LABEL, elem_id="shift-x")
+                shift_y = gr.Slider(-lessons.MAX_SHIFT, lessons.MAX_SHIFT, value=0, step=1, label=DY_LABEL,
+                                    elem_id="shift-y")
+            translation_result = gr.Markdown(elem_id="translation-result")
+            with gr.Row(equal_height=False):
+                translation_inputs = gr.Image(label="Input: unshifted | shifted", interactive=False, format="png",
+                                              elem_id="translation-inputs", buttons=[])
+                translation_maps = gr.HTML(elem_id="translation-maps", js_on_load=None)
+            translation_logits = gr.HTML(elem_id="translation-logits", js_on_load=None)
+            translation_json = numbers_json("translate", "translation-json")
+
+        with gr.Tab("CAM for free", id="cam-lesson", elem_id="tab-gradcam") as gradcam_tab:
+            gr.Markdown("### CAM for free: Grad-CAM equals the class map\nGrad-CAM weights block4's channels by the "
+                        "average gradient of a class's logit. In NiN that logit is the mean of its own map, so the "
+                        "gradient is 1/25 on that map and 0 on every other: Grad-CAM *is* the class map, divided by "
+                        "25. Computed here with autograd, not assumed. (CAM libraries need special handling for "
+                        f"networks without an FC layer; NiN needs none.) {LESSON_NOTE}")
+            gradcam_class = gr.Dropdown([PREDICTED, *CLASS_NAMES], value=PREDICTED, label="Class",
+                                        elem_id="gradcam-class")
+            gradcam_view = gr.HTML('<div class="nin-empty">Grad-CAM appears here.</div>', elem_id="gradcam",
+                                   js_on_load=None)
+            gradcam_json = numbers_json("gradcam", "gradcam-json")
+
+        explorers_ui.build_tab(state, explorer, workers)  # channels, neighbours, occlusion
+
+        with gr.Tab("Model report", id="report", elem_id="tab-report"):
+            gr.Markdown("### Model report\nHow the shipped weights were trained and how they do on all 10,000 official "
+                        "test images, beside the Fashion-MNIST human baseline (0.835) and the d2l chapter's result "
+                        "(0.772). **Click a count in the confusion matrix** to see the test images that fell there.")
+            if not reports:
+                gr.Markdown("No evaluated weight file is shipped in `weights/`.")
+            with gr.Row(equal_height=False):
+                for name, shown in reports.items():
+                    with gr.Column(min_width=320):
+                        gr.Markdown(f"#### `{name}`")
+                        gr.HTML(report_render.summary_html(shown), js_on_load=None)
+                        gr.LinePlot(curves(shown), x="epoch", y="accuracy", color="series",
+                                    title="Accuracy per epoch" + (" (input size grows)" if shown.sizes_varied else ""),
+                                    y_lim=[0, 1], elem_id=f"curves-{report.file_slug(name)}")
+                        gr.HTML(report_render.curves_table_html(shown), js_on_load=None)
+                        gr.HTML(report_render.per_class_html(shown), js_on_load=None)
+                        matrix = gr.HTML(report_render.confusion_html(shown), js_on_load=report_render.CONFUSION_CLICK_JS,
+                                         elem_id=f"confusion-{report.file_slug(name)}")
+                        cell_examples = gr.HTML('<div class="nin-empty">Click a count above.</div>',
+                                                elem_id=f"examples-{report.file_slug(name)}", js_on_load=None)
+                        confusions.append(ConfusionPanel(name, gr.State(name), matrix, cell_examples))
+
+    return Page(
+        state=state, sketch=sketch, classify=classify, upload=upload, drawing_examples=drawing_examples,
+        status=status, model=model, label=label, input28=input28, input224=input224, steps=steps, gap=gap,
+        cam_class=cam_class, cam=cam, cam_caption=cam_caption, channels=channels, features=features,
+        mlp=MlpPanel(mlp_tab, mlp_stage, mlp_row, mlp_col, mlp_go, mlp_shown, mlp_result, mlp_map, mlp_vectors,
+                     mlp_w1, mlp_w2, mlp_json),
+        parameters_tab=parameters_tab, parameters_json=parameters_json,
+        ablation=AblationPanel(ablation_tab, ablation_cells, ablation_stage, ablation_channels, ablation_reset,
+                               ablation_result, ablation_maps, ablation_logits, ablation_json),
+        translation=TranslationPanel(translation_tab, shift_x, shift_y, translation_result, translation_inputs,
+                                     translation_maps, translation_logits, translation_json),
+        gradcam=GradcamPanel(gradcam_tab, gradcam_class, gradcam_view, gradcam_json),
+        confusions=confusions,
+    )

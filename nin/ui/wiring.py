@@ -1,0 +1,132 @@
+"""Which event of the page runs which handler: every listener of the page but the "Explore further" tab's.
+
+Call `wire` inside the app's gr.Blocks, after `nin.ui.page.build_page`. Every event that runs the network or
+draws a panel shares the bounded "model" concurrency group of `workers` (the tab's own events too).
+"""
+
+from __future__ import annotations
+
+from typing import Callable, NamedTuple
+
+import gradio as gr
+
+from nin.ui.events import ExplorerEvents, guarded
+from nin.ui.lessons import LessonEvents, quiet
+from nin.ui.page import AblationPanel, GradcamPanel, MlpPanel, Page, TranslationPanel
+
+
+class Lesson(NamedTuple):
+    """One lesson's events: its JSON endpoint (API only) and its page event, both on `panel.controls`."""
+
+    panel: MlpPanel | AblationPanel | TranslationPanel | GradcamPanel
+    api: Callable          # the public endpoint: the session and the controls -> the numbers (panel.json)
+    event: Callable        # the private page event: the session and the controls -> panel.outputs
+    triggers: list         # what fires the page event besides opening the tab
+
+
+def wire(demo: gr.Blocks, page: Page, explorer: ExplorerEvents, lessons: LessonEvents, workers: int) -> None:
+    """Connect the page's components to the handlers, in the order the page has always registered them."""
+    model_events = dict(concurrency_id="model", concurrency_limit=workers, show_progress="hidden")
+
+    for panel in page.confusions:
+        panel.matrix.select(explorer.confusion_cell, [panel.name_state], [panel.examples], api_visibility="private",
+                            api_name=panel.api_name, concurrency_id="model", concurrency_limit=workers)
+
+    # The status line says when the page is connected to the server (browser tests wait for "Ready").
+    demo.load(explorer.ready, None, [page.status], api_name="ready")
+    # No per-output spinners: a request takes tens of milliseconds, and after a bad file the toast alone
+    # explains it instead of an "Error" badge on every panel.
+    settings, outputs = page.settings, page.outputs
+    page.upload.change(explorer.predict, [page.upload, *settings], outputs, api_name="predict", **model_events)
+    page.sketch.change(explorer.predict_sketch, [page.sketch, *settings], outputs, api_name="predict_sketch",
+                       trigger_mode="always_last", **model_events)
+    page.classify.click(explorer.predict_sketch, [page.sketch, *settings], outputs, api_name="classify",
+                        **model_events)
+    # Loading an example into the sketchpad does not fire its .change (the upload examples' Image does), so the
+    # drawing gallery runs the same prediction itself once the example is in the canvas.
+    page.drawing_examples.load_input_event.then(explorer.predict_sketch, [page.sketch, *settings], outputs,
+                                                api_visibility="private", **model_events)
+    page.model.change(explorer.rerun, [page.state, *settings], outputs, api_name="change_model", **model_events)
+    page.cam_class.change(explorer.change_cam, [page.state, page.cam_class], [page.cam, page.cam_caption],
+                          api_name="change_cam", **model_events)
+    page.channels.change(explorer.change_channels, [page.state, page.channels], [page.features],
+                         api_name="change_channels", **model_events)
+    wire_lessons(page, lessons, model_events)
+
+
+def wire_lessons(page: Page, handlers: LessonEvents, model_events: dict) -> None:
+    """The lessons' events.
+
+    Each lesson has a public endpoint that returns its numbers as JSON, for API callers only (no trigger on
+    the page), and a private page event that returns the numbers and the panel drawn from them in one
+    response. Opening a lesson's tab refreshes it through a private twin that stays quiet when there is no
+    image yet (the page event says "draw or upload something first"). A new input refreshes only the lesson
+    on screen, in one event: every event is a queue round trip, and the browser fires state.change on each
+    prediction, so one listener per lesson would cost each stroke eight extra requests. Number boxes and
+    sliders react to typing, Enter and arrow keys (`input`, always the latest value).
+    """
+    state, mlp, ablation, translation, gradcam = page.state, page.mlp, page.ablation, page.translation, page.gradcam
+    private = dict(api_visibility="private", show_progress="hidden")
+    # preprocess=False: limits.install has checked every raw value (choices, whole numbers, ranges, text
+    # length) and the handlers check what depends on the image; Gradio's preprocessing would only round
+    # numbers and fail with a TypeError on a slider's None (its number box while "-3" is being typed).
+    raw_inputs = dict(preprocess=False, **model_events)
+    lesson_events = {**raw_inputs, **private}
+    open_lesson = gr.State(None)  # id of the lesson tab on screen, so a new input refreshes only that one
+    for tab in (mlp.tab, page.parameters_tab, ablation.tab, translation.tab, gradcam.tab):
+        def remember(tab_id=tab.id):
+            return tab_id
+
+        remember.__name__ = f"open_{tab.id}".replace("-", "_")
+        tab.select(guarded("opening a lesson")(remember), None, [open_lesson], **private)
+
+    wired: dict[str, Lesson] = {}  # tab id -> its lesson
+
+    def wire(lesson: Lesson) -> None:
+        """One lesson: its API-only endpoint, its page event on its triggers and on opening its tab."""
+        panel = lesson.panel
+        gr.on([], lesson.api, [state, *panel.controls], [panel.json], api_name=lesson.api.__name__, **raw_inputs)
+        gr.on(lesson.triggers, lesson.event, [state, *panel.controls], panel.outputs, api_name=lesson.event.__name__,
+              trigger_mode="always_last", **lesson_events)
+
+        @guarded("refreshing a lesson", quiet)
+        def refresh(session, *values):
+            return lesson.event(session, *values) if session else gr.skip()
+
+        refresh.__name__ = f"refresh_{lesson.event.__name__}"
+        panel.tab.select(refresh, [state, *panel.controls], panel.outputs, **lesson_events)
+        wired[panel.tab.id] = lesson
+
+    wire(Lesson(mlp, handlers.mlp_at, handlers.mlp_lesson,
+                [mlp.go.click, mlp.row.submit, mlp.col.submit, mlp.row.input, mlp.col.input]))
+    mlp.stage.change(handlers.mlp_restage, [state, *mlp.controls, mlp.shown], [*mlp.outputs, mlp.row, mlp.col],
+                     api_name="mlp_restage", **lesson_events)
+    mlp.map.select(handlers.mlp_click, [state, mlp.stage], [*mlp.outputs, mlp.row, mlp.col], api_name="mlp_click",
+                   **lesson_events)
+    page.parameters_tab.select(handlers.parameters, None, [page.parameters_json], api_name="parameters",
+                               show_progress="hidden")
+
+    wire(Lesson(ablation, handlers.ablate, handlers.ablation_lesson,
+                [ablation.cells.submit, ablation.stage.input, ablation.channels.submit]))
+    ablation.maps.select(handlers.ablation_click, [state, *ablation.controls], [*ablation.outputs, ablation.cells],
+                         api_name="ablation_click", **lesson_events)
+    ablation.reset.click(handlers.reset_ablation, [state], [*ablation.outputs, *ablation.controls],
+                         api_name="reset_ablation", **lesson_events)
+
+    wire(Lesson(translation, handlers.translate, handlers.translation_lesson,
+                [translation.dx.input, translation.dy.input]))
+    wire(Lesson(gradcam, handlers.gradcam, handlers.gradcam_lesson, [gradcam.cam_of.change]))
+
+    lesson_controls = [control for lesson in wired.values() for control in lesson.panel.controls]
+    lesson_outputs = list(dict.fromkeys(output for lesson in wired.values() for output in lesson.panel.outputs))
+
+    @guarded("refreshing the open lesson", quiet)
+    def refresh_open_lesson(current, session, *values):
+        """On a new input: the open lesson's numbers and panel in one response; nothing when none is open."""
+        if current not in wired or not session:
+            return gr.skip()
+        panel = wired[current].panel
+        value_of = dict(zip(lesson_controls, values))
+        return wired[current].event(session, *(value_of[control] for control in panel.controls))
+
+    state.change(refresh_open_lesson, [open_lesson, state, *lesson_controls], lesson_outputs, **lesson_events)

@@ -1,0 +1,103 @@
+"""The page's handlers without a server: the one error path, the lessons' handlers, the one class check.
+
+Only an InputError (or a refusal already raised as gr.Error) reaches the user as itself; anything else,
+a ValueError from numpy or torch included, is a bug: logged with its traceback, answered with an apology.
+"""
+
+import logging
+
+import gradio as gr
+import pytest
+
+from nin.model import CLASS_NAMES
+from nin.serve.pipeline import EXAMPLES_DIR, Explorer, class_choice
+from nin.serve.preprocess import EmptyInput, InputError, load_image, preprocess_photo
+from nin.ui.events import guarded
+from nin.ui.lessons import STAGE_SIDES, LessonEvents
+
+
+@pytest.fixture
+def logged():
+    """The records of the app's logger (it may not propagate to the root logger that caplog watches)."""
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler(logging.INFO)
+    handler.emit = records.append
+    log = logging.getLogger("nin-explorer")
+    level = log.level
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    yield records
+    log.removeHandler(handler)
+    log.setLevel(level)
+
+
+def answer_to(exc: Exception) -> str:
+    """What the user is told when a guarded handler raises `exc`."""
+    @guarded("testing the error path")
+    def handler():
+        raise exc
+
+    with pytest.raises(gr.Error) as info:
+        handler()
+    return info.value.message
+
+
+def test_a_value_error_inside_a_handler_is_logged_and_answered_with_the_apology(logged):
+    message = answer_to(ValueError("operands could not be broadcast together with shapes (3,) (4,)"))
+    assert message.startswith("Something went wrong while testing the error path") and "broadcast" not in message
+    (record,) = logged
+    assert record.levelno == logging.ERROR and record.exc_info[0] is ValueError
+
+
+def test_an_input_error_is_the_users_message_logged_in_one_line_without_a_traceback(logged):
+    assert answer_to(InputError("cells are written class@row,col")) == "cells are written class@row,col"
+    (record,) = logged
+    assert record.levelno == logging.INFO and record.exc_info is None
+
+
+def test_empty_input_goes_to_on_empty_and_a_refusal_passes_unchanged(logged):
+    @guarded("testing the error path", lambda exc: f"prompt: {exc}")
+    def empty():
+        raise EmptyInput("draw something")
+
+    refusal = gr.Error("already a refusal", print_exception=False)
+
+    @guarded("testing the error path")
+    def refused():
+        raise refusal
+
+    assert empty() == "prompt: draw something"
+    with pytest.raises(gr.Error) as info:
+        refused()
+    assert info.value is refusal and not logged
+
+
+def test_a_class_choice_is_checked_in_one_place():
+    assert class_choice(None) is None and class_choice("") is None and class_choice("Predicted class") is None
+    assert class_choice("Coat") == CLASS_NAMES.index("Coat") and class_choice(3) == 3 and class_choice("9") == 9
+    for wrong in ("Spaceship", 10, -1, True, "1" * 5000, 2.0):
+        with pytest.raises(InputError, match="class must be"):
+            class_choice(wrong)
+
+
+def test_stage_sides_are_the_block_outputs_measured_at_224_px():
+    assert STAGE_SIDES == {"block1": 54, "block2": 26, "block3": 12, "block4": 5}
+
+
+@pytest.fixture(scope="module")
+def lesson_handlers():
+    """The lessons' handlers on the shipped weights; the JSON endpoints draw nothing, so they need no page."""
+    return LessonEvents(Explorer(), page=None, parameter_numbers={})
+
+
+def test_lesson_endpoints_run_without_a_server(lesson_handlers):
+    state = {"preprocessed": preprocess_photo(load_image(str(EXAMPLES_DIR / "test00000_ankle-boot.png"))),
+             "model": lesson_handlers.explorer.default_key}
+    assert lesson_handlers.mlp_at(state, "block4", 2, 2)["max_abs_diff"] < 1e-4
+    assert lesson_handlers.gradcam(state, "Coat")["class_index"] == CLASS_NAMES.index("Coat")
+    with pytest.raises(gr.Error, match="class must be"):
+        lesson_handlers.gradcam(state, "Spaceship")
+    with pytest.raises(gr.Error, match="stage must be one of block1, block2, block3, block4"):
+        lesson_handlers.mlp_at(state, "pool1", 0, 0)
+    with pytest.raises(gr.Error, match="Draw or upload something first"):
+        lesson_handlers.translate(None, 1, 0)
