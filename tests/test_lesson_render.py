@@ -51,7 +51,7 @@ def _report():
 def test_parameter_report_html_shows_every_model_and_layer_with_its_count_escaped():
     page = lr.parameter_report_html(_report())
     assert "NiN &lt;d2l&gt; · 1,992,166 parameters" in page and "VGG-11 · 128,806,154 parameters" in page
-    assert page.count('class="nin-param-row') == 2 + 3  # two totals, then 2 + 1 layers
+    assert page.count('class="nin-bar-row') == 2 + 3  # two totals, then 2 + 1 layers
     assert "&lt;gap&gt;" in page and "<gap>" not in page and "a &amp; b" in page
     assert "conv 7.2% · fully-connected 92.8%" in page
     assert 'title="30,336 parameters, output 96x54x54"' in page

@@ -21,11 +21,11 @@ def test_all_zero_maps_draw_without_dividing_by_zero():
 
 def test_feature_grid_draws_each_requested_channel():
     maps = np.random.default_rng(0).random((96, 54, 54)).astype(np.float32)
-    grid = render.feature_grid(maps, np.arange(16), vmax=1.0)
-    assert grid.ndim == 3 and grid.shape[2] == 3 and grid.dtype == np.uint8
-    assert grid.shape[1] >= 4 * 54  # 4 columns of 54 px cells
-    small = render.feature_grid(np.ones((10, 5, 5), np.float32), np.arange(10), vmax=1.0)
-    assert small.shape[1] >= 4 * 50  # 5x5 maps are enlarged to stay visible
+    grid = render.feature_grid_image(maps, np.arange(16), vmax=1.0)
+    assert grid.mode == "P"  # palette indices: one byte a pixel
+    assert grid.width >= 4 * 54  # 4 columns of 54 px cells
+    small = render.feature_grid_image(np.ones((10, 5, 5), np.float32), np.arange(10), vmax=1.0)
+    assert small.width >= 4 * 50  # 5x5 maps are enlarged to stay visible
 
 
 def test_gap_panel_shows_each_class_with_its_mean_and_probability():

@@ -14,11 +14,13 @@ import html
 import numpy as np
 
 from nin.draw import render
+from nin.draw.bars import bar_row
 
 # Blue (negative) - white (zero) - red (positive), ColorBrewer RdBu's ends and middle.
 _DIVERGING_ANCHORS = np.array([(0x21, 0x66, 0xAC), (0xF7, 0xF7, 0xF7), (0xB2, 0x18, 0x2B)], dtype=np.float64)
 HEATMAP_TARGET = 320  # px: about how wide a weight matrix is drawn, so 10x10 and 384x384 both read on a phone
 BAR_WIDTH = 384       # px: a vector strip, one column or more per channel
+KIND_TONES = {"fc": "accent", "pool": "hollow"}  # a layer kind's bar colour (nin.draw.bars.TONES); conv: plain
 
 
 def diverging(values: np.ndarray, vmax: float) -> np.ndarray:
@@ -141,29 +143,21 @@ def _compact(count: int) -> str:
     return str(count)
 
 
-def _bar_row(name: str, share: float, value: str, title: str, kind: str) -> str:
-    """One labelled horizontal bar; its width is `share` of the track, so bars compare within one chart."""
-    return (f'<div class="nin-param-row nin-kind-{html.escape(kind)}" title="{html.escape(title)}">'
-            f'<span class="nin-param-name">{html.escape(name)}</span>'
-            f'<span class="nin-param-track"><span class="nin-param-bar" style="width:{100 * share:.1f}%"></span>'
-            f'</span><span class="nin-param-value">{html.escape(value)}</span></div>')
-
-
 def parameter_report_html(report: dict) -> str:
     """`nin.serve.lessons.parameter_report().to_json()` as HTML: totals side by side, then each model's layers.
 
-    Plain divs with CSS grid bars (LESSONS_CSS), so it reads on a 390 px phone without a plotting library.
+    The bars are `nin.draw.bars.bar_row`s: fully-connected layers orange, layers without parameters empty.
     """
     models = report["models"]
     largest = max(m["total"] for m in models)
-    totals = "".join(_bar_row(m["name"], m["total"] / largest, _compact(m["total"]), f'{m["total"]:,} parameters',
-                              "total") for m in models)
+    totals = "".join(bar_row(m["name"], m["total"] / largest, _compact(m["total"]),
+                             title=f'{m["total"]:,} parameters') for m in models)
     sections = []
     for m in models:
         layers = "".join(
-            _bar_row(layer["name"], layer["share"], f'{_compact(layer["params"])} · {layer["share"]:.1%}',
-                     f'{layer["params"]:,} parameters, output {"x".join(map(str, layer["output_shape"]))}',
-                     layer["kind"])
+            bar_row(layer["name"], layer["share"], f'{_compact(layer["params"])} · {layer["share"]:.1%}',
+                    title=f'{layer["params"]:,} parameters, output {"x".join(map(str, layer["output_shape"]))}',
+                    tone=KIND_TONES.get(layer["kind"], ""))
             for layer in m["layers"])
         split = (f'<div class="nin-param-split"><span class="nin-kind-conv" style="width:{100 * m["conv_share"]:.1f}%">'
                  f'</span><span class="nin-kind-fc" style="width:{100 * m["fc_share"]:.1f}%"></span></div>'
@@ -265,10 +259,11 @@ def ablation_summary_md(numbers: dict, class_names: tuple[str, ...] | list[str])
         return ("Nothing is zeroed yet: **click a cell** of a class map below (or name channels of an earlier "
                 f"stage). Now: **{class_names[int(before.argmax())]}** with logit {before.max():.3f}.")
     lines = [f"Zeroed {' and '.join(zeroed)}."]
+    cells_per_map = np.asarray(numbers["class_maps_before"][0]).size  # GAP divides by this: 5 x 5 at 224 px
     for c in sorted({int(cell[0]) for cell in numbers["cells"]}):
         drop = float(numbers["cell_drop"][c])
         lines.append(f"**{class_names[c]}**: logit {before[c]:.3f} → {after[c]:.3f}, {before[c] - after[c]:.4f} "
-                     f"lower; the zeroed cells summed / 25 = {drop:.4f}.")
+                     f"lower; the zeroed cells summed / {cells_per_map} = {drop:.4f}.")
     if numbers.get("stage"):
         moved = int(np.argmax(np.abs(after - before)))
         lines.append(f"Largest change: **{class_names[moved]}** {before[moved]:.3f} → {after[moved]:.3f}.")
@@ -325,6 +320,7 @@ def translation_heading_md(survey: dict, example: str, example_kept: bool) -> st
             "the maps by one cell.")
 
 
+# The parameter bars themselves are styled by nin.draw.bars.BARS_CSS.
 LESSONS_CSS = """
 .nin-lesson-clickmaps td[data-cell] { cursor: pointer; }
 .nin-lesson-clickmaps td.nin-zeroed { outline: 2px solid #ef4444; outline-offset: -2px; }
@@ -341,15 +337,7 @@ LESSONS_CSS = """
 .nin-params { display: flex; flex-direction: column; gap: 14px; font-size: 13px; }
 .nin-params h4 { margin: 0 0 4px 0; font-size: 14px; }
 .nin-params p { margin: 0 0 6px 0; line-height: 1.4; }
-.nin-param-row { display: grid; grid-template-columns: minmax(60px, 30%) 1fr 96px; gap: 6px; align-items: center; margin: 2px 0; }
-.nin-param-name { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
-.nin-param-totals .nin-param-row { grid-template-columns: 1fr 96px; row-gap: 0; }
-.nin-param-totals .nin-param-name { grid-column: 1 / -1; white-space: normal; }  /* long names get a line */
-.nin-param-track { background: var(--neutral-200, #e5e7eb); height: 12px; border-radius: 3px; overflow: hidden; }
-.nin-param-bar { display: block; height: 100%; min-width: 1px; background: #31688e; }
-.nin-kind-fc .nin-param-bar, .nin-param-split .nin-kind-fc { background: #f59e0b; }
-.nin-kind-pool .nin-param-bar { background: transparent; }
-.nin-param-value { font-variant-numeric: tabular-nums; white-space: nowrap; text-align: right; }
+.nin-param-split .nin-kind-fc { background: #f59e0b; }
 .nin-param-split { display: flex; height: 8px; border-radius: 3px; overflow: hidden; margin-bottom: 2px; }
 .nin-param-split .nin-kind-conv { background: #31688e; }
 .nin-param-legend { font-size: 12px; margin-bottom: 4px; }

@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from nin.draw.bars import bar_row
+
 # matplotlib's viridis sampled at 10 even steps; linear interpolation between them is visually exact.
 _VIRIDIS_ANCHORS = np.array([
     (0x44, 0x01, 0x54), (0x48, 0x28, 0x78), (0x3E, 0x4A, 0x89), (0x31, 0x68, 0x8E), (0x26, 0x82, 0x8E),
@@ -131,12 +133,6 @@ def feature_grid_image(maps: np.ndarray, channels: np.ndarray, vmax: float, colu
     image = Image.fromarray(canvas)
     image.putpalette(GRID_PALETTE.tobytes())  # L + palette -> P: the indices are kept, the palette added
     return image
-
-
-def feature_grid(maps: np.ndarray, channels: np.ndarray, vmax: float, columns: int | None = None,
-                 labels: list[str] | None = None, target: int = 52) -> np.ndarray:
-    """`feature_grid_image` as RGB uint8."""
-    return np.asarray(feature_grid_image(maps, channels, vmax, columns, labels, target).convert("RGB"))
 
 
 def cam_overlay(input01: np.ndarray, cam: np.ndarray, alpha: float = 0.55) -> np.ndarray:
@@ -259,12 +255,8 @@ def gap_panel_html(class_maps: np.ndarray, logits: np.ndarray, probs: np.ndarray
             f'{map_table_html(class_maps[i], vmax)}'
             f'<div class="nin-card-stats">mean <b>{logits[i]:.2f}</b> · p <b>{probs[i]:.1%}</b></div></div>')
     top = max(float(logits.max()), 1e-6)
-    bars = "".join(
-        f'<div class="nin-bar-row{" nin-bar-top" if i == predicted else ""}">'
-        f'<span class="nin-bar-name">{html.escape(class_names[i])}</span>'
-        f'<span class="nin-bar-track"><span class="nin-bar" style="width:{max(0.0, logits[i]) / top * 100:.1f}%">'
-        f'</span></span><span class="nin-bar-value">{logits[i]:.2f} → {probs[i]:.1%}</span></div>'
-        for i in range(k))
+    bars = "".join(bar_row(class_names[i], max(0.0, logits[i]) / top, f"{logits[i]:.2f} → {probs[i]:.1%}",
+                           tone="top" if i == predicted else "") for i in range(k))
     return (
         f'<div class="nin-gap" data-predicted="{predicted}">{summary}'
         f'<div class="nin-gap-body"><div class="nin-cards">{"".join(cards)}</div>'
@@ -273,6 +265,7 @@ def gap_panel_html(class_maps: np.ndarray, logits: np.ndarray, probs: np.ndarray
     )
 
 
+# The pooled-score bars inside .nin-bars are styled by nin.draw.bars.BARS_CSS, which the page adds beside this.
 GAP_PANEL_CSS = """
 .nin-gap-summary { font-size: 15px; line-height: 1.5; margin: 0 0 10px 0; }
 .nin-gap-body { display: flex; flex-wrap: wrap; gap: 16px; align-items: flex-start; }
@@ -285,12 +278,6 @@ GAP_PANEL_CSS = """
 .nin-card-stats { font-size: 12px; }
 .nin-bars { flex: 2 1 300px; font-size: 13px; }
 .nin-bars-title { font-weight: 600; margin-bottom: 4px; }
-.nin-bar-row { display: grid; grid-template-columns: 92px 1fr 112px; gap: 6px; align-items: center; margin: 3px 0; }
-.nin-bar-track { background: var(--neutral-200, #e5e7eb); height: 14px; border-radius: 3px; overflow: hidden; }
-.nin-bar { display: block; height: 100%; background: #31688e; }
-.nin-bar-top .nin-bar { background: #f59e0b; }
-.nin-bar-top { font-weight: 700; }
-.nin-bar-value { font-variant-numeric: tabular-nums; white-space: nowrap; }
 .nin-colorbar { display: flex; align-items: center; gap: 6px; font-size: 12px; margin-top: 8px; }
 .nin-ramp { display: inline-block; width: 160px; height: 10px; border-radius: 2px; }
 .nin-colorbar-label { color: var(--body-text-color); }
@@ -301,6 +288,5 @@ GAP_PANEL_CSS = """
 .nin-stage img { image-rendering: pixelated; display: block; height: auto; }
 @media (max-width: 640px) {
   .nin-cards { grid-template-columns: repeat(2, minmax(0, 1fr)); flex-basis: 100%; }
-  .nin-bar-row { grid-template-columns: 80px 1fr 100px; }
 }
 """

@@ -13,10 +13,9 @@ import math
 
 import numpy as np
 
+from nin.draw.bars import bar_row
 from nin.draw.render import hex_colour, png_data_uri
-from nin.serve.report import CONTEXT, Report, cell_id, file_slug, per_class_rows
-
-WEAK = 0.5  # a class right less often than this is marked weak (nin.serve.pipeline.weak_classes uses the same cut)
+from nin.serve.report import CONTEXT, MIN_CLASS_ACC, Report, cell_id, file_slug, per_class_rows
 
 # For gr.HTML(js_on_load=...): a click (or Enter) on a matrix cell fires the component's `select` event with
 # index [true, predicted], so `def handler(evt: gr.SelectData)` gets evt.index. Check it in a browser test.
@@ -31,12 +30,9 @@ element.addEventListener('keydown', pick);
 """
 
 
-def _bar_row(name: str, value: float | None, detail: str, cls: str = "") -> str:
-    width = 0.0 if value is None else max(0.0, min(1.0, value)) * 100
-    shown = "–" if value is None else f"{value:.3f}"
-    return (f'<div class="nin-rep-row {cls}"><span class="nin-rep-name">{html.escape(name)}</span>'
-            f'<span class="nin-rep-track"><span class="nin-rep-bar" style="width:{width:.1f}%"></span></span>'
-            f'<span class="nin-rep-value">{shown}</span><span class="nin-rep-detail">{html.escape(detail)}</span></div>')
+def _accuracy_row(name: str, value: float | None, detail: str, tone: str = "") -> str:
+    """An accuracy as a bar of the whole track (1.0), printed to 3 places; "–" when there is none."""
+    return bar_row(name, value or 0.0, "–" if value is None else f"{value:.3f}", detail=detail, tone=tone)
 
 
 def summary_html(report: Report) -> str:
@@ -46,16 +42,16 @@ def summary_html(report: Report) -> str:
     sizes = " → ".join(str(p.input_size) for p in report.epochs) if report.sizes_varied else ""
     facts = (f"{report.recipe.get('name', '?')} recipe, {epochs} epoch{'s' if epochs != 1 else ''}"
              + (f" at {sizes} px" if sizes else "") + f", trained on {where}")
-    rows = [_bar_row("this model", report.accuracy, f"{report.n:,} official test images, fp32", "nin-rep-this")]
-    rows += [_bar_row(label, value, source, "nin-rep-context") for label, value, source in CONTEXT]
+    rows = [_accuracy_row("this model", report.accuracy, f"{report.n:,} official test images, fp32", "top")]
+    rows += [_accuracy_row(label, value, source, "muted") for label, value, source in CONTEXT]
     return (f'<div class="nin-rep nin-rep-summary" data-file="{html.escape(report.name)}">'
             f'<p class="nin-rep-facts">{html.escape(facts)}</p>{"".join(rows)}</div>')
 
 
 def per_class_html(report: Report) -> str:
-    """Per-class accuracy as a bar table, weak classes (< 50 %) marked."""
-    rows = [_bar_row(r["class"], r["accuracy"], f"{r['correct']:,} / {r['total']:,}",
-                     "nin-rep-weak" if r["accuracy"] is not None and r["accuracy"] < WEAK else "")
+    """Per-class accuracy as a bar table; a class under MIN_CLASS_ACC (50 %) is marked weak."""
+    rows = [_accuracy_row(r["class"], r["accuracy"], f"{r['correct']:,} / {r['total']:,}",
+                          "weak" if r["accuracy"] is not None and r["accuracy"] < MIN_CLASS_ACC else "")
             for r in per_class_rows(report)]
     return (f'<div class="nin-rep nin-rep-classes"><div class="nin-rep-title">Accuracy per class '
             f'(right / test images of that class)</div>{"".join(rows)}</div>')
@@ -144,22 +140,11 @@ def curves_table_html(report: Report) -> str:
             + "</div>")
 
 
+# The accuracy bars are styled by nin.draw.bars.BARS_CSS.
 REPORT_CSS = """
 .nin-rep { font-size: 14px; }
 .nin-rep-facts { margin: 0 0 6px 0; }
 .nin-rep-title { font-weight: 600; margin-bottom: 4px; }
-.nin-rep-row { display: grid; grid-template-columns: minmax(84px, 150px) 1fr 46px minmax(0, 220px); gap: 6px;
-  align-items: center; margin: 3px 0; }
-.nin-rep-name { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
-.nin-rep-track { background: var(--neutral-200, #e5e7eb); height: 14px; border-radius: 3px; overflow: hidden; }
-.nin-rep-bar { display: block; height: 100%; background: #31688e; }
-.nin-rep-this .nin-rep-bar { background: #f59e0b; }
-.nin-rep-this { font-weight: 700; }
-.nin-rep-context .nin-rep-bar { background: #9ca3af; }
-.nin-rep-weak .nin-rep-bar { background: #dc2626; }
-.nin-rep-weak .nin-rep-name { font-weight: 700; }
-.nin-rep-value, .nin-rep-detail { font-variant-numeric: tabular-nums; white-space: nowrap; }
-.nin-rep-detail { color: var(--body-text-color-subdued, #6b7280); font-size: 12px; overflow: hidden; text-overflow: ellipsis; }
 .nin-cm-wrap { overflow-x: auto; max-width: 100%; -webkit-overflow-scrolling: touch; }
 .nin-cm { border-collapse: separate; border-spacing: 2px; font-variant-numeric: tabular-nums; }
 .nin-cm caption { caption-side: top; text-align: left; font-size: 12px; padding-bottom: 4px; max-width: 90vw; }
@@ -185,8 +170,6 @@ REPORT_CSS = """
 .nin-rep-table th, .nin-rep-table td { padding: 2px 8px; text-align: right; border-bottom: 1px solid var(--border-color-primary, #e5e7eb); }
 .nin-rep-note { font-size: 12px; margin: 4px 0; }
 @media (max-width: 640px) {
-  .nin-rep-row { grid-template-columns: 84px 1fr 42px; }
-  .nin-rep-detail { display: none; }
   .nin-cm-cell { min-width: 30px; height: 30px; font-size: 12px; }
 }
 """
