@@ -7,7 +7,6 @@ and the accept_blobs attack once more through a real launched server.
 
 import io
 import os
-import socket
 import time
 import tracemalloc
 
@@ -23,6 +22,7 @@ from gradio.components.image_editor import EditorData  # noqa: E402
 from gradio.data_classes import DataWithFiles, FileData  # noqa: E402
 
 from nin.dev.bench_load import rss_mb  # noqa: E402
+from nin.dev.ports import free_port  # noqa: E402
 from nin.ui.components import SafeSketchpad, UploadImage  # noqa: E402
 from nin.ui.server import ComponentServerBodyLimit  # noqa: E402
 from nin.serve.preprocess import ink_mask  # noqa: E402
@@ -219,10 +219,7 @@ def server():
         pad = SafeSketchpad(**SETTINGS)
         out = gr.Textbox()
         pad.change(lambda v: str(None if ink_mask(v) is None else ink_mask(v).shape), pad, out, api_name="shape")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, ssr_mode=False,
+    demo.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True, ssr_mode=False,
                 max_file_size="10mb", app_kwargs={"middleware": [Middleware(ComponentServerBodyLimit)]})
     try:
         yield demo.local_url.rstrip("/"), pad

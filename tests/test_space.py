@@ -5,7 +5,6 @@ Each test starts the real app in a child process (as Spaces and a developer woul
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import textwrap
@@ -16,15 +15,10 @@ from pathlib import Path
 import pytest
 
 from conftest import require
+from nin.dev.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 START_S = 120  # importing torch + gradio and loading the weights on a busy 2-core machine
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def test_readme_front_matter_parses_as_a_space_card():

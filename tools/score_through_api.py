@@ -9,7 +9,6 @@ hits and which classes were ever predicted. A developer tool: nothing imports it
 from __future__ import annotations
 
 import argparse
-import socket
 import sys
 import tempfile
 from collections import Counter
@@ -29,14 +28,13 @@ def main() -> None:
     from gradio_client import Client, handle_file
 
     from nin.data import load_fashion_mnist
+    from nin.dev.ports import free_port
     from nin.model import CLASS_NAMES
     from nin.ui.events import PREDICTED, SHOW_TOP
 
     data = load_fashion_mnist(download=False)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    app.demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **app.LAUNCH)
+    app.demo.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True,
+                    **app.LAUNCH)
     try:
         client = Client(app.demo.local_url, download_files=False, verbose=False, analytics_enabled=False)
         hits, predicted, per_class = 0, Counter(), Counter()

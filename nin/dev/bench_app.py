@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
+
+from nin.dev.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -60,12 +61,6 @@ def in_process(requests: int, warmup: int) -> dict:
                     for i in range(max(10, requests // 5))]
     return ({name: percentiles(values) for name, values in parts.items()}
             | {"total (all channels)": percentiles(all_channels), "weights": explorer.default_key})
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def start_server(port: int, timeout: float = 120.0) -> tuple[subprocess.Popen, float]:

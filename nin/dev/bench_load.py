@@ -17,7 +17,6 @@ import argparse
 import functools
 import json
 import os
-import socket
 import ssl
 import subprocess
 import sys
@@ -30,6 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+from nin.dev.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "nin" / "examples" / "photo00009_sneaker.jpg"
@@ -254,12 +255,6 @@ def _grown(before: float | None, after: float | None) -> float | None:
 
 
 # ----------------------------------------------------------------------------- the server
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
 
 def launch(timeout: float, script: Path | str = "app.py", log: Path | None = None) -> tuple[subprocess.Popen, str]:
     """`python app.py` (or `script`) on a free loopback port, analytics off; returns it once /gradio_api/info
