@@ -239,9 +239,13 @@ def to_model_input(
     x = images.float() / 255.0
     if x.shape[-2:] != (input_size, input_size):
         x = F.interpolate(x, size=(input_size, input_size), mode="bilinear", align_corners=False, antialias=False)
-    if mean != 0.0 or std != 1.0:
-        x = (x - mean) / std
-    return x
+    return normalise(x, mean, std)
+
+
+def normalise(x: torch.Tensor, mean: float = 0.0, std: float = 1.0) -> torch.Tensor:
+    """(x - mean) / std on a [0, 1] input: the standardisation a weight file records (nin.model.Preprocessing);
+    the d2l seed's 0 / 1 leave `x` as it is."""
+    return x if (mean, std) == (0.0, 1.0) else (x - mean) / std
 
 
 def random_flip_and_shift(images: torch.Tensor, generator: torch.Generator, max_shift: int = 2) -> torch.Tensor:

@@ -79,6 +79,13 @@ def xavier_init_(model: nn.Module) -> nn.Module:
     return model
 
 
+def unwrap(model: nn.Module) -> nn.Module:
+    """The network inside DistributedDataParallel (`.module`) and torch.compile (`._orig_mod`) wrappers, whose
+    state-dict keys carry those prefixes; a plain module is returned as it is."""
+    model = getattr(model, "module", model)
+    return getattr(model, "_orig_mod", model)
+
+
 def parameter_count(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
@@ -109,9 +116,7 @@ def save_weights(model: nn.Module, path: str | os.PathLike, metadata: dict | Non
     from safetensors.torch import save_file
 
     # DDP/compile wrappers prefix keys; strip them so files always load into a plain NiN.
-    model = getattr(model, "module", model)
-    model = getattr(model, "_orig_mod", model)
-    tensors = {k: v.detach().to("cpu", torch.float32).contiguous() for k, v in model.state_dict().items()}
+    tensors = {k: v.detach().to("cpu", torch.float32).contiguous() for k, v in unwrap(model).state_dict().items()}
     meta = {"format": "pt", "architecture": "d2l-NiN"}
     meta.update({k: json.dumps(v) for k, v in (metadata or {}).items()})
     # Never leave a half-written weight file behind.

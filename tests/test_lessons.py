@@ -67,7 +67,6 @@ def test_mlp_recomputation_matches_the_network_within_1e_4(model_and_spec, garme
             result = lessons.mlp_at(model, garments[0], spec, stage, row, col)
             assert result.max_abs_diff <= 1e-4, (stage, row, col, result.max_abs_diff)
             assert len(result.input) == len(result.hidden) == len(result.output) == channels
-            assert result.w1.shape == result.w2.shape == (channels, channels)
         assert max(result.input) > 0 and max(result.hidden) > 0  # not a trivial 0 == 0
 
 

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFile, JpegImagePlugin
 
-from nin.serve import preprocess
-from nin.serve.preprocess import (EmptyInput, InputError, MAX_ASPECT, MAX_PIXELS, WORK_SIDE, ink_mask, is_light_background,
-                            load_image, object_bbox, preprocess_photo, preprocess_sketch)
+from nin.serve import decode, preprocess
+from nin.serve.decode import InputError, MAX_ASPECT, MAX_PIXELS, WORK_SIDE, load_image
+from nin.serve.preprocess import EmptyInput, ink_mask, object_bbox, preprocess_photo, preprocess_sketch
 
 
 def png_bytes(image: Image.Image, fmt: str = "PNG", **kwargs) -> bytes:
@@ -33,11 +33,6 @@ def test_light_background_is_negated_and_dark_background_is_kept():
     for result in (light, dark):
         assert result.image.max() > 180            # the garment is light ...
         assert result.image[0, 0] == 0              # ... on black, like the dataset
-
-
-def test_is_light_background_reads_the_border():
-    assert is_light_background(np.full((50, 50), 0.9, np.float32))
-    assert not is_light_background(np.full((50, 50), 0.1, np.float32))
 
 
 def test_trim_finds_the_object_bounding_box():
@@ -229,7 +224,7 @@ def garment_photo(size=(4000, 3000), mode="RGB") -> Image.Image:
 def full_resolution_result(data: bytes, monkeypatch) -> np.ndarray:
     """The 28x28 image as computed before inputs were reduced: full decode, float work at full size."""
     with monkeypatch.context() as patch:
-        patch.setattr(preprocess, "WORK_SIDE", 10**6)
+        patch.setattr(decode, "WORK_SIDE", 10**6)
         patch.setattr(JpegImagePlugin.JpegImageFile, "draft", lambda self, mode, size: None)
         return preprocess_photo(load_image(data)).image.astype(int)
 

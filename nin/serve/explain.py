@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from nin.data import to_model_input
+from nin.data import normalise, to_model_input
 from nin.model import CLASS_NAMES, FEATURE_STAGES, INPUT_SIZE, NiN, Preprocessing
 
 
@@ -23,18 +23,13 @@ class Explanation:
     input28: np.ndarray            # uint8 [28, 28], what preprocessing produced
     input224: np.ndarray           # float32 [224, 224] in [0, 1], the resized image before normalisation
     stages: dict[str, np.ndarray]  # FEATURE_STAGES -> float32 [C, H, W] activations
-    logits: np.ndarray             # float32 [10], the model's output (the GAP of block4)
+    logits: np.ndarray             # float32 [10], the model's output: the GAP of block4, printed as each map's mean
     probs: np.ndarray              # float32 [10], softmax of the logits
 
     @property
     def class_maps(self) -> np.ndarray:
         """block4's output: one 5x5 map per class; GAP averages each into that class's score."""
         return self.stages["block4"]
-
-    @property
-    def gap_means(self) -> np.ndarray:
-        """The class maps' means, computed again from the maps: the page shows these beside the logits."""
-        return self.class_maps.mean(axis=(1, 2))
 
     @property
     def predicted(self) -> int:
@@ -62,13 +57,19 @@ class Explanation:
         return order if k is None else order[:k]
 
 
+def network_input(input28: np.ndarray, spec: Preprocessing | None = None) -> torch.Tensor:
+    """float32 [1, 1, S, S]: a uint8 28x28 image as `spec`'s network takes it (nin.data.to_model_input)."""
+    spec = spec or Preprocessing()
+    images = torch.from_numpy(np.ascontiguousarray(input28, dtype=np.uint8))[None]
+    return to_model_input(images, spec.input_size, spec.mean, spec.std)
+
+
 @torch.inference_mode()
 def explain(model: NiN, input28: np.ndarray, preprocessing: Preprocessing | None = None) -> Explanation:
     """Run `model` once on a uint8 28x28 image and keep every stage's output."""
     spec = preprocessing or Preprocessing()
-    images = torch.from_numpy(np.ascontiguousarray(input28, dtype=np.uint8))[None]
-    unnormalised = to_model_input(images, spec.input_size)
-    x = (unnormalised - spec.mean) / spec.std
+    unnormalised = network_input(input28, Preprocessing(spec.input_size))  # kept for drawing the CAM over it
+    x = normalise(unnormalised, spec.mean, spec.std)
     device = next(model.parameters()).device
     logits, stages = model.forward_with_stages(x.to(device))
     logits = logits[0].float().cpu()

@@ -9,13 +9,13 @@
 Numbers only: every function recomputes what it needs from the model (a NiN in eval mode), the preprocessed
 uint8 28x28 image and the preprocessing spec, and returns a dataclass whose `to_json()` is plain lists and
 numbers (numpy arrays meant only for drawing are left out of it). It draws nothing: that is `nin.draw.lesson_render`.
+Lesson 2 needs neither an image nor trained weights: it is counted in `nin.serve.parameters`, and its names
+are importable from here with the others.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import functools
-from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -23,14 +23,16 @@ import torch
 from torch import nn
 
 from nin.data import IMAGE_SIZE, to_model_input
-from nin.model import INPUT_SIZE, NiN, Preprocessing, parameter_count
+from nin.model import NiN, Preprocessing
+from nin.serve.explain import network_input
+from nin.serve.parameters import (LayerParameters, ModelParameters, ParameterReport, alexnet, nin_with_fc_head,
+                                  parameter_report, vgg11)
 
 BLOCKS = ("block1", "block2", "block3", "block4")
 ABLATABLE_STAGES = ("block1", "pool1", "block2", "pool2", "block3", "pool3")
 MAX_SHIFT = 8  # pixels of the 28x28 image; beyond this a garment leaves the frame
 # block1 has stride 4 and three stride-2 max pools follow: neighbouring block4 cells are 32 input px apart.
 BLOCK4_STRIDE = 4 * 2 * 2 * 2
-VGG11_ARCH = ((1, 64), (1, 128), (2, 256), (2, 512), (2, 512))  # d2l's conv_arch: (convs, channels) per block
 DRAWING_ONLY = {"json": False}  # field metadata: kept on the object for pictures, left out of to_json()
 
 
@@ -55,13 +57,6 @@ def as_json(value):
 class _Lesson:
     def to_json(self) -> dict:
         return as_json(self)
-
-
-def network_input(input28: np.ndarray, spec: Preprocessing | None = None) -> torch.Tensor:
-    """float32 [1, 1, S, S]: the uint8 28x28 image resized and normalised exactly as `nin.serve.explain.explain` does."""
-    spec = spec or Preprocessing()
-    images = torch.from_numpy(np.ascontiguousarray(input28, dtype=np.uint8))[None]
-    return to_model_input(images, spec.input_size, spec.mean, spec.std)
 
 
 def stages_before(model: NiN, stage: str) -> list[str]:
@@ -124,8 +119,6 @@ class PixelMLP(_Lesson):
     hidden: list[float]    # relu(W1 @ x + b1), recomputed in float64
     output: list[float]    # relu(W2 @ hidden + b2), recomputed in float64: the block's output at (row, col)
     max_abs_diff: float    # max |recomputed - the network's own activations| over hidden and output
-    w1: np.ndarray = field(repr=False, metadata=DRAWING_ONLY)  # float32 [C, C], the first 1x1 conv as a matrix
-    w2: np.ndarray = field(repr=False, metadata=DRAWING_ONLY)  # float32 [C, C], the second
     output_mean: np.ndarray = field(repr=False, metadata=DRAWING_ONLY)  # float32 [H, W], the block output's channel mean
 
 
@@ -162,141 +155,7 @@ def mlp_at(model: NiN, input28: np.ndarray, spec: Preprocessing | None, stage: s
     diff = max(np.abs(hidden_by_hand - hidden[0, :, row, col].double().cpu().numpy()).max(),
                np.abs(output_by_hand - output[0, :, row, col].double().cpu().numpy()).max())
     return PixelMLP(stage, row, col, x_pixel.tolist(), hidden_by_hand.tolist(), output_by_hand.tolist(),
-                    float(diff), w1.astype(np.float32), w2.astype(np.float32), _numpy(output[0].mean(dim=0)))
-
-
-# ----------------------------------------------------------------------------- 2. where the parameters live
-
-def _conv_relu(in_channels: int, out_channels: int, kernel_size: int, stride: int = 1, padding: int = 0):
-    return nn.Sequential(nn.Conv2d(in_channels, out_channels, kernel_size, stride, padding), nn.ReLU())
-
-
-def _fc_head(in_features: int, num_classes: int) -> list[tuple[str, nn.Module]]:
-    """The AlexNet/VGG classifier: two 4096-wide hidden layers with dropout, then the class scores."""
-    return [
-        ("fc1", nn.Sequential(nn.Linear(in_features, 4096), nn.ReLU(), nn.Dropout(0.5))),
-        ("fc2", nn.Sequential(nn.Linear(4096, 4096), nn.ReLU(), nn.Dropout(0.5))),
-        ("fc3", nn.Linear(4096, num_classes)),
-    ]
-
-
-def alexnet(num_classes: int = 10) -> nn.Sequential:
-    """d2l's AlexNet for 1-channel 224x224 input: five convs, three max pools, three fully-connected layers."""
-    return nn.Sequential(OrderedDict([
-        ("conv1", _conv_relu(1, 96, 11, stride=4, padding=1)), ("pool1", nn.MaxPool2d(3, 2)),
-        ("conv2", _conv_relu(96, 256, 5, padding=2)), ("pool2", nn.MaxPool2d(3, 2)),
-        ("conv3", _conv_relu(256, 384, 3, padding=1)),
-        ("conv4", _conv_relu(384, 384, 3, padding=1)),
-        ("conv5", _conv_relu(384, 256, 3, padding=1)), ("pool3", nn.MaxPool2d(3, 2)),
-        ("flatten", nn.Flatten()),
-        *_fc_head(256 * 5 * 5, num_classes),
-    ]))
-
-
-def vgg11(num_classes: int = 10) -> nn.Sequential:
-    """d2l's VGG-11 for 1-channel 224x224 input: eight 3x3 convs in five blocks, each ending in a 2x2 max pool."""
-    layers, in_channels, index = [], 1, 0
-    for block, (num_convs, out_channels) in enumerate(VGG11_ARCH, 1):
-        for _ in range(num_convs):
-            index += 1
-            layers.append((f"conv{index}", _conv_relu(in_channels, out_channels, 3, padding=1)))
-            in_channels = out_channels
-        layers.append((f"pool{block}", nn.MaxPool2d(2, 2)))
-    return nn.Sequential(OrderedDict(layers + [("flatten", nn.Flatten())] + _fc_head(512 * 7 * 7, num_classes)))
-
-
-def nin_with_fc_head(num_classes: int = 10) -> nn.Sequential:
-    """The counterfactual: NiN's block1..pool3 unchanged, then AlexNet's classifier instead of block4 + GAP."""
-    body = NiN(num_classes)
-    stages = [(name, getattr(body, name)) for name in stages_before(body, "dropout")]
-    return nn.Sequential(OrderedDict(stages + [("flatten", nn.Flatten())] + _fc_head(384 * 5 * 5, num_classes)))
-
-
-REPORTED_MODELS = (
-    ("NiN (d2l)", NiN,
-     "The d2l NiN: four NiN blocks (a spatial conv and two 1x1 convs each) with max pools between them. "
-     "The last block has one channel per class and global average pooling turns each map into a score, "
-     "so the classifier has no parameters of its own."),
-    ("AlexNet (d2l)", alexnet,
-     "d2l's AlexNet for 1-channel 224x224 input and 10 classes: five convs and three max pools, then "
-     "Flatten (256x5x5 = 6,400 features) and three fully-connected layers (4096, 4096, 10) with dropout."),
-    ("VGG-11 (d2l)", vgg11,
-     "d2l's VGG-11, conv_arch ((1, 64), (1, 128), (2, 256), (2, 512), (2, 512)): eight 3x3 convs in five "
-     "blocks, each ending in a 2x2 max pool, then Flatten (512x7x7 = 25,088 features) and the same "
-     "4096-4096-10 fully-connected head."),
-    ("NiN + FC head (counterfactual)", nin_with_fc_head,
-     "What NiN would weigh with AlexNet's classifier: NiN's block1..pool3 unchanged (384x5x5 = 9,600 "
-     "features), then Flatten, Linear(9600, 4096), ReLU, Dropout, Linear(4096, 4096), ReLU, Dropout, "
-     "Linear(4096, 10) in place of block4 and global average pooling. The chapter's NiN drops exactly this."),
-)
-
-
-@dataclass(frozen=True)
-class LayerParameters:
-    name: str                # a stage (NiN) or layer (conv1, fc1, ...) of the model
-    kind: str                # "conv", "fc" or "pool" (no parameters)
-    params: int
-    share: float             # params / the model's total
-    output_shape: tuple[int, ...]  # without the batch dimension, for a 1x1x224x224 input
-
-
-@dataclass(frozen=True)
-class ModelParameters:
-    name: str
-    description: str
-    total: int
-    conv_params: int
-    fc_params: int
-    conv_share: float
-    fc_share: float
-    layers: tuple[LayerParameters, ...]
-
-
-@dataclass(frozen=True)
-class ParameterReport(_Lesson):
-    """Per-layer parameter counts of four classifiers for 1x224x224 Fashion-MNIST input and 10 classes."""
-
-    models: tuple[ModelParameters, ...]  # tuples all the way down: one cached report is shared by every caller
-
-
-def _kind(module: nn.Module) -> str:
-    if any(isinstance(m, nn.Linear) for m in module.modules()):
-        return "fc"
-    if any(isinstance(m, nn.Conv2d) for m in module.modules()):
-        return "conv"
-    return "pool"
-
-
-def _model_parameters(name: str, description: str, model: nn.Module) -> ModelParameters:
-    """Count per child and pass a (meta) input through, so a head that does not fit its features fails here."""
-    model.eval()
-    total = parameter_count(model)
-    x = torch.zeros(1, 1, INPUT_SIZE, INPUT_SIZE)
-    layers = []
-    for child_name, child in model.named_children():
-        x = child(x)
-        params = parameter_count(child)
-        # GAP is listed though it has no parameters: its zero, where the others keep most of theirs, is the point.
-        if params or child_name == "gap":
-            layers.append(LayerParameters(child_name, _kind(child), params, params / total, tuple(x.shape[1:])))
-    if tuple(x.shape) != (1, 10):
-        raise AssertionError(f"{name} maps a 1x1x{INPUT_SIZE}x{INPUT_SIZE} input to {tuple(x.shape)}, not 10 scores")
-    conv = sum(layer.params for layer in layers if layer.kind == "conv")
-    fc = sum(layer.params for layer in layers if layer.kind == "fc")
-    return ModelParameters(name, description, total, conv, fc, conv / total, fc / total, tuple(layers))
-
-
-@functools.lru_cache(maxsize=1)
-def parameter_report() -> ParameterReport:
-    """Where the parameters live, counted on modules built on the meta device; computed once per process.
-
-    Meta tensors have shapes and no storage, so VGG-11's ~129M parameters cost no memory, and the forward
-    pass that checks every layer's shape does no arithmetic. The first meta forward in a process loads
-    torch's meta kernels (about a second, more on a busy CPU): call this once at start-up.
-    """
-    with torch.device("meta"):
-        return ParameterReport(tuple(_model_parameters(name, description, build())
-                                     for name, build, description in REPORTED_MODELS))
+                    float(diff), _numpy(output[0].mean(dim=0)))
 
 
 # ----------------------------------------------------------------------------- 3. GAP is an average: ablation
@@ -557,7 +416,9 @@ def gradcam(model: NiN, input28: np.ndarray, spec: Preprocessing | None, class_i
                    1.0 / (height * width), diff)
 
 
-__all__ = ["mlp_at", "parameter_report", "ablate", "translate", "gradcam", "network_input", "shift_image",
-           "centre_of_mass", "channel_count", "shift_survey", "ShiftSurvey", "alexnet", "vgg11", "nin_with_fc_head", "as_json", "PixelMLP", "ParameterReport",
-           "ModelParameters", "LayerParameters", "Ablation", "Translation", "GradCAM", "BLOCKS",
-           "ABLATABLE_STAGES", "MAX_SHIFT", "BLOCK4_STRIDE"]
+__all__ = ["mlp_at", "ablate", "translate", "gradcam", "shift_survey", "shift_image", "centre_of_mass",
+           "channel_count", "as_json", "PixelMLP", "Ablation", "Translation", "ShiftSurvey", "GradCAM", "BLOCKS",
+           "ABLATABLE_STAGES", "MAX_SHIFT", "BLOCK4_STRIDE",
+           # lesson 2, from nin.serve.parameters
+           "parameter_report", "ParameterReport", "ModelParameters", "LayerParameters", "alexnet", "vgg11",
+           "nin_with_fc_head"]

@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from nin.data import IMAGE_SIZE, TRAIN_MEAN, to_model_input
-from nin.serve.explain import Explanation, explain
+from nin.serve.explain import Explanation, explain, network_input
 from nin.model import CLASS_NAMES, NiN, Preprocessing
 
 PATCH_SIZES = (4, 8, 12)        # side of the grey square, px of the 28x28 input
@@ -220,7 +220,7 @@ def occlusion(model: NiN, input28: np.ndarray, spec: Preprocessing | None, patch
     predicted = explanation.predicted
     images, offsets = occluded_images(input28, patch)
     x = to_model_input(torch.from_numpy(images), spec.input_size, spec.mean, spec.std)
-    x_base = to_model_input(torch.from_numpy(np.asarray(input28, np.uint8))[None], spec.input_size, spec.mean, spec.std)
+    x_base = network_input(input28, spec)
     base = {"input": x_base, **{name: torch.from_numpy(explanation.stages[name])[None]
                                  for name in INCREMENTAL_STAGES}}
     rectangles = changed_rectangles(offsets, patch, spec)

@@ -13,6 +13,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from nin.model import unwrap
 from nin.train.runtime import write_atomically
 
 CHECKPOINT_KIND = "nin-train-checkpoint"
@@ -22,17 +23,11 @@ class CheckpointError(ValueError):
     """A --resume checkpoint is unreadable or belongs to a different run. The message names the file."""
 
 
-def _plain(model: nn.Module) -> nn.Module:
-    """The NiN inside DDP / torch.compile wrappers, so keys never carry their prefixes."""
-    model = getattr(model, "module", model)
-    return getattr(model, "_orig_mod", model)
-
-
 def save_checkpoint(path: Path, model: nn.Module, optimizer: torch.optim.Optimizer, scheduler, state: dict) -> Path:
     """Write model, optimizer and scheduler state plus the JSON-able `state` to `path`, atomically."""
     from safetensors.torch import save_file
 
-    tensors = {f"model.{k}": v.detach().to("cpu").contiguous() for k, v in _plain(model).state_dict().items()}
+    tensors = {f"model.{k}": v.detach().to("cpu").contiguous() for k, v in unwrap(model).state_dict().items()}
     opt = optimizer.state_dict()
     scalars = {}
     for index, param_state in opt["state"].items():
