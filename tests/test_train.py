@@ -17,10 +17,12 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
+from nin.train import cli
 from nin.train import loop as T
+from nin.train.phases import train_phases
 from nin.data import TRAIN_MEAN, TRAIN_STD
 from nin.model import CLASS_NAMES, NiN, load_weights, xavier_init_
-from nin.train.recipe import CPU_PHASE_A, CPU_PHASE_B
+from nin.train.recipe import CPU_PHASE_A, CPU_PHASE_B, PHASES
 from nin.train.runtime import sha256_of
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -100,12 +102,12 @@ def test_cli_exits_nonzero_when_training_collapses(monkeypatch, tmp_path):
 
     monkeypatch.setattr(T, "train", collapse)
     with pytest.raises(SystemExit) as exc:
-        T.main(["--recipe", "seed", "--out", str(tmp_path)])
+        cli.main(["--recipe", "seed", "--out", str(tmp_path)])
     assert exc.value.code not in (0, None) and "collapsed to chance" in str(exc.value.code)
 
 
 def test_cpu_recipe_is_two_phases_that_end_at_the_serving_size_with_their_own_learning_rate():
-    (a_name, a), (b_name, b) = T.PHASES["cpu"]
+    (a_name, a), (b_name, b) = PHASES["cpu"]
     assert (a_name, b_name) == ("A", "B")
     assert a.input_size == 160 and a.schedule == "onecycle" and a.lr == 0.1 and a.epochs == 5
     # Phase B is a fresh schedule at 224, not the tail of phase A's OneCycle (lr <= 0.002 lost 3 points).
@@ -117,18 +119,18 @@ def test_cpu_recipe_is_two_phases_that_end_at_the_serving_size_with_their_own_le
 
 
 def test_sizes_flag_sets_a_size_and_a_share_per_epoch():
-    recipe = T.recipe_from_args(T.parse_args(["--recipe", "best", "--sizes", "96x2,160,224@0.25"]))
+    recipe = cli.recipe_from_args(cli.parse_args(["--recipe", "best", "--sizes", "96x2,160,224@0.25"]))
     assert recipe.sizes == (96, 96, 160, 224) and recipe.fractions == (1.0, 1.0, 1.0, 0.25) and recipe.epochs == 4
     with pytest.raises(SystemExit, match="phases"):
-        T.main(["--recipe", "cpu", "--epochs", "3"])
+        cli.main(["--recipe", "cpu", "--epochs", "3"])
     with pytest.raises(SystemExit, match="--from-phase"):
-        T.main(["--recipe", "best", "--from-phase", "B"])
+        cli.main(["--recipe", "best", "--from-phase", "B"])
 
 
 def test_cli_flags_override_the_recipe():
-    args = T.parse_args(["--recipe", "seed", "--epochs", "3", "--batch-size", "64", "--lr", "0.05"])
-    assert T.recipe_from_args(args) == replace(T.RECIPES["seed"], epochs=3, batch_size=64, lr=0.05)
-    assert T.recipe_from_args(T.parse_args(["--recipe", "best"])) == T.RECIPES["best"]
+    args = cli.parse_args(["--recipe", "seed", "--epochs", "3", "--batch-size", "64", "--lr", "0.05"])
+    assert cli.recipe_from_args(args) == replace(T.RECIPES["seed"], epochs=3, batch_size=64, lr=0.05)
+    assert cli.recipe_from_args(cli.parse_args(["--recipe", "best"])) == T.RECIPES["best"]
 
 
 # ----------------------------------------------------------------------------- the recipes
@@ -304,8 +306,8 @@ TINY_PHASES = (("A", replace(CPU_PHASE_A, input_size=TINY, epochs=1, batch_size=
 
 def test_two_phase_run_resumed_across_the_phase_change_ends_with_the_same_weights(tmp_path, monkeypatch,
                                                                                   official_data):
-    monkeypatch.setitem(T.PHASES, "tiny", TINY_PHASES)
-    whole = T.train_phases("tiny", opts(tmp_path / "whole", limit_train=64), data=official_data)
+    monkeypatch.setitem(PHASES, "tiny", TINY_PHASES)
+    whole = train_phases("tiny", opts(tmp_path / "whole", limit_train=64), data=official_data)
     assert [(r["phase"], r["phase_epoch"], r["epoch"], r["input_size"]) for r in whole.rows] == [
         ("A", 1, 1, TINY), ("B", 1, 2, 75), ("B", 2, 3, 75)]
 
@@ -320,12 +322,12 @@ def test_two_phase_run_resumed_across_the_phase_change_ends_with_the_same_weight
 
     monkeypatch.setattr(T, "train", killed_in_phase_b)
     with pytest.raises(KeyboardInterrupt):
-        T.train_phases("tiny", opts(tmp_path / "split", limit_train=64), data=official_data)
+        train_phases("tiny", opts(tmp_path / "split", limit_train=64), data=official_data)
     monkeypatch.setattr(T, "train", real_train)
     assert (tmp_path / "split" / "phase-a" / "weights.safetensors").is_file()
     assert not (tmp_path / "split" / "weights.safetensors").exists()
 
-    resumed = T.train_phases("tiny", opts(tmp_path / "split", limit_train=64, resume=tmp_path / "split"),
+    resumed = train_phases("tiny", opts(tmp_path / "split", limit_train=64, resume=tmp_path / "split"),
                              data=official_data)
     assert len(resumed.step_losses) == 2 * 64 // 32  # phase A was kept, only phase B ran
     assert_same_weights(whole.weights_path, resumed.weights_path, atol=1e-6)
@@ -338,11 +340,11 @@ def test_two_phase_run_resumed_across_the_phase_change_ends_with_the_same_weight
 
 def test_phase_b_alone_starts_from_an_init_file_and_records_where_phase_a_came_from(tmp_path, monkeypatch,
                                                                                   official_data):
-    monkeypatch.setitem(T.PHASES, "tiny", TINY_PHASES)
+    monkeypatch.setitem(PHASES, "tiny", TINY_PHASES)
     phase_a = T.train(TINY_PHASES[0][1], opts(tmp_path / "a", limit_train=32), data=official_data).weights_path
     with pytest.raises(T.WeightsError, match="--init"):
-        T.train_phases("tiny", opts(tmp_path / "b"), data=official_data, from_phase="B")
-    result = T.train_phases("tiny", opts(tmp_path / "b", limit_train=32, init=phase_a), data=official_data,
+        train_phases("tiny", opts(tmp_path / "b"), data=official_data, from_phase="B")
+    result = train_phases("tiny", opts(tmp_path / "b", limit_train=32, init=phase_a), data=official_data,
                             from_phase="B")
     phases = load_weights(result.weights_path)[1]["phases"]
     assert [p["phase"] for p in phases] == ["A", "B"]
@@ -366,7 +368,7 @@ def test_init_loads_a_weight_file_strictly_and_refuses_a_wrong_one(tmp_path, off
     with pytest.raises(T.WeightsError, match="mean 0.0, std 1.0"):  # trained on unnormalised input
         T.load_init(net, start, replace(recipe, normalize=False))
     with pytest.raises(SystemExit, match="missing tensors"):
-        T.main(["--recipe", "best", "--init", str(tmp_path / "missing.safetensors"), "--limit-train", "16",
+        cli.main(["--recipe", "best", "--init", str(tmp_path / "missing.safetensors"), "--limit-train", "16",
                 "--out", str(tmp_path / "x"), "--device", "cpu", "--precision", "fp32", "--no-progress"])
 
 

@@ -1,5 +1,5 @@
-"""`python -m nin.train`: the training CLI (nin/train/loop.py)."""
+"""`python -m nin.train`: the training CLI (nin/train/cli.py)."""
 
-from nin.train.loop import main
+from nin.train.cli import main
 
 main()

@@ -1,8 +1,8 @@
-"""Train the d2l NiN on Fashion-MNIST: `python -m nin.train --recipe seed|best|cpu`.
+"""The epoch loop of `python -m nin.train` (its command line is nin/train/cli.py, phased recipes nin/train/phases.py).
 
-This module is the epoch loop and its command line only. The recipes and the SGD step are in
-nin/train/recipe.py, device / precision / DDP in nin/train/runtime.py, checkpoints in nin/train/checkpoint.py, the
-evaluation loop in nin/train/scoring.py, the network in nin/model.py and the data in nin/data.py.
+The recipes and the SGD step are in nin/train/recipe.py, device / precision / DDP in nin/train/runtime.py,
+checkpoints in nin/train/checkpoint.py, the evaluation loop in nin/train/scoring.py, the network in nin/model.py
+and the data in nin/data.py.
 
 Data stays on the device (nin.data.DeviceBatches); CUDA runs use bf16 autocast and channels_last.
 Under `torchrun --nproc_per_node=N` each rank trains on its shard with DistributedDataParallel; the
@@ -18,24 +18,17 @@ resizing) and may make some epochs partial passes (`fractions`). Rank 0 alone wr
 A run that collapses to chance stops with a non-zero exit and writes no weights (see `_collapse_check`).
 Every epoch scores each class on its own; a class under WEAK_CLASS_ACC after the first epoch is flagged
 in the log and in metrics.json (a BatchNorm-free NiN can lose a class channel for good).
-
-`--recipe cpu` runs two phases (nin.train.recipe.PHASES): each is an ordinary run in OUT/phase-a, OUT/phase-b,
-the next one starting from the weights of the one before (`--init`); OUT/weights.safetensors and
-OUT/metrics.json then describe both. `--resume OUT` continues such a run at any epoch of any phase, and
-`--from-phase B --init FILE` starts at phase B from a phase-A file made elsewhere.
-On CPU, `--precision auto` times a few steps of each mode (fp32, fp32 channels_last, bf16) and trains in
-the fastest; the figures are printed and stored in the run's header.
+On one CPU process, `--precision auto` times a few steps of each mode (fp32, fp32 channels_last, bf16) and
+trains in the fastest (`_pick_mode`); the figures are printed and stored in the run's header.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import math
 import statistics
 import sys
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
@@ -46,10 +39,10 @@ from tqdm import tqdm
 from nin.train.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from nin.data import DeviceBatches, FashionMNIST, load_fashion_mnist
 from nin.model import CLASS_NAMES, NUM_CLASSES, WeightsError, load_weights, preprocessing_of, read_metadata, save_weights
-from nin.train.recipe import (CPU_MODES, PHASES, RECIPES, Recipe, build_model, build_optimizer, build_scheduler, epoch_seed,
-                        make_step, parse_sizes, time_cpu_modes, total_steps)
+from nin.train.recipe import (CPU_MODES, RECIPES, Recipe, build_model, build_optimizer, build_scheduler, epoch_seed,
+                              make_step, time_cpu_modes, total_steps)
 from nin.train.runtime import (DistInfo, all_reduce, barrier, configure_backends, dist_info_from_env, process_group,
-                         provenance, resolve_device, resolve_precision, sha256_of, uses_channels_last, write_json)
+                               provenance, resolve_device, resolve_precision, sha256_of, uses_channels_last, write_json)
 from nin.train.scoring import predict
 
 LN10 = math.log(10.0)  # cross-entropy of a network that says "1/10" to everything: chance on 10 balanced classes
@@ -59,8 +52,9 @@ EVAL_BATCH_SIZE = 256  # test-set batch; no gradients, so larger than training's
 LOG_EVERY = 20  # steps between progress-bar updates; each update waits for the GPU, so not every step
 WEAK_CLASS_ACC = 0.2  # a class scoring under this after the first epoch is flagged: its channel may be dead
 
-__all__ = ["RECIPES", "Recipe", "RunOptions", "TrainResult", "CollapseError", "CheckpointError", "train", "main",
-           "build_model", "build_optimizer", "save_checkpoint", "steady_examples_per_s"]
+# With the recipe and checkpoint names a caller of `train` needs, so one import serves a training script.
+__all__ = ["RECIPES", "Recipe", "RunOptions", "TrainResult", "CollapseError", "CheckpointError", "train", "load_init",
+           "init_record", "build_model", "build_optimizer", "save_checkpoint", "steady_examples_per_s"]
 
 
 @dataclass
@@ -368,163 +362,3 @@ def _save_final(run: _Run, net: nn.Module, rows: list[dict]) -> Path:
     })
     run.write_metrics(rows, "complete")
     return path
-
-
-# ----------------------------------------------------------------------------- phased recipes
-
-def train_phases(plan: str, opts: RunOptions, data: FashionMNIST | None = None,
-                 from_phase: str | None = None) -> TrainResult:
-    """Run the phases of PHASES[plan] in order, each in OUT/phase-<name> starting from the previous phase's
-    weights, then write OUT/weights.safetensors and OUT/metrics.json describing the whole run.
-
-    `from_phase` skips the phases before it; `opts.init` must then be the weight file they would have made.
-    With `opts.resume` set, a phase that already completed in OUT is kept and a phase with a checkpoint
-    continues from it, so a run killed anywhere (even between phases) ends with the same weights.
-    """
-    phases = PHASES[plan]
-    names = [name for name, _ in phases]
-    start = names.index(from_phase) if from_phase else 0
-    if start and opts.init is None:
-        raise WeightsError(f"phase {names[start]} starts from phase {names[start - 1]}'s weights: give --init FILE")
-    out = Path(opts.out) if opts.out is not None else Path("runs") / plan
-    data = data if data is not None else load_fashion_mnist(opts.data_dir)
-    init = Path(opts.init) if opts.init is not None else None
-    summaries = [{"phase": names[start - 1], "given_by_init": True, **init_record(init)}] if start else []
-    rows: list[dict] = []
-    result = None
-    for name, recipe in phases[start:]:
-        sub = out / f"phase-{name.lower()}"
-        done = _completed_phase(sub) if opts.resume else None
-        if done is not None:
-            phase_rows, header = done["epochs"], done
-        else:
-            checkpoint = sub / "checkpoint.safetensors"
-            resume = checkpoint if opts.resume and checkpoint.is_file() else None
-            result = train(recipe, replace(opts, out=sub, init=init, resume=resume), data)
-            phase_rows, header = result.rows, json.loads((sub / "metrics.json").read_text())
-        rows += [{**row, "phase": name, "phase_epoch": row["epoch"], "epoch": len(rows) + i + 1}
-                 for i, row in enumerate(phase_rows)]
-        summaries.append({"phase": name, "recipe": asdict(recipe), "test_acc": phase_rows[-1]["test_acc"],
-                          "input_size": recipe.input_size, "wall_time_s": header["wall_time_s"],
-                          "per_class_acc": phase_rows[-1].get("per_class_acc"),
-                          **{k: header.get(k) for k in ("git_commit", "device_name", "precision", "channels_last",
-                                                        "mode_probe", "init")}})
-        init = sub / "weights.safetensors"
-    info = dist_info_from_env()
-    weights_path = _save_phased(plan, out, init, summaries, rows) if info.is_main else None
-    return TrainResult(rows=rows, final_test_acc=rows[-1]["test_acc"], out=out, weights_path=weights_path,
-                       step_losses=result.step_losses if result else [])
-
-
-def _completed_phase(folder: Path) -> dict | None:
-    """The metrics of a phase that finished in `folder` (its weights written), or None."""
-    try:
-        metrics = json.loads((folder / "metrics.json").read_text())
-    except (OSError, ValueError):
-        return None
-    return metrics if metrics.get("status") == "complete" and (folder / "weights.safetensors").is_file() else None
-
-
-def _save_phased(plan: str, out: Path, last: Path, summaries: list[dict], rows: list[dict]) -> Path:
-    """OUT/weights.safetensors: the last phase's network, with metadata that tells every phase's story."""
-    net, meta = load_weights(last)
-    wall = sum(s.get("wall_time_s") or 0.0 for s in summaries)
-    trained_here = sum(s.get("wall_time_s") or 0.0 for s in summaries if not s.get("given_by_init"))
-    meta = {k: v for k, v in meta.items() if k not in ("format", "architecture")}
-    meta["plan"] = plan
-    meta["phases"] = summaries
-    meta["metrics"] = {**meta["metrics"], "epochs": len(rows), "wall_time_s": wall, "wall_time_here_s": trained_here}
-    path = save_weights(net, out / "weights.safetensors", metadata=meta)
-    write_json(out / "metrics.json", {
-        "plan": plan, "status": "complete", "recipe": meta.get("recipe"), "phases": summaries,
-        "wall_time_s": wall, "wall_time_here_s": trained_here, "final_test_acc": rows[-1]["test_acc"],
-        "weak_classes": rows[-1].get("weak_classes", []),
-        **{k: meta.get(k) for k in ("git_commit", "device_name", "torch_version", "precision", "seed", "num_train",
-                                    "data_source")},
-        "epochs": rows,
-    })
-    return path
-
-
-# ----------------------------------------------------------------------------- command line
-
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="python -m nin.train", description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--recipe", choices=sorted([*RECIPES, *PHASES]), default="best",
-                   help="seed = the d2l chapter exactly; best = the same network trained well (default: best); "
-                        "cpu = two phases for a 2-core CPU: 5 epochs at 160 px, then a fine-tune at 224")
-    p.add_argument("--epochs", type=int, help="override the recipe's number of epochs")
-    p.add_argument("--sizes", type=parse_sizes, metavar="SIDES",
-                   help="input side per epoch, e.g. 112x2,160,224@0.4 (sets --epochs; must end at 224; "
-                        "@F = a pass over the share F of the training set)")
-    p.add_argument("--batch-size", type=int, help="override the recipe's global batch size (split across ranks)")
-    p.add_argument("--lr", type=float, help="override the recipe's learning rate (the peak for OneCycle)")
-    p.add_argument("--seed", type=int, default=0, help="seed for init, shuffling, augmentation and dropout")
-    p.add_argument("--data-dir", help="folder with the four Fashion-MNIST files (default: search, see nin.data)")
-    p.add_argument("--out", type=Path, help="output folder (default: runs/<recipe>)")
-    p.add_argument("--limit-train", type=int, metavar="N", help="train on the first N training images only")
-    p.add_argument("--limit-test", type=int, metavar="N", help="test on the first N test images only")
-    p.add_argument("--device", default="auto", help="cpu, cuda, cuda:1, ... (default: cuda if available)")
-    p.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto",
-                   help="auto = bf16 autocast + channels_last on CUDA; on CPU the fastest of fp32, fp32 "
-                        "channels_last and bf16, timed over a few steps at the run's first size")
-    p.add_argument("--compile", action="store_true", help="torch.compile the model (epoch 1 includes compiling)")
-    p.add_argument("--resume", type=Path, metavar="PATH",
-                   help="continue from this checkpoint.safetensors; for --recipe cpu, the run folder (OUT)")
-    p.add_argument("--init", type=Path, metavar="FILE",
-                   help="start from this weight file instead of the xavier init (strict load; its sha256 is "
-                        "recorded)")
-    p.add_argument("--from-phase", metavar="NAME",
-                   help="with --recipe cpu: start at this phase (B), from the phase-A weights given by --init")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar (per-epoch lines still print)")
-    return p.parse_args(argv)
-
-
-def recipe_from_args(args: argparse.Namespace) -> Recipe:
-    if args.recipe in PHASES:
-        raise SystemExit(f"nin.train: recipe {args.recipe!r} has phases, each with its own settings; "
-                         "--epochs, --sizes, --batch-size and --lr do not apply to it")
-    overrides = {"epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr}
-    if args.sizes is not None:
-        sizes, fractions = args.sizes
-        overrides.update(epochs=len(sizes), sizes=sizes, fractions=fractions if min(fractions) < 1 else ())
-    elif args.epochs is not None and RECIPES[args.recipe].sizes:
-        raise SystemExit(f"nin.train: recipe {args.recipe!r} has a size per epoch; give --sizes, not --epochs")
-    try:
-        return replace(RECIPES[args.recipe], **{k: v for k, v in overrides.items() if v is not None})
-    except ValueError as exc:
-        raise SystemExit(f"nin.train: {exc}") from None
-
-
-def main(argv: list[str] | None = None) -> TrainResult:
-    from nin.data import DataSourceError
-
-    args = parse_args(argv)
-    phased = args.recipe in PHASES
-    if phased and any(v is not None for v in (args.epochs, args.sizes, args.batch_size, args.lr)):
-        recipe_from_args(args)  # explains why those flags do not apply
-    if args.from_phase is not None and (not phased or args.from_phase not in dict(PHASES[args.recipe])):
-        raise SystemExit(f"nin.train: --from-phase needs a phased recipe and one of its phases "
-                         f"({', '.join(f'{k}: {[n for n, _ in v]}' for k, v in PHASES.items())})")
-    out = args.out
-    if phased and args.resume is not None and args.resume.is_dir():
-        out = out or args.resume  # a phased run resumes from its folder
-    opts = RunOptions(seed=args.seed, data_dir=args.data_dir, out=out, limit_train=args.limit_train,
-                      limit_test=args.limit_test, device=args.device, precision=args.precision,
-                      compile=args.compile, resume=args.resume, init=args.init, progress=not args.no_progress)
-    try:
-        if phased:
-            result = train_phases(args.recipe, opts, from_phase=args.from_phase)
-        else:
-            result = train(recipe_from_args(args), opts)
-    except (CollapseError, CheckpointError, DataSourceError, WeightsError) as exc:
-        # Every rank stops; one message is enough.
-        raise SystemExit(f"nin.train: {exc}" if dist_info_from_env().is_main else 1) from None
-    if result.weights_path is not None:
-        print(f"test acc {result.final_test_acc:.4f}; wrote {result.weights_path} and {result.out / 'metrics.json'}")
-    return result
-
-
-if __name__ == "__main__":
-    main()
