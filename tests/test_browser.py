@@ -4,7 +4,8 @@ channel switch, the lessons, the model report, and screenshots.
 
 Measured figures (live-stroke.json, burst-latency.json) land next to the screenshots and in the test log (-s).
 
-Debian's /usr/bin/chromium driven by Playwright's sync API (never `playwright install`; see shared/STACK.md).
+Debian's /usr/bin/chromium (`apt-get install -y chromium`) driven by the sync API of PyPI's playwright, never
+`playwright install`: Playwright's own browser download is not used anywhere (see conftest.browser).
 Skips on a machine without Chromium, fails in CI. Screenshots land in the git-ignored artifacts/screenshots/,
 so running the tests leaves the work tree clean; `NIN_SCREENSHOT_DIR=docs python -m pytest -q
 tests/test_browser.py -k screenshot` refreshes the README's picture (docs/desktop.png) on purpose.
