@@ -5,6 +5,8 @@ a ValueError from numpy or torch included, is a bug: logged with its traceback, 
 """
 
 import logging
+import time
+import tracemalloc
 
 import gradio as gr
 import pytest
@@ -13,7 +15,7 @@ from nin.model import CLASS_NAMES
 from nin.serve.pipeline import EXAMPLES_DIR, Explorer, class_choice
 from nin.serve.preprocess import EmptyInput, InputError, load_image, preprocess_photo
 from nin.ui.events import guarded
-from nin.ui.lessons import STAGE_SIDES, LessonEvents
+from nin.ui.lessons import STAGE_SIDES, LessonEvents, parse_cells, parse_channels
 
 
 @pytest.fixture
@@ -101,3 +103,64 @@ def test_lesson_endpoints_run_without_a_server(lesson_handlers):
         lesson_handlers.mlp_at(state, "pool1", 0, 0)
     with pytest.raises(gr.Error, match="Draw or upload something first"):
         lesson_handlers.translate(None, 1, 0)
+
+
+# ----------------------------------------------------------------------------- the parsers: hostile text
+
+def refusal_of(parse, text: str) -> tuple[str, float]:
+    """(the InputError's message, seconds taken) for a text that must be refused."""
+    start = time.perf_counter()
+    with pytest.raises(InputError) as info:
+        parse(text)
+    return str(info.value), time.perf_counter() - start
+
+
+def seconds_to_read(parse, text: str) -> float:
+    """How long `parse` takes to read or refuse `text`."""
+    start = time.perf_counter()
+    try:
+        parse(text)
+    except InputError:
+        pass
+    return time.perf_counter() - start
+
+
+def test_4_kb_of_spaces_around_one_letter_in_the_cells_is_refused_in_milliseconds():
+    """The old CELL regex backtracked for 28 s on this, holding the GIL: the whole server froze."""
+    message, seconds = refusal_of(parse_cells, " " * 2000 + "x" + " " * 2000)
+    assert "at most 2,000" in message and seconds < 0.05
+    message, seconds = refusal_of(parse_cells, " " * 999 + "x" + " " * 999)  # within the length: read, linearly
+    assert "could not read" in message and seconds < 0.05
+
+
+def test_parsing_cells_and_channels_takes_linear_time_on_hostile_text():
+    for text in [" " * 999 + "x" + " " * 1000, "Coat@" + "1" * 1995, ";" * 2000, "@," * 1000, "Coat@1," + " " * 1993,
+                 "Coat@1,1;" * 222]:
+        assert seconds_to_read(parse_cells, text) < 0.05, repr(text[:20])
+    for text in ["0-" + "9" * 1998, "-" * 2000, ",".join(["1"] * 1000), "0-95," * 400, " , " * 666]:
+        assert seconds_to_read(lambda t: parse_channels(t, 96, "block1"), text) < 0.05, repr(text[:20])
+    assert parse_cells(" Coat @ 2 , 3 ;Bag@0,0; ") == [(4, 2, 3), (8, 0, 0)]
+    assert parse_channels("3, 10-12, 3", 96, "block1") == [3, 10, 11, 12]
+
+
+def test_a_channel_range_past_the_stage_is_refused_before_it_is_expanded():
+    """10 bytes that the old parser expanded into a 30-million-element list (+2.7 GB) before checking."""
+    tracemalloc.start()
+    try:
+        message, seconds = refusal_of(lambda t: parse_channels(t, 96, "block1"), "0-29999999")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert "channels of block1 must be from 0 to 95" in message and seconds < 0.05
+    assert peak < 1 << 20  # bytes
+
+
+def test_the_page_css_carries_every_stylesheet_the_drawings_rely_on():
+    """The pictures' HTML is styled by classes: a stylesheet that moves without the page following leaves
+    bars and tables unstyled, with no error anywhere."""
+    from nin.draw import bars, lesson_render, render, report_render
+    from nin.ui.page import CSS
+    from nin.ui.page_js import PAGE_CSS
+
+    for sheet in (bars.BARS_CSS, render.GAP_PANEL_CSS, lesson_render.LESSONS_CSS, report_render.REPORT_CSS, PAGE_CSS):
+        assert sheet.strip() and sheet in CSS

@@ -16,6 +16,7 @@ import gradio as gr
 import pandas as pd
 
 from nin.draw import lesson_render, report_render
+from nin.draw.bars import BARS_CSS
 from nin.draw.render import GAP_PANEL_CSS
 from nin.model import CLASS_NAMES, parameter_count
 from nin.serve import lessons, report
@@ -30,7 +31,7 @@ from nin.ui.page_js import PAGE_CSS
 CANVAS = 280
 LESSON_NOTE = "Works on your current image: draw or upload one above, then come back here."
 
-CSS = GAP_PANEL_CSS + lesson_render.LESSONS_CSS + report_render.REPORT_CSS + PAGE_CSS + """
+CSS = BARS_CSS + GAP_PANEL_CSS + lesson_render.LESSONS_CSS + report_render.REPORT_CSS + PAGE_CSS + """
 #title h1 { margin-bottom: 0; }
 #title p { margin-top: 4px; }
 .nin-empty { padding: 18px; border: 1px dashed var(--border-color-primary); border-radius: 8px;
