@@ -44,6 +44,7 @@ def accuracy(model, images28: np.ndarray, labels: np.ndarray, spec: Preprocessin
     return float((predictions == labels).mean())
 
 
+@pytest.mark.slow
 def test_product_photos_through_the_upload_path_score_within_2_points_of_the_raw_images(explorer, official_data):
     loaded = explorer.models[explorer.default_key]
     assert loaded.key != "untrained", "needs trained weights in weights/"
@@ -108,6 +109,7 @@ def test_shipped_drawing_examples_are_classified_right(explorer):
         assert any("filled in" in step for step in view.preprocessed.steps)
 
 
+@pytest.mark.slow
 @torch.inference_mode()
 def test_outline_drawings_are_read_far_better_filled_in_than_as_drawn(explorer):
     """The outline test set (3 drawings per class: clean, wobbly, hurried with a gap) through the sketch path,

@@ -51,6 +51,7 @@ print("served with no network")
 """
 
 
+@pytest.mark.slow
 def test_app_starts_and_serves_with_no_network(tmp_path):
     unshare = shutil.which("unshare")
     require(unshare is not None, "unshare (util-linux) not found")
@@ -65,6 +66,7 @@ def test_app_starts_and_serves_with_no_network(tmp_path):
     assert "served with no network" in proc.stdout
 
 
+@pytest.mark.slow
 def test_gradio_reload_mode_serves_the_app():
     gradio_cli = shutil.which("gradio") or str(Path(sys.executable).with_name("gradio"))
     port = free_port()

@@ -68,6 +68,7 @@ def dead_nin() -> NiN:
 
 # ----------------------------------------------------------------------------- the CLI
 
+@pytest.mark.slow
 def test_smoke_training_writes_weights_and_metrics(tmp_path, official_data):
     out = tmp_path / "run"
     proc = subprocess.run(
@@ -158,6 +159,7 @@ def test_weight_decay_skips_biases():
 
 # ----------------------------------------------------------------------------- learning and its guards
 
+@pytest.mark.slow
 def test_loss_decreases_on_a_short_run(tmp_path, official_data):
     # This NiN sits near ln 10 for its first few hundred steps (xavier init starves the signal), so on a
     # long stream of fresh images a short run's first and last losses are a coin toss. On one fixed set
@@ -218,6 +220,7 @@ RESUMED_RECIPES = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(RESUMED_RECIPES))
 def test_resume_gives_the_same_result_as_an_uninterrupted_run(name, tmp_path, monkeypatch, official_data):
     recipe = RESUMED_RECIPES[name]
@@ -270,6 +273,7 @@ T.train(recipe, opts, data=load_fashion_mnist(download=False))
 """
 
 
+@pytest.mark.slow
 def test_ddp_on_two_gloo_ranks_matches_one_process(tmp_path, official_data):
     # Same global batch (2 ranks x 8 = 16), same data order (ranks take interleaved shards of one
     # permutation), dropout and augmentation off: the final weights must agree to float rounding.
@@ -304,6 +308,7 @@ TINY_PHASES = (("A", replace(CPU_PHASE_A, input_size=TINY, epochs=1, batch_size=
                ("B", replace(CPU_PHASE_B, input_size=75, epochs=2, batch_size=32)))
 
 
+@pytest.mark.slow
 def test_two_phase_run_resumed_across_the_phase_change_ends_with_the_same_weights(tmp_path, monkeypatch,
                                                                                   official_data):
     monkeypatch.setitem(PHASES, "tiny", TINY_PHASES)
