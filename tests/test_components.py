@@ -155,6 +155,11 @@ def test_tiff_layer_is_refused_naming_the_format(pad, tmp_path):
         pad.preprocess(drawing(tmp_path, layers=[encoded(canvas(), "TIFF")]))
 
 
+def test_truncated_layer_is_refused_as_not_an_image(pad, tmp_path):
+    with pytest.raises(gr.Error, match="layer 1 was refused: This file is not an image"):
+        pad.preprocess(drawing(tmp_path, layers=[encoded(canvas(), "PNG")[:40]]))
+
+
 def test_untouched_pad_is_still_an_empty_value(pad):
     assert pad.preprocess(None) is None
     assert pad.preprocess(EditorData()) == {"background": None, "layers": [], "composite": None}

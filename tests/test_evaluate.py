@@ -85,7 +85,7 @@ def test_cli_writes_a_json_report(tmp_path, official_data):
     })
     out = tmp_path / "report.json"
     proc = subprocess.run(
-        [sys.executable, "-m", "nin.train.evaluate", "--weights", str(weights), "--limit", "100", "--out", str(out),
+        [sys.executable, "-m", "nin.evaluate", "--weights", str(weights), "--limit", "100", "--out", str(out),
          "--device", "cpu"],
         cwd=ROOT, capture_output=True, text=True, timeout=300,
     )
@@ -100,7 +100,7 @@ def test_cli_writes_a_json_report(tmp_path, official_data):
 
 @pytest.mark.slow
 def test_cli_rejects_a_missing_weight_file(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "nin.train.evaluate", "--weights", str(tmp_path / "nope.safetensors")],
+    proc = subprocess.run([sys.executable, "-m", "nin.evaluate", "--weights", str(tmp_path / "nope.safetensors")],
                           cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode != 0 and "not found" in proc.stderr
 

@@ -11,6 +11,7 @@ from torch import nn
 
 from conftest import require
 from nin.serve import lessons
+from nin.serve.parameters import parameter_report
 from nin.model import NiN, load_weights, parameter_count, preprocessing_of, xavier_init_
 from nin.serve.pipeline import EXAMPLES_DIR, WEIGHT_FILES, WEIGHTS_DIR
 
@@ -85,7 +86,7 @@ def _model(report, prefix):
 
 
 def test_nin_has_1992166_parameters_and_no_linear_layer():
-    nin = _model(lessons.parameter_report(), "NiN (")
+    nin = _model(parameter_report(), "NiN (")
     assert nin.total == 1_992_166 == parameter_count(NiN())
     assert not any(isinstance(m, nn.Linear) for m in NiN().modules())
     assert nin.fc_params == 0 and nin.conv_share == 1.0
@@ -94,7 +95,7 @@ def test_nin_has_1992166_parameters_and_no_linear_layer():
 
 
 def test_alexnet_has_46764746_and_vgg11_128806154_parameters_most_in_fc_layers():
-    report = lessons.parameter_report()
+    report = parameter_report()
     alexnet, vgg = _model(report, "AlexNet"), _model(report, "VGG-11")
     assert alexnet.total == 46_764_746 and vgg.total == 128_806_154
     assert [layer.name for layer in alexnet.layers] == ["conv1", "conv2", "conv3", "conv4", "conv5", "fc1", "fc2", "fc3"]
@@ -105,7 +106,7 @@ def test_alexnet_has_46764746_and_vgg11_128806154_parameters_most_in_fc_layers()
 
 
 def test_fc_head_counterfactual_holds_most_parameters_in_its_head():
-    report = lessons.parameter_report()
+    report = parameter_report()
     nin, counterfactual = _model(report, "NiN ("), _model(report, "NiN + FC head")
     head = 9600 * 4096 + 4096 + 4096 * 4096 + 4096 + 4096 * 10 + 10
     body = sum(layer.params for layer in nin.layers if layer.name in ("block1", "block2", "block3"))
@@ -115,7 +116,7 @@ def test_fc_head_counterfactual_holds_most_parameters_in_its_head():
 
 
 def test_parameter_report_is_json_with_the_four_models_in_order():
-    document = json.loads(json.dumps(lessons.parameter_report().to_json()))
+    document = json.loads(json.dumps(parameter_report().to_json()))
     names = [m["name"] for m in document["models"]]
     assert [n.split(" ")[0] for n in names] == ["NiN", "AlexNet", "VGG-11", "NiN"]
     assert all(m["description"] and m["layers"] for m in document["models"])

@@ -14,7 +14,8 @@ from nin.data import to_model_input
 from nin.model import load_weights, preprocessing_of
 from nin.serve.occlusion import GREY, PATCH_SIZES, occluded_images, occlusion, positions, spearman
 from nin.serve.pipeline import WEIGHTS_DIR, load_models
-from nin.serve.preprocess import load_image, preprocess_photo
+from nin.serve.decode import load_image
+from nin.serve.preprocess import preprocess_photo
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "nin" / "examples" / "test00000_ankle-boot.png"
 

@@ -14,7 +14,8 @@ from nin.model import Preprocessing, preprocessing_of
 from nin.model import CLASS_NAMES
 from nin.serve.pipeline import EXAMPLES_DIR, Explorer, load_models
 from nin.serve import preprocess
-from nin.serve.preprocess import load_image, preprocess_photo, preprocess_sketch
+from nin.serve.decode import load_image
+from nin.serve.preprocess import preprocess_photo, preprocess_sketch
 
 PHOTOS = 600  # official test images turned into product photos
 OUTLINES = Path(__file__).resolve().parent / "data" / "outline_drawings"  # tools/outline_drawings.py

@@ -13,7 +13,8 @@ import pytest
 
 from nin.model import CLASS_NAMES
 from nin.serve.pipeline import EXAMPLES_DIR, Explorer, class_choice
-from nin.serve.preprocess import EmptyInput, InputError, load_image, preprocess_photo
+from nin.serve.decode import InputError, load_image
+from nin.serve.preprocess import EmptyInput, preprocess_photo
 from nin.ui.events import guarded
 from nin.ui.lessons import STAGE_SIDES, LessonEvents, parse_cells, parse_channels
 

@@ -25,8 +25,6 @@ from torch import nn
 from nin.data import IMAGE_SIZE, to_model_input
 from nin.model import NiN, Preprocessing
 from nin.serve.explain import network_input
-from nin.serve.parameters import (LayerParameters, ModelParameters, ParameterReport, alexnet, nin_with_fc_head,
-                                  parameter_report, vgg11)
 
 BLOCKS = ("block1", "block2", "block3", "block4")
 ABLATABLE_STAGES = ("block1", "pool1", "block2", "pool2", "block3", "pool3")
@@ -418,7 +416,4 @@ def gradcam(model: NiN, input28: np.ndarray, spec: Preprocessing | None, class_i
 
 __all__ = ["mlp_at", "ablate", "translate", "gradcam", "shift_survey", "shift_image", "centre_of_mass",
            "channel_count", "as_json", "PixelMLP", "Ablation", "Translation", "ShiftSurvey", "GradCAM", "BLOCKS",
-           "ABLATABLE_STAGES", "MAX_SHIFT", "BLOCK4_STRIDE",
-           # lesson 2, from nin.serve.parameters
-           "parameter_report", "ParameterReport", "ModelParameters", "LayerParameters", "alexnet", "vgg11",
-           "nin_with_fc_head"]
+           "ABLATABLE_STAGES", "MAX_SHIFT", "BLOCK4_STRIDE"]

@@ -20,7 +20,8 @@ from PIL import Image
 from nin.draw import render
 from nin.serve.explain import Explanation, explain
 from nin.model import CLASS_NAMES, FEATURE_STAGES, NiN, Preprocessing, class_slug, load_weights, preprocessing_of, xavier_init_
-from nin.serve.preprocess import InputError, Preprocessed, load_image, preprocess_photo, preprocess_sketch
+from nin.serve.decode import InputError, load_image
+from nin.serve.preprocess import Preprocessed, preprocess_photo, preprocess_sketch
 
 WEIGHTS_DIR = Path(__file__).resolve().parents[2] / "weights"
 EXAMPLES_DIR = Path(__file__).resolve().parents[1] / "examples"  # written by `python -m nin.dev.make_examples`

@@ -4,7 +4,7 @@ Fashion-MNIST was made from product photos on white (Xiao et al. 2017, arXiv 170
 object, resize the longest edge to 28, sharpen, centre on a 28x28 canvas, negate, greyscale. This module
 replays those steps on user input so the network sees what it was trained on, in numpy and PIL: the
 28 -> 224 resize belongs to `nin.data.to_model_input`, the one resize training also uses. Files are opened
-and checked by `nin.serve.decode`; its InputError, load_image and open_checked are importable from here too.
+and checked by `nin.serve.decode`.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import numpy as np
 from PIL import Image, ImageFilter
 
 from nin.data import IMAGE_SIZE
-from nin.serve.decode import InputError, load_image, open_checked, original_size_of, reduce_to_working, to_grey
+from nin.serve.decode import InputError, original_size_of, reduce_to_working, to_grey
 
 INK_THRESHOLD = 0.08       # |pixel - background| above this counts as object (JPEG noise stays below it)
 SHARPEN_PERCENT = 0        # unsharp-mask strength after resizing; 0 measured closest on round-tripped test images
@@ -287,6 +287,4 @@ def _upscale(small: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 
 
 __all__ = ["preprocess_photo", "preprocess_sketch", "Preprocessed", "EmptyInput", "ink_mask", "fill_outline",
-           "fit_and_centre", "object_bbox", "border_level", "scale_bbox",
-           # from nin.serve.decode, for the callers that import them from here
-           "InputError", "load_image", "open_checked"]
+           "fit_and_centre", "object_bbox", "border_level", "scale_bbox"]

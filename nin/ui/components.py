@@ -24,7 +24,7 @@ from gradio import processing_utils
 from gradio.data_classes import FileData, ImageData
 
 from nin.ui.limits import refuse
-from nin.serve.preprocess import InputError, open_checked
+from nin.serve.decode import InputError, open_checked
 
 SKETCH_FORMATS = {"PNG": "PNG", "WEBP": "WebP", "JPEG": "JPEG"}  # what a canvas export can be
 BLOB_TYPES = ("background", "layer", "composite")                # accept_blobs' `type` values in 6.31
@@ -34,7 +34,7 @@ class UploadImage(gr.Image):
     """gr.Image that hands the raw uploaded file to our own decoder.
 
     gr.Image opens the file with PIL before our function runs, so a truncated or non-image upload would
-    fail inside Gradio with a bare "Error". Passing the path through lets nin.serve.preprocess.load_image turn
+    fail inside Gradio with a bare "Error". Passing the path through lets nin.serve.decode.load_image turn
     every bad file into a message the user can act on.
     """
 

@@ -21,7 +21,8 @@ from nin.draw import render, report_render
 from nin.model import CLASS_NAMES
 from nin.serve import report
 from nin.serve.pipeline import Explorer, View, render_cam, stages_html
-from nin.serve.preprocess import EmptyInput, InputError
+from nin.serve.decode import InputError
+from nin.serve.preprocess import EmptyInput
 from nin.ui.limits import check_number, quote, refuse
 
 if TYPE_CHECKING:

@@ -34,7 +34,7 @@ from nin.model import CLASS_NAMES, FEATURE_STAGES
 from nin.serve.neighbours import DEFAULT_K, K_MAX, Neighbours, feature_vector, nearest
 from nin.serve.occlusion import PATCH_SIZES, Occlusion, occlusion
 from nin.serve.pipeline import WEIGHTS_DIR, Explorer
-from nin.serve.preprocess import InputError
+from nin.serve.decode import InputError
 
 start_here_html = draw.start_here_html
 log = logging.getLogger("nin-explorer")

@@ -20,7 +20,8 @@ from nin.draw import lesson_render
 from nin.model import CLASS_NAMES, layer_table
 from nin.serve import lessons
 from nin.serve.pipeline import EXAMPLES_DIR, Explorer, class_choice
-from nin.serve.preprocess import EmptyInput, InputError, load_image, preprocess_photo
+from nin.serve.decode import InputError, load_image
+from nin.serve.preprocess import EmptyInput, preprocess_photo
 from nin.ui.events import clicked, guarded, session_of
 from nin.ui.limits import MAX_TEXT, check_number, quote
 
