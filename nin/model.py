@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from nin.train.runtime import write_atomically
+from nin.files import write_atomically
 
 CLASS_NAMES = (
     "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",

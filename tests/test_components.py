@@ -24,7 +24,7 @@ from gradio.data_classes import DataWithFiles, FileData  # noqa: E402
 from nin.dev.bench_load import rss_mb  # noqa: E402
 from nin.dev.ports import free_port  # noqa: E402
 from nin.ui.components import SafeSketchpad, UploadImage  # noqa: E402
-from nin.ui.server import ComponentServerBodyLimit  # noqa: E402
+from nin.ui.limits import BodyLimit  # noqa: E402
 from nin.serve.preprocess import ink_mask  # noqa: E402
 
 CANVAS = 280
@@ -225,7 +225,7 @@ def server():
         out = gr.Textbox()
         pad.change(lambda v: str(None if ink_mask(v) is None else ink_mask(v).shape), pad, out, api_name="shape")
     demo.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True, ssr_mode=False,
-                max_file_size="10mb", app_kwargs={"middleware": [Middleware(ComponentServerBodyLimit)]})
+                max_file_size="10mb", app_kwargs={"middleware": [Middleware(BodyLimit)]})
     try:
         yield demo.local_url.rstrip("/"), pad
     finally:

@@ -150,7 +150,7 @@ def test_a_missing_or_corrupt_bank_is_refused(tmp_path):
 
 
 def test_the_shipped_bank_records_how_it_was_made(bank, loaded):
-    from nin.train.runtime import sha256_of
+    from nin.files import sha256_of
 
     assert bank.weights_sha256 == sha256_of(WEIGHTS_DIR / loaded.key) == bank.meta["weights_sha256"]
     assert bank.features.shape == (10_000, 384) and np.allclose(np.linalg.norm(bank.features, axis=1), 1, atol=1e-3)

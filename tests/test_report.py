@@ -14,7 +14,7 @@ from PIL import Image
 
 from nin.draw import report_render
 from nin.data import to_model_input
-from nin.train.evaluate import sha256_of
+from nin.files import sha256_of
 from nin.model import CLASS_NAMES, NiN, load_weights, preprocessing_of, save_weights, xavier_init_
 from nin.train.model_card import model_card
 from nin.serve.pipeline import WEIGHT_FILES, WEIGHTS_DIR

@@ -23,7 +23,7 @@ from nin.train.phases import train_phases
 from nin.data import TRAIN_MEAN, TRAIN_STD
 from nin.model import CLASS_NAMES, NiN, load_weights, xavier_init_
 from nin.train.recipe import CPU_PHASE_A, CPU_PHASE_B, PHASES
-from nin.train.runtime import sha256_of
+from nin.files import sha256_of
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = 67  # block1 15x15 -> pool1 7x7 -> pool2 3x3 -> pool3 1x1: the least the network takes, ~13x cheaper than 224

@@ -9,7 +9,7 @@ import torch
 
 from nin.train.evaluate import evaluate
 from nin.train.publish import MIN_CLASS_ACC
-from nin.train.runtime import sha256_of
+from nin.files import sha256_of
 from nin.model import CLASS_NAMES, INPUT_SIZE, load_weights, parameter_count, preprocessing_of
 from nin.serve.pipeline import WEIGHT_FILES, WEIGHTS_DIR
 from nin.serve.report import read_metrics

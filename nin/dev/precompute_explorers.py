@@ -29,7 +29,8 @@ from nin.serve.channels import TOP_K, channel_counts, receptive_fields, stage_ma
 from nin.data import load_fashion_mnist, to_model_input
 from nin.serve.explorer_bank import PRECOMPUTED_DIR, bank_path, command_for, copy_test_files, load_bank, save_bank
 from nin.model import CLASS_NAMES, FEATURE_STAGES, load_weights, preprocessing_of
-from nin.train.runtime import device_name, git_commit, sha256_of
+from nin.files import sha256_of
+from nin.train.runtime import device_name, git_commit
 
 
 def pass_over(model, images_u8: torch.Tensor, spec, batch: int, progress=None):

@@ -25,7 +25,7 @@ import numpy as np
 
 from nin.serve.channels import TOP_K, ChannelTop, ReceptiveField
 from nin.data import FILES, IMAGE_SIZE, DataSourceError, parse_idx, read_bytes
-from nin.train.runtime import sha256_of
+from nin.files import sha256_of, write_atomically
 
 ROOT = Path(__file__).resolve().parents[2]
 PRECOMPUTED_DIR = ROOT / "precomputed"
@@ -126,7 +126,6 @@ class ExplorerBank:
 def save_bank(path: Path, meta: dict, features: np.ndarray, top_index: dict, top_activation: dict,
               top_cell: dict) -> Path:
     """Write one bank atomically (a crash leaves the previous file). Per-stage arrays are stored stacked."""
-    from nin.train.runtime import write_atomically
 
     stages = list(top_index)
     arrays = {
@@ -193,7 +192,6 @@ def copy_test_files(source_dir: Path, directory: Path = PRECOMPUTED_DIR) -> list
     import gzip
 
     from nin.data import find_files
-    from nin.train.runtime import write_atomically
 
     found = find_files(Path(source_dir)) or {}
     written = []

@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from nin.model import unwrap
-from nin.train.runtime import write_atomically
+from nin.files import write_atomically
 
 CHECKPOINT_KIND = "nin-train-checkpoint"
 

@@ -18,7 +18,8 @@ from torch import nn
 
 from nin.data import DeviceBatches, load_fashion_mnist
 from nin.model import CLASS_NAMES, Preprocessing, load_weights, preprocessing_of
-from nin.train.runtime import resolve_device, sha256_of
+from nin.files import sha256_of
+from nin.train.runtime import resolve_device
 from nin.train.scoring import confusion as confusion_counts
 from nin.train.scoring import predict
 

@@ -38,11 +38,12 @@ from tqdm import tqdm
 
 from nin.train.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from nin.data import DeviceBatches, FashionMNIST, load_fashion_mnist
+from nin.files import sha256_of
 from nin.model import CLASS_NAMES, NUM_CLASSES, WeightsError, load_weights, preprocessing_of, read_metadata, save_weights
 from nin.train.recipe import (CPU_MODES, RECIPES, Recipe, build_model, build_optimizer, build_scheduler, epoch_seed,
                               make_step, time_cpu_modes, total_steps)
 from nin.train.runtime import (DistInfo, all_reduce, barrier, configure_backends, dist_info_from_env, process_group,
-                               provenance, resolve_device, resolve_precision, sha256_of, uses_channels_last, write_json)
+                               provenance, resolve_device, resolve_precision, uses_channels_last, write_json)
 from nin.train.scoring import predict
 
 LN10 = math.log(10.0)  # cross-entropy of a network that says "1/10" to everything: chance on 10 balanced classes

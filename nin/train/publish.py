@@ -36,7 +36,7 @@ from nin.train.evaluate import evaluate
 from nin.model import NUM_CLASSES, load_weights, preprocessing_of
 from nin.train.model_card import model_card
 from nin.serve.report import MIN_CLASS_ACC, PER_CELL, read_metrics  # every class must score MIN_CLASS_ACC to ship
-from nin.train.runtime import sha256_of, write_atomically
+from nin.files import sha256_of, write_atomically
 
 WEIGHTS_DIR = Path(__file__).resolve().parents[2] / "weights"
 METRICS_FILE = WEIGHTS_DIR / "metrics.json"

@@ -6,7 +6,6 @@ autocast and the memory format the same way. It knows nothing of recipes, data o
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import platform
@@ -14,10 +13,11 @@ import subprocess
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import torch
 import torch.distributed as dist
+
+from nin.files import write_atomically
 
 
 @dataclass(frozen=True)
@@ -137,24 +137,7 @@ def provenance(device: torch.device, precision: str, **extra) -> dict:
             "git_commit": git_commit(), **extra}
 
 
-def write_atomically(path: Path, write: Callable[[Path], object]) -> Path:
-    """Call write(tmp) then rename tmp over `path`: a crash mid-write leaves the previous file intact."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    write(tmp)
-    os.replace(tmp, path)
-    return path
-
-
 def write_json(path: Path, obj: dict) -> Path:
     return write_atomically(path, lambda tmp: tmp.write_text(json.dumps(obj, indent=2) + "\n"))
 
 
-def sha256_of(path: str | Path) -> str:
-    """Hex sha256 of a file, read in 1 MiB chunks: names a weight file exactly in provenance and cards."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()

@@ -41,7 +41,7 @@ log = logging.getLogger("nin-explorer")
 def guarded(what: str, on_empty=None):
     """Wrap a handler: a user's mistake becomes a message for the user, anything else a logged plain apology.
 
-    A user's mistake is an `InputError` (nin.serve.preprocess; nothing else counts, not even a ValueError)
+    A user's mistake is an `InputError` (nin.serve.decode; nothing else counts, not even a ValueError)
     or a `gr.Error` already raised as a refusal. EmptyInput, the InputError for "nothing to classify yet",
     goes to `on_empty` when given. Refusals go through `nin.ui.limits.refuse`: a short message that quotes at
     most 60 characters of what was sent, one log line, no traceback. Any other exception is a bug: its

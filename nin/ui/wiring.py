@@ -82,7 +82,7 @@ def wire_lessons(page: Page, handlers: LessonEvents, model_events: dict) -> None
 
     wired: dict[str, Lesson] = {}  # tab id -> its lesson
 
-    def wire(lesson: Lesson) -> None:
+    def add(lesson: Lesson) -> None:
         """One lesson: its API-only endpoint, its page event on its triggers and on opening its tab."""
         panel = lesson.panel
         gr.on([], lesson.api, [state, *panel.controls], [panel.json], api_name=lesson.api.__name__, **raw_inputs)
@@ -97,7 +97,7 @@ def wire_lessons(page: Page, handlers: LessonEvents, model_events: dict) -> None
         panel.tab.select(refresh, [state, *panel.controls], panel.outputs, **lesson_events)
         wired[panel.tab.id] = lesson
 
-    wire(Lesson(mlp, handlers.mlp_at, handlers.mlp_lesson,
+    add(Lesson(mlp, handlers.mlp_at, handlers.mlp_lesson,
                 [mlp.go.click, mlp.row.submit, mlp.col.submit, mlp.row.input, mlp.col.input]))
     mlp.stage.change(handlers.mlp_restage, [state, *mlp.controls, mlp.shown], [*mlp.outputs, mlp.row, mlp.col],
                      api_name="mlp_restage", **lesson_events)
@@ -106,16 +106,16 @@ def wire_lessons(page: Page, handlers: LessonEvents, model_events: dict) -> None
     page.parameters_tab.select(handlers.parameters, None, [page.parameters_json], api_name="parameters",
                                show_progress="hidden")
 
-    wire(Lesson(ablation, handlers.ablate, handlers.ablation_lesson,
+    add(Lesson(ablation, handlers.ablate, handlers.ablation_lesson,
                 [ablation.cells.submit, ablation.stage.input, ablation.channels.submit]))
     ablation.maps.select(handlers.ablation_click, [state, *ablation.controls], [*ablation.outputs, ablation.cells],
                          api_name="ablation_click", **lesson_events)
     ablation.reset.click(handlers.reset_ablation, [state], [*ablation.outputs, *ablation.controls],
                          api_name="reset_ablation", **lesson_events)
 
-    wire(Lesson(translation, handlers.translate, handlers.translation_lesson,
+    add(Lesson(translation, handlers.translate, handlers.translation_lesson,
                 [translation.dx.input, translation.dy.input]))
-    wire(Lesson(gradcam, handlers.gradcam, handlers.gradcam_lesson, [gradcam.cam_of.change]))
+    add(Lesson(gradcam, handlers.gradcam, handlers.gradcam_lesson, [gradcam.cam_of.change]))
 
     lesson_controls = [control for lesson in wired.values() for control in lesson.panel.controls]
     lesson_outputs = list(dict.fromkeys(output for lesson in wired.values() for output in lesson.panel.outputs))
