@@ -2,6 +2,7 @@
 
 import io
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -9,7 +10,9 @@ from PIL import Image, ImageDraw, ImageFile, JpegImagePlugin
 
 from nin.serve import decode, preprocess
 from nin.serve.decode import InputError, MAX_ASPECT, MAX_PIXELS, WORK_SIDE, load_image
-from nin.serve.preprocess import EmptyInput, ink_mask, object_bbox, preprocess_photo, preprocess_sketch
+from nin import drawing
+from nin.drawing import object_bbox
+from nin.serve.preprocess import EmptyInput, ink_mask, preprocess_photo, preprocess_sketch
 
 
 def png_bytes(image: Image.Image, fmt: str = "PNG", **kwargs) -> bytes:
@@ -297,35 +300,57 @@ SQUARE = [(60, 60), (220, 60), (220, 220), (60, 220), (60, 60)]
 
 
 def test_a_closed_outline_is_filled_like_a_fashion_mnist_silhouette():
-    filled, note = preprocess.fill_outline(outline(SQUARE))
+    filled, note = drawing.fill_outline(outline(SQUARE))
     assert "filled" in note
-    assert filled[140, 140] == pytest.approx(preprocess.FILL_LEVEL, abs=0.02)  # the inside, grey
+    assert filled[140, 140] == pytest.approx(drawing.FILL_LEVEL, abs=0.02)  # the inside, grey
     assert filled[60, 140] == pytest.approx(1.0, abs=0.02)  # the outline stays full white
     assert filled[20, 20] == 0.0 and filled[250, 140] == 0.0  # outside stays black, not fattened
 
 
 def test_a_hurried_outline_with_a_small_gap_is_still_filled():
     gapped = [(80, 60), (220, 60), (220, 220), (60, 220), (60, 80)]  # stops 20 px short of closing
-    filled, note = preprocess.fill_outline(outline(gapped))
+    filled, note = drawing.fill_outline(outline(gapped))
     assert "filled" in note and filled[140, 140] > 0.5
 
 
 def test_open_strokes_are_kept_and_evened_to_one_width_for_thin_and_thick_brushes():
     line = [(60, 140), (220, 140)]
-    thin, note = preprocess.fill_outline(outline(line, width=3))
-    thick, _ = preprocess.fill_outline(outline(line, width=9))
+    thin, note = drawing.fill_outline(outline(line, width=3))
+    thick, _ = drawing.fill_outline(outline(line, width=9))
     assert "no closed outline" in note
     rows = lambda ink: int((ink[:, 140] > 0.5).sum())  # noqa: E731 - stroke width at the middle
     assert abs(rows(thin) - rows(thick)) <= 4 and rows(thin) > 3
 
 
-def test_a_drawing_shows_its_fill_step_but_a_photo_of_the_same_ring_is_never_filled():
-    ring = Image.fromarray(np.uint8(outline(SQUARE) * 255))
-    sketch = preprocess_sketch({"layers": [np.dstack([np.zeros((280, 280, 3), np.uint8), np.asarray(ring)])]})
-    assert any("filled in" in step for step in sketch.steps)
-    assert sketch.image[14, 14] > 100  # the garment's middle is ink
-    photo = preprocess_photo(ring.convert("RGB"))
-    assert photo.image[14, 14] < 30 and not any("filled" in step for step in photo.steps)
+OUTLINES = Path(__file__).resolve().parent / "data" / "outline_drawings"  # tools/outline_drawings.py
+EXAMPLES = Path(__file__).resolve().parents[1] / "nin" / "examples"
+
+
+def png_of(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("polarity", ["white on black", "black on white"])
+def test_an_uploaded_line_drawing_is_filled_and_read_like_the_same_drawing_on_the_canvas(polarity):
+    strokes = np.asarray(Image.open(OUTLINES / "t-shirt-top_1.png"))
+    canvas = preprocess_sketch({"layers": [np.dstack([np.zeros((*strokes.shape, 3), np.uint8), strokes])]})
+    upload = preprocess_photo(load_image(png_of(strokes if polarity == "white on black" else 255 - strokes)))
+    assert upload.source == "line drawing" and any("line drawing" in step for step in upload.steps)
+    assert any("filled in" in step for step in upload.steps) and upload.image[14, 14] > 100  # the middle is ink
+    assert np.abs(upload.image.astype(int) - canvas.image).max() <= 1
+
+
+def test_product_photos_and_dataset_images_are_never_filled():
+    paths = sorted(EXAMPLES.glob("photo*")) + sorted(EXAMPLES.glob("test*"))
+    assert len(paths) == 23
+    for path in paths:
+        result = preprocess_photo(load_image(str(path)))
+        assert result.source == "photo" and not any("filled" in step for step in result.steps), path.name
+    # A dataset image enlarged to a drawing's size is shaded, not drawn: still a photo.
+    sandal = np.asarray(Image.open(EXAMPLES / "test00008_sandal.png").convert("L").resize((280, 280)))
+    assert preprocess_photo(load_image(png_of(sandal))).source == "photo"
 
 
 def test_a_drawing_example_loaded_as_the_canvas_background_reads_as_ink():
@@ -343,6 +368,6 @@ def test_filling_a_drawing_takes_milliseconds():
     times = []
     for _ in range(5):
         start = time.perf_counter()
-        preprocess.fill_outline(ink)
+        drawing.fill_outline(ink)
         times.append(time.perf_counter() - start)
     assert sorted(times)[2] < 0.05  # the median, generous for a busy 2-core machine (measured ~4 ms)

@@ -13,6 +13,7 @@ import textwrap
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from safetensors.torch import load_file, save_file
@@ -22,14 +23,14 @@ from nin.train import loop as T
 from nin.train.phases import train_phases
 from nin.data import TRAIN_MEAN, TRAIN_STD
 from nin.model import CLASS_NAMES, NiN, load_weights, xavier_init_
-from nin.train.recipe import CPU_PHASE_A, CPU_PHASE_B, PHASES
+from nin.train.recipe import CPU_PHASE_A, CPU_PHASE_B, CPU_PHASE_C, PHASES
 from nin.files import sha256_of
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = 67  # block1 15x15 -> pool1 7x7 -> pool2 3x3 -> pool3 1x1: the least the network takes, ~13x cheaper than 224
 ROW_FIELDS = {"epoch", "input_size", "fraction", "loss", "train_acc", "test_acc", "examples_per_s", "epoch_time_s", "lr", "device_name",
-              "torch_version"}
-TIMING_FIELDS = {"examples_per_s", "epoch_time_s", "train_time_s"}
+              "torch_version", "drawn_acc", "drawn_per_class_acc", "drawn_images"}
+TIMING_FIELDS = {"examples_per_s", "epoch_time_s", "train_time_s", "draw_time_s"}
 
 
 def tiny(recipe: str = "best", **overrides) -> T.Recipe:
@@ -107,16 +108,49 @@ def test_cli_exits_nonzero_when_training_collapses(monkeypatch, tmp_path):
     assert exc.value.code not in (0, None) and "collapsed to chance" in str(exc.value.code)
 
 
-def test_cpu_recipe_is_two_phases_that_end_at_the_serving_size_with_their_own_learning_rate():
-    (a_name, a), (b_name, b) = PHASES["cpu"]
-    assert (a_name, b_name) == ("A", "B")
+def test_cpu_recipe_is_three_phases_that_end_at_the_serving_size_with_their_own_learning_rate():
+    (a_name, a), (b_name, b), (c_name, c) = PHASES["cpu"]
+    assert (a_name, b_name, c_name) == ("A", "B", "C")
     assert a.input_size == 160 and a.schedule == "onecycle" and a.lr == 0.1 and a.epochs == 5
     # Phase B is a fresh schedule at 224, not the tail of phase A's OneCycle (lr <= 0.002 lost 3 points).
     assert b.input_size == 224 and b.schedule == "cosine" and b.lr == 0.01 and b.nesterov and b.grad_clip == 2.0
     assert b.epochs * 60_000 == 120_000 and b.batch_size == 64
-    assert (a.mean, a.std) == (b.mean, b.std) == (TRAIN_MEAN, TRAIN_STD)  # phase B reads what phase A learnt on
+    # Phase C is the drawing phase: at 224, originals seen in full, part of every pass drawn.
+    assert c.input_size == 224 and c.schedule == "cosine" and 0 < c.drawings < 0.5 and c.epochs >= 2
+    assert [c.drawings_at(e) for e in range(c.epochs)] == [c.drawings] * c.epochs
+    assert (a.mean, a.std) == (b.mean, b.std) == (c.mean, c.std) == (TRAIN_MEAN, TRAIN_STD)
     with pytest.raises(ValueError, match="end at the serving size"):
         replace(T.RECIPES["best"], epochs=3, sizes=(96, 112, 160))
+
+
+def test_best_recipe_ends_with_a_drawing_phase():
+    best = T.RECIPES["best"]
+    shares = [best.drawings_at(e) for e in range(best.epochs)]
+    assert shares[:-best.drawing_epochs] == [0.0] * (best.epochs - best.drawing_epochs)
+    assert shares[-best.drawing_epochs:] == [best.drawings] * best.drawing_epochs and 0 < best.drawings < 0.5
+    with pytest.raises(ValueError, match="drawings"):
+        replace(best, drawings=1.5)
+
+
+def test_training_draws_only_training_images_and_scores_the_drawn_test_set_every_epoch(tmp_path, monkeypatch,
+                                                                                      official_data):
+    given = []
+    real = T.with_drawings
+
+    def recording(images, share, seed):
+        given.append(images.copy())
+        return real(images, share, seed)
+
+    monkeypatch.setattr(T, "with_drawings", recording)
+    recipe = replace(CPU_PHASE_C, input_size=TINY, epochs=2, batch_size=32)
+    result = T.train(recipe, opts(tmp_path, limit_train=64, limit_test=200), data=official_data)
+    assert len(given) == 2 and all(np.array_equal(g, official_data.train_images[:64].numpy()) for g in given)
+    assert [row["drawn_images"] for row in result.rows] == [round(0.4 * 64)] * 2
+    for row in result.rows:
+        assert set(row["drawn_acc"]) == {"silhouette", "outline"} and all(0 <= a <= 1 for a in row["drawn_acc"].values())
+        assert len(row["drawn_per_class_acc"]["outline"]) == 10
+    meta = load_weights(result.weights_path)[1]
+    assert meta["metrics"]["drawn_acc"] == result.rows[-1]["drawn_acc"]
 
 
 def test_sizes_flag_sets_a_size_and_a_share_per_epoch():
@@ -217,6 +251,9 @@ RESUMED_RECIPES = {
     # last epoch, whose lengths the OneCycle schedule must already have counted.
     "sizes": replace(T.RECIPES["best"], input_size=75, epochs=3, batch_size=32, sizes=(67, 71, 75),
                      fractions=(1.0, 1.0, 0.5), augment=False),
+    # The drawing phase: each epoch's drawings are made afresh from (seed, epoch), so a resumed epoch
+    # draws what the uninterrupted run drew.
+    "drawings": replace(CPU_PHASE_C, input_size=TINY, epochs=2, batch_size=32),
 }
 
 
@@ -247,6 +284,8 @@ def test_resume_gives_the_same_result_as_an_uninterrupted_run(name, tmp_path, mo
     assert [row["input_size"] for row in resumed.rows] == [recipe.size_at(e) for e in range(recipe.epochs)]
     # Row by row: pytest.approx takes a flat dict, not a list of dicts (pytest >= 9.2 refuses those).
     for resumed_row, whole_row in zip(without_timing(resumed.rows), without_timing(whole.rows), strict=True):
+        for field in ("drawn_acc", "drawn_per_class_acc"):  # nested: compared on their own
+            assert resumed_row.pop(field) == pytest.approx(whole_row.pop(field))
         assert resumed_row == pytest.approx(whole_row)
     assert_same_weights(whole.weights_path, resumed.weights_path, atol=1e-6)
 
@@ -305,16 +344,18 @@ def test_ddp_on_two_gloo_ranks_matches_one_process(tmp_path, official_data):
 # ----------------------------------------------------------------------------- two phases, --init, the CPU mode
 
 TINY_PHASES = (("A", replace(CPU_PHASE_A, input_size=TINY, epochs=1, batch_size=32)),
-               ("B", replace(CPU_PHASE_B, input_size=75, epochs=2, batch_size=32)))
+               ("B", replace(CPU_PHASE_B, input_size=75, epochs=2, batch_size=32)),
+               ("C", replace(CPU_PHASE_C, input_size=75, epochs=1, batch_size=32)))
 
 
 @pytest.mark.slow
-def test_two_phase_run_resumed_across_the_phase_change_ends_with_the_same_weights(tmp_path, monkeypatch,
+def test_three_phase_run_resumed_across_a_phase_change_ends_with_the_same_weights(tmp_path, monkeypatch,
                                                                                   official_data):
     monkeypatch.setitem(PHASES, "tiny", TINY_PHASES)
     whole = train_phases("tiny", opts(tmp_path / "whole", limit_train=64), data=official_data)
     assert [(r["phase"], r["phase_epoch"], r["epoch"], r["input_size"]) for r in whole.rows] == [
-        ("A", 1, 1, TINY), ("B", 1, 2, 75), ("B", 2, 3, 75)]
+        ("A", 1, 1, TINY), ("B", 1, 2, 75), ("B", 2, 3, 75), ("C", 1, 4, 75)]
+    assert [r["drawn_images"] for r in whole.rows] == [0, 0, 0, round(0.4 * 64)]
 
     real_train = T.train
     calls = []
@@ -334,17 +375,18 @@ def test_two_phase_run_resumed_across_the_phase_change_ends_with_the_same_weight
 
     resumed = train_phases("tiny", opts(tmp_path / "split", limit_train=64, resume=tmp_path / "split"),
                              data=official_data)
-    assert len(resumed.step_losses) == 2 * 64 // 32  # phase A was kept, only phase B ran
+    assert len(resumed.step_losses) == 3 * 64 // 32  # phase A was kept, only phases B and C ran
     assert_same_weights(whole.weights_path, resumed.weights_path, atol=1e-6)
     metrics = json.loads((tmp_path / "split" / "metrics.json").read_text())
-    assert metrics["status"] == "complete" and [p["phase"] for p in metrics["phases"]] == ["A", "B"]
+    assert metrics["status"] == "complete" and [p["phase"] for p in metrics["phases"]] == ["A", "B", "C"]
+    assert set(metrics["phases"][2]["drawn_acc"]) == {"silhouette", "outline"}
     assert metrics["phases"][1]["init"]["sha256"] == sha256_of(tmp_path / "split" / "phase-a" / "weights.safetensors")
     meta = load_weights(resumed.weights_path)[1]
-    assert meta["plan"] == "tiny" and meta["preprocessing"]["input_size"] == 75 and len(meta["phases"]) == 2
+    assert meta["plan"] == "tiny" and meta["preprocessing"]["input_size"] == 75 and len(meta["phases"]) == 3
 
 
-def test_phase_b_alone_starts_from_an_init_file_and_records_where_phase_a_came_from(tmp_path, monkeypatch,
-                                                                                  official_data):
+def test_a_later_phase_alone_starts_from_an_init_file_and_keeps_the_earlier_phases_story(tmp_path, monkeypatch,
+                                                                                       official_data):
     monkeypatch.setitem(PHASES, "tiny", TINY_PHASES)
     phase_a = T.train(TINY_PHASES[0][1], opts(tmp_path / "a", limit_train=32), data=official_data).weights_path
     with pytest.raises(T.WeightsError, match="--init"):
@@ -352,9 +394,19 @@ def test_phase_b_alone_starts_from_an_init_file_and_records_where_phase_a_came_f
     result = train_phases("tiny", opts(tmp_path / "b", limit_train=32, init=phase_a), data=official_data,
                             from_phase="B")
     phases = load_weights(result.weights_path)[1]["phases"]
-    assert [p["phase"] for p in phases] == ["A", "B"]
+    assert [p["phase"] for p in phases] == ["A", "B", "C"]
     assert phases[0]["given_by_init"] and phases[0]["sha256"] == sha256_of(phase_a)
     assert phases[0]["recipe"]["name"] == "cpu-a" and "given_by_init" not in phases[1]
+
+    # The drawing phase alone, from a file that went through A, B and C: the story stays one line of phases,
+    # the last inherited phase marked as given by that file.
+    again = train_phases("tiny", opts(tmp_path / "c", limit_train=32, init=result.weights_path), data=official_data,
+                         from_phase="C")
+    phases = load_weights(again.weights_path)[1]["phases"]
+    assert [p["phase"] for p in phases] == ["A", "B", "C"]
+    assert phases[1]["given_by_init"] and phases[1]["sha256"] == sha256_of(result.weights_path)
+    assert phases[1]["recipe"]["name"] == "cpu-b" and "given_by_init" not in phases[2]
+    assert len(again.step_losses) == 32 // 32  # only phase C ran
 
 
 def test_init_loads_a_weight_file_strictly_and_refuses_a_wrong_one(tmp_path, official_data):

@@ -4,7 +4,8 @@ Fashion-MNIST was made from product photos on white (Xiao et al. 2017, arXiv 170
 object, resize the longest edge to 28, sharpen, centre on a 28x28 canvas, negate, greyscale. This module
 replays those steps on user input so the network sees what it was trained on, in numpy and PIL: the
 28 -> 224 resize belongs to `nin.data.to_model_input`, the one resize training also uses. Files are opened
-and checked by `nin.serve.decode`.
+and checked by `nin.serve.decode`. Drawings (the canvas, and uploads that are line drawings) take the canvas
+path of `nin.drawing`, which training runs on its own drawings too.
 """
 
 from __future__ import annotations
@@ -13,23 +14,20 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-from PIL import Image, ImageFilter
+from PIL import Image
 
 from nin.data import IMAGE_SIZE
+from nin.drawing import (INK_THRESHOLD, STROKE_INK, EmptyDrawing, fill_outline, ink_to_image, object_bbox,
+                         trim_fit_centre)
 from nin.serve.decode import InputError, original_size_of, reduce_to_working, to_grey
 
-INK_THRESHOLD = 0.08       # |pixel - background| above this counts as object (JPEG noise stays below it)
-SHARPEN_PERCENT = 0        # unsharp-mask strength after resizing; 0 measured closest on round-tripped test images
 BORDER_FRACTION = 0.04     # the outer ring used to judge the background, as a fraction of the short side
-# Drawings: people draw outlines, Fashion-MNIST holds filled silhouettes (see fill_outline).
 MAX_BACKGROUND_INK = 0.5   # a background darker than this over more of the canvas is a backdrop, not a drawing
-STROKE_INK = 0.3           # a drawn pixel counts as stroke above this ink level (anti-aliased edges are lower)
-FILL_WORK_SIDE = 140       # the mask is filled at this side: half the 280 px canvas, the result is 28 px anyway
-GAP_FRACTION = 0.10        # gaps up to this share of the drawing's longest side are bridged before filling
-FILL_LEVEL = 0.75          # enclosed areas get this grey: a garment's body is rarely as bright as its outline
-MIN_FILLED_SHARE = 0.05    # enclosed area (share of the bounding box) below this is not a closed outline
-STROKE_WIDTH_FRACTION = 0.05  # strokes are redrawn this wide, as a share of the longest side (~1.4 px at 28)
-SCRIBBLE_FRACTION = 0.15   # ink wider than this share of the longest side is a coloured-in area, not a line
+# Uploads that are line drawings (see line_art_reason); measured on photos, dataset images and drawings.
+LINE_ART_MIN_SIDE = 64     # images smaller than this on a side are dataset-sized pictures, never drawings
+LINE_ART_FULL_INK = 0.6    # an object pixel above this is full ink; between INK_THRESHOLD and this, shaded
+LINE_ART_MAX_SHADED = 0.15 # a drawing's ink is nearly all full, anti-aliased edges aside (photos: 0.21 and up)
+LINE_ART_MAX_COVER = 0.5   # strokes cover at most this share of the object's box (a photo fills it)
 
 
 class EmptyInput(InputError):
@@ -43,7 +41,7 @@ class Preprocessed:
     """What the network will see, plus how it got there."""
 
     image: np.ndarray                 # uint8 [28, 28], light object on black, like Fashion-MNIST
-    source: str                       # "sketch" or "photo"
+    source: str                       # "sketch" (the canvas), "line drawing" (an upload) or "photo"
     negated: bool                     # True when the background was light and the image was inverted
     background: float                 # background level in [0, 1] before negation
     bbox: tuple[int, int, int, int]   # (left, top, right, bottom) of the object in the original pixels
@@ -61,46 +59,21 @@ def border_level(grey: np.ndarray) -> float:
     return float(np.median(ring))
 
 
-def object_bbox(mask: np.ndarray) -> tuple[int, int, int, int] | None:
-    """(left, top, right, bottom), exclusive on the right/bottom, of the True pixels; None if there are none."""
-    rows = np.flatnonzero(mask.any(axis=1))
-    cols = np.flatnonzero(mask.any(axis=0))
-    if rows.size == 0:
-        return None
-    return int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1
-
-
-def fit_and_centre(crop: np.ndarray, size: int = IMAGE_SIZE) -> np.ndarray:
-    """Resize so the longest edge is `size` (keeping the aspect ratio), sharpen, and centre on size x size black."""
-    h, w = crop.shape
-    scale = size / max(h, w)
-    new_w, new_h = max(1, round(w * scale)), max(1, round(h * scale))
-    small = Image.fromarray(np.clip(crop * 255 + 0.5, 0, 255).astype(np.uint8))
-    # BOX is an exact area average when shrinking (a photo) and bicubic keeps strokes smooth when enlarging (a tiny doodle).
-    small = small.resize((new_w, new_h), Image.Resampling.BOX if scale < 1 else Image.Resampling.BICUBIC)
-    if SHARPEN_PERCENT:  # Fashion-MNIST's own pipeline sharpened here
-        small = small.filter(ImageFilter.UnsharpMask(radius=1, percent=SHARPEN_PERCENT, threshold=2))
-    canvas = np.zeros((size, size), dtype=np.uint8)
-    top, left = (size - new_h) // 2, (size - new_w) // 2
-    canvas[top:top + new_h, left:left + new_w] = np.asarray(small)
-    return canvas
-
-
 def _finish(garment: np.ndarray, source: str, negated: bool, background: float,
             original_size: tuple[int, int], steps: list[str]) -> Preprocessed:
-    """Shared tail of both paths: light-on-black float image -> trimmed, fitted, centred 28x28.
+    """Shared tail of the upload paths: light-on-black float image -> trimmed, fitted, centred 28x28.
 
     `garment` may be a reduced copy of the original; the reported bbox is scaled back to original pixels.
     """
-    bbox = object_bbox(garment > INK_THRESHOLD)
-    if bbox is None:
-        raise EmptyInput("Nothing stands out from the background, so there is nothing to classify.")
-    left, top, right, bottom = bbox
+    try:
+        trimmed = trim_fit_centre(garment)
+    except EmptyDrawing as exc:
+        raise EmptyInput(str(exc)) from None
+    left, top, right, bottom = trimmed.bbox
     steps.append(f"trimmed to the object: {right - left}×{bottom - top} px at ({left}, {top})")
-    image = fit_and_centre(garment[top:bottom, left:right])
     steps.append(f"longest edge fitted to {IMAGE_SIZE} px, centred on {IMAGE_SIZE}×{IMAGE_SIZE}")
-    return Preprocessed(image, source, negated, background, scale_bbox(bbox, garment.shape, original_size),
-                        original_size, steps)
+    return Preprocessed(trimmed.image, source, negated, background,
+                        scale_bbox(trimmed.bbox, garment.shape, original_size), original_size, steps)
 
 
 def scale_bbox(bbox: tuple[int, int, int, int], shape: tuple[int, int],
@@ -131,7 +104,38 @@ def preprocess_photo(image: Image.Image) -> Preprocessed:
     # Stretch so the backdrop is exactly black: a grey studio backdrop must not read as part of the garment.
     level = 1.0 - background if negated else background
     garment = np.clip((grey - level) / max(1e-3, 1.0 - level), 0, 1)
-    return _finish(garment, "photo", negated, background, original_size, steps)
+    why = line_art_reason(garment, original_size)
+    if why is None:
+        return _finish(garment, "photo", negated, background, original_size, steps)
+    # A sketch drawn in a paint app or scanned: the same drawing on the canvas is filled, so it is here too.
+    steps.append(f"a line drawing ({why}) → read as a drawing, like the canvas")
+    filled, note = fill_outline(garment)
+    steps.append(note)
+    return _finish(filled, "line drawing", negated, background, original_size, steps)
+
+
+def line_art_reason(garment: np.ndarray, original_size: tuple[int, int]) -> str | None:
+    """Why an upload (light-on-black float [H, W]) is a line drawing, or None for a photo or dataset image.
+
+    A drawing is strokes: nearly all of its object pixels are full ink or none (a photo has shading), the
+    strokes cover little of the object's box (a photo fills it), and they are thin for the object's size.
+    An image no larger than LINE_ART_MIN_SIDE is a dataset-sized picture, never a drawing: Fashion-MNIST's
+    own sandals are thin straps, but they are shaded and they are 28 px.
+    """
+    if min(original_size) < LINE_ART_MIN_SIDE:
+        return None
+    found = object_bbox(garment > INK_THRESHOLD)
+    if found is None:
+        return None
+    left, top, right, bottom = found
+    box = garment[top:bottom, left:right]
+    objects = box > INK_THRESHOLD
+    strokes = box > STROKE_INK
+    shaded = float(((box > INK_THRESHOLD) & (box < LINE_ART_FULL_INK)).sum()) / max(1, int(objects.sum()))
+    cover = float(strokes.mean())
+    if shaded > LINE_ART_MAX_SHADED or cover > LINE_ART_MAX_COVER:
+        return None
+    return f"{cover:.0%} of its box is ink, {shaded:.0%} of the ink shaded"
 
 
 def ink_mask(sketch: dict | None) -> np.ndarray | None:
@@ -173,118 +177,27 @@ def _background_ink(background: np.ndarray) -> np.ndarray:
 
 
 def preprocess_sketch(sketch: dict | None) -> Preprocessed:
-    """A sketchpad value: ink mask (already light-on-black), outlines filled in, then trim/fit/centre."""
+    """A sketchpad value: ink mask (already light-on-black), then the canvas path (`preprocess_ink`)."""
     mask = ink_mask(sketch)
     if mask is None:
         raise EmptyInput("Draw a garment on the black canvas and the prediction appears as you draw.")
-    h, w = mask.shape
-    steps = [f"ink mask of the strokes on the {w}×{h} canvas (white on black, like the dataset)"]
-    filled, note = fill_outline(mask)
-    steps.append(note)
-    return _finish(filled, "sketch", False, 0.0, (w, h), steps)
+    return preprocess_ink(mask)
 
 
-# ----------------------------------------------------------------------------- drawings: outline -> silhouette
-
-def _dilate(mask: np.ndarray, radius: int) -> np.ndarray:
-    """Binary dilation by a (2r+1)-square, as r rounds of a 3x3 max: numpy only, no SciPy."""
-    out = mask.copy()
-    for _ in range(radius):
-        grown = out.copy()
-        grown[1:] |= out[:-1]
-        grown[:-1] |= out[1:]
-        grown[:, 1:] |= out[:, :-1]
-        grown[:, :-1] |= out[:, 1:]
-        grown[1:, 1:] |= out[:-1, :-1]
-        grown[:-1, :-1] |= out[1:, 1:]
-        grown[1:, :-1] |= out[:-1, 1:]
-        grown[:-1, 1:] |= out[1:, :-1]
-        out = grown
-    return out
-
-
-def _outside(walls: np.ndarray) -> np.ndarray:
-    """Pixels reachable from the image border without crossing `walls` (4-connected flood fill).
-
-    Row and column sweeps (a running "reachable" that walls interrupt) spread the fill a whole line per
-    step, so a garment outline fills in a handful of passes instead of one pixel ring per pass.
-    """
-    free = ~walls
-    seen = np.zeros_like(walls)
-    seen[0], seen[-1], seen[:, 0], seen[:, -1] = free[0], free[-1], free[:, 0], free[:, -1]
-    for _ in range(4 * max(walls.shape)):  # bounded: each pass that changes anything adds pixels
-        before = int(seen.sum())
-        for axis in (0, 1):
-            for flip in (False, True):
-                s, f = (seen, free) if axis == 1 else (seen.T, free.T)
-                if flip:
-                    s, f = s[:, ::-1], f[:, ::-1]
-                # Along each line: a free pixel is reached if the run of free pixels it sits in touches a seen one
-                # coming from the left (cumulative "open run containing a seen pixel").
-                run = np.zeros(s.shape[0], dtype=bool)
-                for j in range(s.shape[1]):
-                    run = (run | s[:, j]) & f[:, j]
-                    s[:, j] |= run
-        if int(seen.sum()) == before:
-            break
-    return seen
-
-
-def fill_outline(ink: np.ndarray) -> tuple[np.ndarray, str]:
-    """A drawing's ink [H, W] in [0, 1] -> a Fashion-MNIST-like silhouette, and a sentence for the steps.
-
-    People draw a T-shirt as its outline; Fashion-MNIST shows it as a filled shape, and the network reads an
-    outline as something else (an outline T-shirt scored Dress 94%). So: areas the strokes enclose are filled
-    (gaps up to GAP_FRACTION of the drawing's size are bridged first, as hurried outlines rarely close), at
-    FILL_LEVEL under full-white strokes. A drawing that encloses nothing (a few lines) keeps its strokes,
-    thickened to a stroke width proportional to its size, so a thin and a thick brush read alike.
-    Only drawings come here: photos and dataset images are already filled.
-    """
+def preprocess_ink(ink: np.ndarray) -> Preprocessed:
+    """A drawing's ink float [H, W] in [0, 1] (white on black) -> outlines filled, trimmed, fitted, centred:
+    nin.drawing.ink_to_image, which training runs on its drawings too, with the steps the page shows."""
     h, w = ink.shape
-    scale = FILL_WORK_SIDE / max(h, w)
-    small = np.asarray(Image.fromarray(np.uint8(np.clip(ink, 0, 1) * 255)).resize(
-        (max(1, round(w * scale)), max(1, round(h * scale))), Image.Resampling.BOX), dtype=np.float32) / 255.0
-    strokes = small > STROKE_INK
-    bbox = object_bbox(strokes)
-    if bbox is None:
-        return ink, "too little ink to read any shape; used as drawn"
-    left, top, right, bottom = bbox
-    size = max(right - left, bottom - top)
-    gap = max(1, round(GAP_FRACTION * size / 2))
-    inside = ~_outside(_dilate(strokes, gap))  # thickened strokes bridge the gaps; inside includes them
-    inside = _erode(inside, gap)  # erode back by as much: the silhouette's edge returns to the strokes
-    enclosed = inside & ~strokes
-    share = enclosed.sum() / max(1, (right - left) * (bottom - top))
-    lines = _even_strokes(strokes, max(1, round(STROKE_WIDTH_FRACTION * size / 2)), size)
-    if share < MIN_FILLED_SHARE:
-        return _upscale(lines * 1.0, (w, h)), (f"no closed outline, so the strokes were kept, evened to a width "
-                                               f"of {STROKE_WIDTH_FRACTION:.0%} of the drawing")
-    silhouette = np.where(lines, 1.0, np.where(enclosed, FILL_LEVEL, 0.0))
-    return _upscale(silhouette, (w, h)), (f"closed outline filled in ({share:.0%} of its box) and strokes evened, "
-                                          "as Fashion-MNIST shows garments as filled shapes, not outlines")
+    steps = [f"ink mask of the strokes on the {w}×{h} canvas (white on black, like the dataset)"]
+    try:
+        drawn = ink_to_image(ink)
+    except EmptyDrawing as exc:
+        raise EmptyInput(str(exc)) from None
+    left, top, right, bottom = drawn.bbox
+    steps += [drawn.fill_note, f"trimmed to the object: {right - left}×{bottom - top} px at ({left}, {top})",
+              f"longest edge fitted to {IMAGE_SIZE} px, centred on {IMAGE_SIZE}×{IMAGE_SIZE}"]
+    return Preprocessed(drawn.image, "sketch", False, 0.0, drawn.bbox, (w, h), steps)
 
 
-def _even_strokes(strokes: np.ndarray, half_width: int, size: int) -> np.ndarray:
-    """Strokes redrawn at one width: thinned by their typical half-width (estimated as area / boundary, which
-    is the width of a long stroke), then grown to `half_width`, so a fine and a fat brush look alike.
-    Ink wider than SCRIBBLE_FRACTION of the drawing's size is an area coloured in, not a line: kept."""
-    boundary = strokes & ~_erode(strokes, 1)
-    width = 2.0 * strokes.sum() / max(1, boundary.sum())
-    if width > SCRIBBLE_FRACTION * size:
-        return strokes.copy()
-    core = _erode(strokes, max(0, int((width - 1) // 2)))
-    if not core.any():  # too uneven to thin safely
-        core = strokes
-    return _dilate(core, half_width)
-
-
-def _erode(mask: np.ndarray, radius: int) -> np.ndarray:
-    return ~_dilate(~mask, radius) if radius > 0 else mask.copy()
-
-
-def _upscale(small: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    return np.asarray(Image.fromarray(np.float32(small), mode="F").resize(size, Image.Resampling.BILINEAR))
-
-
-__all__ = ["preprocess_photo", "preprocess_sketch", "Preprocessed", "EmptyInput", "ink_mask", "fill_outline",
-           "fit_and_centre", "object_bbox", "border_level", "scale_bbox"]
+__all__ = ["preprocess_photo", "preprocess_sketch", "preprocess_ink", "line_art_reason", "Preprocessed", "EmptyInput",
+           "ink_mask", "border_level", "scale_bbox"]

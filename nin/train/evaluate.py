@@ -3,7 +3,9 @@
 Loads through nin.model.load_weights (safetensors only), feeds the network exactly the preprocessing
 recorded in the file's metadata (input size, mean, std; the d2l seed's 224 / 0 / 1 when absent), and
 reports overall accuracy, per-class accuracy and the 10x10 confusion matrix (rows = true class,
-columns = predicted). It measures; it does not train and draws no pictures.
+columns = predicted), then the same for the drawn test set: official test images drawn as silhouettes and
+as outlines, the way people draw (nin.train.drawings), through the app's canvas path. It measures; it does
+not train and draws no pictures.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from torch import nn
 from nin.data import DeviceBatches, load_fashion_mnist
 from nin.model import CLASS_NAMES, Preprocessing, load_weights, preprocessing_of
 from nin.files import sha256_of
+from nin.train.drawings import drawn_test_set
 from nin.train.runtime import resolve_device
 from nin.train.scoring import confusion as confusion_counts
 from nin.train.scoring import predict
@@ -62,8 +65,17 @@ def evaluate(model: nn.Module, images_u8: torch.Tensor, labels: torch.Tensor, pr
 
 
 
+def evaluate_drawn(model: nn.Module, images_u8: torch.Tensor, labels: torch.Tensor, preprocessing: Preprocessing,
+                   batch_size: int = 256, device: str | torch.device | None = None) -> dict[str, dict]:
+    """`evaluate` on the drawn test set made from these test images: {style: report} (silhouette, outline)."""
+    drawn = drawn_test_set(images_u8.numpy(), labels.numpy())
+    return {style: evaluate(model, torch.from_numpy(images), torch.from_numpy(truth), preprocessing, batch_size, device)
+            for style, (images, truth) in drawn.items()}
+
+
 def summary(report: dict) -> str:
-    """A few readable lines: overall accuracy, then each class's accuracy and its commonest mistake."""
+    """A few readable lines: overall accuracy, then each class's accuracy and its commonest mistake, then the
+    drawn test set's accuracy per style and per class."""
     lines = [f"test accuracy {report['accuracy']:.4f} on {report['n']} images ({report['weights']})"]
     for i, name in enumerate(report["class_names"]):
         row = report["confusion_matrix"][i]
@@ -71,6 +83,10 @@ def summary(report: dict) -> str:
         wrong = [(count, j) for j, count in enumerate(row) if j != i and count]
         mistake = f", most often taken for {report['class_names'][max(wrong)[1]]} ({max(wrong)[0]})" if wrong else ""
         lines.append(f"  {name:<12} {'-' if acc is None else f'{acc:.3f}'}{mistake}")
+    for style, drawn in report.get("drawn", {}).items():
+        lines.append(f"drawn test set, {style}s: accuracy {drawn['accuracy']:.4f} on {drawn['n']} images")
+        lines.append("  " + ", ".join(f"{name} {'-' if acc is None else f'{acc:.2f}'}"
+                                      for name, acc in drawn["per_class_accuracy"].items()))
     return "\n".join(lines)
 
 
@@ -99,10 +115,11 @@ def main(argv: list[str] | None = None) -> dict:
     if "preprocessing" not in metadata:
         print(f"nin.train.evaluate: {args.weights} records no preprocessing; using the d2l seed's (224, mean 0, std 1)",
               file=sys.stderr)
-    report = evaluate(model, data.test_images[:args.limit], data.test_labels[:args.limit],
-                      preprocessing_of(metadata), args.batch_size, device)
+    images, labels, preprocessing = data.test_images[:args.limit], data.test_labels[:args.limit], preprocessing_of(metadata)
+    report = evaluate(model, images, labels, preprocessing, args.batch_size, device)
+    drawn = evaluate_drawn(model, images, labels, preprocessing, args.batch_size, device)
     report = {
-        "weights": str(args.weights), "weights_sha256": sha256_of(args.weights), **report,
+        "weights": str(args.weights), "weights_sha256": sha256_of(args.weights), **report, "drawn": drawn,
         "recorded_metrics": metadata.get("metrics"),  # what training measured, to compare against
         "data_source": str(data.source), "device": str(device), "torch_version": torch.__version__,
     }

@@ -44,6 +44,7 @@ from nin.train.recipe import (CPU_MODES, RECIPES, Recipe, build_model, build_opt
                               make_step, time_cpu_modes, total_steps)
 from nin.train.runtime import (DistInfo, all_reduce, barrier, configure_backends, dist_info_from_env, process_group,
                                provenance, resolve_device, resolve_precision, uses_channels_last, write_json)
+from nin.train.drawings import drawn_test_set, with_drawings
 from nin.train.scoring import predict
 
 LN10 = math.log(10.0)  # cross-entropy of a network that says "1/10" to everything: chance on 10 balanced classes
@@ -103,7 +104,9 @@ class _Run:
     out: Path
     train_batches: DeviceBatches
     test_batches: DeviceBatches
+    drawn_batches: dict[str, DeviceBatches]  # the drawn test set, one set of batches per style
     header: dict  # provenance and run identity, written with every metrics.json and into the weights
+    train_originals: torch.Tensor | None = None  # the training images as given, when epochs mix in drawings
     started: float = field(default_factory=time.perf_counter)
     prior_wall: float = 0.0  # wall time of the epochs before a --resume
 
@@ -185,6 +188,13 @@ def _setup(recipe: Recipe, opts: RunOptions, data: FashionMNIST | None, info: Di
         test_images[info.rank::info.world_size], test_labels[info.rank::info.world_size], EVAL_BATCH_SIZE,
         device, shuffle=False, input_size=recipe.input_size, mean=recipe.mean, std=recipe.std,
     )
+    # The drawn test set: official test images drawn as people draw (nin.train.drawings), scored every epoch.
+    drawn_batches = {
+        style: DeviceBatches(torch.from_numpy(images[info.rank::info.world_size]),
+                             torch.from_numpy(labels[info.rank::info.world_size]), EVAL_BATCH_SIZE, device,
+                             shuffle=False, input_size=recipe.input_size, mean=recipe.mean, std=recipe.std)
+        for style, (images, labels) in drawn_test_set(test_images.numpy(), test_labels.numpy()).items()
+    }
     header = {
         "recipe": asdict(recipe), "seed": opts.seed,
         **provenance(device, precision, channels_last=channels_last, compile=opts.compile),
@@ -195,7 +205,8 @@ def _setup(recipe: Recipe, opts: RunOptions, data: FashionMNIST | None, info: Di
         "num_train": len(train_images), "num_test": len(test_images), "data_source": str(data.source),
     }
     out = Path(opts.out) if opts.out is not None else Path("runs") / recipe.name
-    return _Run(recipe, opts, info, device, precision, channels_last, out, train_batches, test_batches, header)
+    return _Run(recipe, opts, info, device, precision, channels_last, out, train_batches, test_batches, drawn_batches,
+                header, train_originals=train_images if recipe.drawings else None)
 
 
 def _pick_mode(recipe: Recipe, opts: RunOptions, device: torch.device, info: DistInfo) -> tuple[str, bool, dict | None]:
@@ -269,9 +280,10 @@ def _train(run: _Run, model: nn.Module | None) -> TrainResult:
         rows.append(row)
         step_losses.extend(losses)
         if info.is_main:
+            drawn = ", ".join(f"{style} {acc:.4f}" for style, acc in row["drawn_acc"].items())
             tqdm.write(f"epoch {row['epoch']}: loss {row['loss']:.4f}, train acc {row['train_acc']:.4f}, test acc "
-                       f"{row['test_acc']:.4f} at {row['input_size']} px, {row['examples_per_s']:.0f} examples/s",
-                       file=sys.stderr)
+                       f"{row['test_acc']:.4f} (drawn: {drawn}) at {row['input_size']} px, "
+                       f"{row['examples_per_s']:.0f} examples/s", file=sys.stderr)
             save_checkpoint(run.out / "checkpoint.safetensors", net, optimizer, scheduler, {
                 "epoch": epoch + 1, "recipe": asdict(recipe), "seed": opts.seed, "limit_train": opts.limit_train,
                 "rows": rows, "wall_time_s": run.wall_time(),
@@ -290,8 +302,11 @@ def _run_epoch(run: _Run, epoch: int, train_model: nn.Module, net: nn.Module, st
     recipe, info, device = run.recipe, run.info, run.device
     torch.manual_seed(epoch_seed(run.opts.seed, epoch, info.rank))
     size = run.train_batches.input_size = run.test_batches.input_size = recipe.size_at(epoch)
+    for batches in run.drawn_batches.values():
+        batches.input_size = size
     run.train_batches.fraction = recipe.fraction_at(epoch)
     run.train_batches.set_epoch(epoch)
+    drawn_images, draw_time = _draw_epoch(run, epoch)
     train_model.train()
     # Running sums stay on the device (no GPU sync per step); the example count is known on the host.
     sums = torch.zeros(3, dtype=torch.float64, device=device)  # loss * n, correct, NaN/inf steps
@@ -324,25 +339,49 @@ def _run_epoch(run: _Run, epoch: int, train_model: nn.Module, net: nn.Module, st
         run.write_metrics(rows, "collapsed", error=str(exc))
         raise
 
-    preds, labels = predict(net, run.test_batches, run.precision, run.channels_last)
-    hits = torch.bincount(labels[preds == labels], minlength=NUM_CLASSES)
-    totals = all_reduce(torch.cat([hits, torch.bincount(labels, minlength=NUM_CLASSES)]).double(), info).tolist()
-    hits, per_class_n = totals[:NUM_CLASSES], totals[NUM_CLASSES:]
-    test_correct, test_count = sum(hits), sum(per_class_n)
-    per_class = [h / n if n else None for h, n in zip(hits, per_class_n)]
+    test_acc, per_class = _score(run, net, run.test_batches)
     weak = [CLASS_NAMES[c] for c, acc in enumerate(per_class) if acc is not None and acc < WEAK_CLASS_ACC]
     if weak and info.is_main:
         tqdm.write(f"warning: after epoch {epoch + 1} these classes score under {WEAK_CLASS_ACC:.0%} on the test "
                    f"set: {', '.join(weak)}. A class channel may have died (no BatchNorm here); nin.train.publish will "
                    "refuse the file if it ends under 50%.", file=sys.stderr)
+    drawn = {style: _score(run, net, batches) for style, batches in run.drawn_batches.items()}
     row = {
         "epoch": epoch + 1, "input_size": size, "fraction": run.train_batches.fraction, "loss": loss_sum / count,
-        "train_acc": correct / count, "test_acc": test_correct / max(test_count, 1),
+        "train_acc": correct / count, "test_acc": test_acc,
         "examples_per_s": count / train_time, "epoch_time_s": time.perf_counter() - t0, "train_time_s": train_time,
         "lr": lr, "device_name": run.header["device_name"], "torch_version": run.header["torch_version"],
         "per_class_acc": per_class, "weak_classes": weak,
+        "drawn_images": drawn_images, "draw_time_s": draw_time,
+        "drawn_acc": {style: acc for style, (acc, _) in drawn.items()},
+        "drawn_per_class_acc": {style: accs for style, (_, accs) in drawn.items()},
     }
     return row, step_losses
+
+
+def _draw_epoch(run: _Run, epoch: int) -> tuple[int, float]:
+    """Put this epoch's training images in place: a seeded share drawn (recipe.drawings), or the originals.
+    Every rank draws the same images (the seed has no rank in it), so the shards still split one dataset.
+    -> (how many were drawn, seconds spent drawing)."""
+    if run.train_originals is None:
+        return 0, 0.0
+    t0 = time.perf_counter()
+    share = run.recipe.drawings_at(epoch)
+    images, drawn = with_drawings(run.train_originals.numpy(), share, epoch_seed(run.opts.seed, epoch, 0))
+    run.train_batches.images = torch.from_numpy(images).to(run.device)
+    if drawn and run.info.is_main:
+        tqdm.write(f"epoch {epoch + 1}: {drawn:,} of {len(images):,} training images drawn "
+                   f"({time.perf_counter() - t0:.0f} s)", file=sys.stderr)
+    return drawn, time.perf_counter() - t0
+
+
+def _score(run: _Run, net: nn.Module, batches: DeviceBatches) -> tuple[float, list[float | None]]:
+    """(accuracy, each class's accuracy) on `batches`, every rank's slice counted, in the run's precision."""
+    preds, labels = predict(net, batches, run.precision, run.channels_last)
+    hits = torch.bincount(labels[preds == labels], minlength=NUM_CLASSES)
+    totals = all_reduce(torch.cat([hits, torch.bincount(labels, minlength=NUM_CLASSES)]).double(), run.info).tolist()
+    hits, counts = totals[:NUM_CLASSES], totals[NUM_CLASSES:]
+    return sum(hits) / max(sum(counts), 1), [h / n if n else None for h, n in zip(hits, counts)]
 
 
 def _save_final(run: _Run, net: nn.Module, rows: list[dict]) -> Path:
@@ -356,6 +395,7 @@ def _save_final(run: _Run, net: nn.Module, rows: list[dict]) -> Path:
         "recipe": asdict(recipe),
         "metrics": {"test_acc": final.get("test_acc"), "train_acc": final.get("train_acc"),
                     "loss": final.get("loss"), "epochs": len(rows), "per_class_acc": final.get("per_class_acc"),
+                    "drawn_acc": final.get("drawn_acc"),
                     "examples_per_s": steady_examples_per_s(rows), "wall_time_s": run.wall_time()},
         **{k: run.header[k] for k in ("git_commit", "device_name", "torch_version", "seed", "world_size",
                                       "precision", "channels_last", "num_train", "data_source")},

@@ -5,7 +5,8 @@ The phases of nin.train.recipe.PHASES[plan] run in OUT/phase-a, OUT/phase-b, ...
 `nin.train.loop.train` with `--init` set to the previous phase's weights; OUT/weights.safetensors and
 OUT/metrics.json then describe the whole run, every phase's story in the weights' metadata. `--resume OUT`
 continues such a run at any epoch of any phase, and `--from-phase B --init FILE` starts at phase B from a
-phase-A file made elsewhere.
+phase-A file made elsewhere (`--from-phase C --init weights/nin_cpu.safetensors` adds the drawing phase to
+the shipped file, whose metadata already tells phases A and B).
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ def train_phases(plan: str, opts: RunOptions, data: FashionMNIST | None = None,
     out = Path(opts.out) if opts.out is not None else Path("runs") / plan
     data = data if data is not None else load_fashion_mnist(opts.data_dir)
     init = Path(opts.init) if opts.init is not None else None
-    summaries = [{"phase": names[start - 1], "given_by_init": True, **init_record(init)}] if start else []
+    summaries = _inherited_phases(names[start - 1], init) if start else []
     rows: list[dict] = []
     result = None
     for name, recipe in phases[start:]:
@@ -55,6 +56,7 @@ def train_phases(plan: str, opts: RunOptions, data: FashionMNIST | None = None,
         rows += [{**row, "phase": name, "phase_epoch": row["epoch"], "epoch": len(rows) + i + 1}
                  for i, row in enumerate(phase_rows)]
         summaries.append({"phase": name, "recipe": asdict(recipe), "test_acc": phase_rows[-1]["test_acc"],
+                          "drawn_acc": phase_rows[-1].get("drawn_acc"),
                           "input_size": recipe.input_size, "wall_time_s": header["wall_time_s"],
                           "per_class_acc": phase_rows[-1].get("per_class_acc"),
                           **{k: header.get(k) for k in ("git_commit", "device_name", "precision", "channels_last",
@@ -64,6 +66,18 @@ def train_phases(plan: str, opts: RunOptions, data: FashionMNIST | None = None,
     weights_path = _save_phased(plan, out, init, summaries, rows) if info.is_main else None
     return TrainResult(rows=rows, final_test_acc=rows[-1]["test_acc"], out=out, weights_path=weights_path,
                        step_losses=result.step_losses if result else [])
+
+
+def _inherited_phases(last: str, init: Path) -> list[dict]:
+    """The story of the phases before the first one run here, told by the --init file: when that file was made
+    by a phased run whose last phase is `last`, its phase list, that phase marked as given by the file;
+    otherwise one entry for `last`, the file itself."""
+    record = init_record(init)
+    inherited = record.pop("phases", None) or []
+    if inherited and inherited[-1].get("phase") == last:
+        given = {**inherited[-1], "given_by_init": True, "file": record["file"], "sha256": record["sha256"]}
+        return [*inherited[:-1], given]
+    return [{"phase": last, "given_by_init": True, **record}]
 
 
 def _completed_phase(folder: Path) -> dict | None:
