@@ -30,7 +30,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_MAX_EVENTS", "1000")
 import gradio as gr  # after the environment above: Gradio reads it at import
 import torch
 
-from nin.serve import report
+from nin import metrics
 from nin.serve.parameters import parameter_report
 from nin.serve.pipeline import WEIGHTS_DIR, Explorer, cpu_count
 from nin.ui import limits, sessions, wiring
@@ -61,7 +61,7 @@ limits.log_to_stderr()  # refusals (one line each) and bugs (one traceback each)
 # ----------------------------------------------------------------------------- the weights, and what is measured once
 
 explorer = Explorer()
-reports = report.shipped_reports(WEIGHTS_DIR)
+reports = metrics.shipped_reports(WEIGHTS_DIR)
 PARAMETERS = parameter_report().to_json()  # computed once from modules built on the meta device
 DEFAULT_SHIFT, SHIFT_SURVEY, DEFAULT_KEPT = shift_survey(explorer)  # the translation tab's default shift
 

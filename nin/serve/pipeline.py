@@ -6,7 +6,6 @@ page shows. The page's handlers (nin/ui/events.py) call it; the benchmark and th
 
 from __future__ import annotations
 
-import json
 import os
 import reprlib
 import time
@@ -17,6 +16,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from nin import metrics
 from nin.draw import render
 from nin.serve.explain import Explanation, explain
 from nin.model import CLASS_NAMES, FEATURE_STAGES, NiN, Preprocessing, class_slug, load_weights, preprocessing_of, xavier_init_
@@ -88,37 +88,19 @@ def cpu_count() -> int:
     return max(1, count)
 
 
-def weak_classes(weights_dir: Path, name: str, below: float = 0.5) -> dict[str, float]:
-    """Classes a shipped file gets right less than `below` of the time, from weights/metrics.json."""
-    try:
-        per_class = _shipped_record(weights_dir, name)["evaluation_fp32_cpu"]["per_class_accuracy"]
-    except KeyError:
-        return {}
-    return {c: a for c, a in per_class.items() if a is not None and a < below}
-
-
 def model_notice(name: str, metadata: dict, weights_dir: Path) -> str:
     """The banner: what the weights are and how good they are, in one line a newcomer can read."""
-    from nin.serve.report import HUMAN_BASELINE, training_story
-
     acc = (metadata.get("metrics") or {}).get("test_acc")
-    record = _shipped_record(weights_dir, name)
-    evaluation = record.get("evaluation_fp32_cpu") or {}
+    evaluation = metrics.shipped_record(weights_dir, name).get("evaluation_fp32_cpu") or {}
     acc = evaluation.get("accuracy", acc)
-    weak = sorted(weak_classes(weights_dir, name, below=0.8).items(), key=lambda item: item[1])
-    text = f"**About these weights:** a NiN {training_story(metadata)}."
+    unsure = metrics.weak_classes(evaluation.get("per_class_accuracy") or {}, below=metrics.UNSURE_CLASS_ACC)
+    weak = sorted(unsure.items(), key=lambda item: item[1])
+    text = f"**About these weights:** a NiN {metrics.training_story(metadata)}."
     if acc:
         text += (f" It gets **{acc:.1%}** of the 10,000 official Fashion-MNIST test images right "
-                 f"(people score {HUMAN_BASELINE:.1%})")
+                 f"(people score {metrics.HUMAN_BASELINE:.1%})")
         text += ("; it is least sure of " + ", ".join(f"{c} ({a:.0%})" for c, a in weak[:2]) + "." if weak else ".")
     return text
-
-
-def _shipped_record(weights_dir: Path, name: str) -> dict:
-    try:
-        return json.loads((weights_dir / "metrics.json").read_text())["files"][name]
-    except (OSError, KeyError, ValueError):
-        return {}
 
 
 def load_models(weights_dir: Path = WEIGHTS_DIR, device: str = "cpu") -> dict[str, LoadedModel]:

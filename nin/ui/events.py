@@ -19,7 +19,7 @@ from gradio import processing_utils
 
 from nin.draw import render, report_render
 from nin.model import CLASS_NAMES
-from nin.serve import report
+from nin import metrics
 from nin.serve.pipeline import Explorer, View, render_cam, stages_html
 from nin.serve.decode import InputError
 from nin.serve.preprocess import EmptyInput
@@ -115,7 +115,7 @@ class ExplorerEvents:
 
     explorer: Explorer
     page: Page
-    reports: dict[str, report.Report]
+    reports: dict[str, metrics.Report]
 
     def empty_outputs(self, message: str) -> dict:
         """Outputs for "nothing to show yet": a prompt instead of an error, and no stale pictures."""
@@ -207,4 +207,4 @@ class ExplorerEvents:
         true_idx, pred_idx = (int(v) for v in clicked(evt, ("true class", "predicted class"), (0, 0), (last, last)))
         shown = self.reports[name]
         return report_render.examples_html(shown, true_idx, pred_idx,
-                                           report.confusion_examples(shown, true_idx, pred_idx))
+                                           metrics.confusion_examples(shown, true_idx, pred_idx))

@@ -19,7 +19,8 @@ from nin.draw import lesson_render, report_render
 from nin.draw.bars import BARS_CSS
 from nin.draw.render import GAP_PANEL_CSS
 from nin.model import CLASS_NAMES, parameter_count
-from nin.serve import lessons, report
+from nin import metrics
+from nin.serve import lessons
 from nin.serve.pipeline import EXAMPLES_DIR, Explorer
 from nin.ui import explorers_ui
 from nin.ui.components import PngImage, SafeSketchpad, UploadImage
@@ -137,7 +138,7 @@ class ConfusionPanel:
 
     @property
     def api_name(self) -> str:
-        return f"confusion_cell_{report.file_slug(self.name)}".replace("-", "_")
+        return f"confusion_cell_{metrics.file_slug(self.name)}".replace("-", "_")
 
 
 @dataclass
@@ -202,8 +203,8 @@ def examples(explorer: Explorer) -> dict[str, tuple[str, list[str]]]:
     }
 
 
-def curves(shown: report.Report) -> pd.DataFrame:
-    return pd.DataFrame(report.accuracy_points(shown))
+def curves(shown: metrics.Report) -> pd.DataFrame:
+    return pd.DataFrame(metrics.accuracy_points(shown))
 
 
 def numbers_json(endpoint: str, elem_id: str, value=None) -> gr.JSON:
@@ -214,7 +215,7 @@ def numbers_json(endpoint: str, elem_id: str, value=None) -> gr.JSON:
 
 # ----------------------------------------------------------------------------- the layout
 
-def build_page(explorer: Explorer, *, reports: dict[str, report.Report], parameters: dict, default_shift: int,
+def build_page(explorer: Explorer, *, reports: dict[str, metrics.Report], parameters: dict, default_shift: int,
                survey: lessons.ShiftSurvey, default_kept: bool, workers: int, session_ttl_s: int) -> Page:
     """Declare the page inside the app's gr.Blocks; what is measured at start-up comes in as arguments
     (the shipped reports, the parameter counts, the translation tab's default shift and its survey)."""
@@ -416,13 +417,13 @@ def build_page(explorer: Explorer, *, reports: dict[str, report.Report], paramet
                         gr.HTML(report_render.summary_html(shown), js_on_load=None)
                         gr.LinePlot(curves(shown), x="epoch", y="accuracy", color="series",
                                     title="Accuracy per epoch" + (" (input size grows)" if shown.sizes_varied else ""),
-                                    y_lim=[0, 1], elem_id=f"curves-{report.file_slug(name)}")
+                                    y_lim=[0, 1], elem_id=f"curves-{metrics.file_slug(name)}")
                         gr.HTML(report_render.curves_table_html(shown), js_on_load=None)
                         gr.HTML(report_render.per_class_html(shown), js_on_load=None)
                         matrix = gr.HTML(report_render.confusion_html(shown), js_on_load=report_render.CONFUSION_CLICK_JS,
-                                         elem_id=f"confusion-{report.file_slug(name)}")
+                                         elem_id=f"confusion-{metrics.file_slug(name)}")
                         cell_examples = gr.HTML('<div class="nin-empty">Click a count above.</div>',
-                                                elem_id=f"examples-{report.file_slug(name)}", js_on_load=None)
+                                                elem_id=f"examples-{metrics.file_slug(name)}", js_on_load=None)
                         confusions.append(ConfusionPanel(name, gr.State(name), matrix, cell_examples))
 
     return Page(
