@@ -7,9 +7,10 @@ endpoint), the explorers, and the model report. This file is the table of conten
 process, loads the weights, measures what the page shows once, builds the page and says how it is served.
 
 Where the rest lives:
-    nin/serve/pipeline.py    the request path: image -> preprocess -> model -> explanation -> pictures
+    nin/serve/pipeline.py    the request path: image -> preprocess -> model -> explanation (numbers)
+    nin/draw/view.py         one prediction drawn: the pictures and panels of the page's top half
     nin/ui/page.py           the layout, top to bottom, and the components the handlers answer to (`Page`)
-    nin/ui/events.py         the explorer's and the model report's handlers, and the one error path (`guarded`)
+    nin/ui/events.py         the prediction's and the model report's handlers, and the one error path (`guarded`)
     nin/ui/lessons.py        the lessons' handlers and the parsers of what they are sent
     nin/ui/explorers_ui.py   the "Explore further" tab, its layout and its events
     nin/ui/wiring.py         which event runs which handler
@@ -32,9 +33,9 @@ import torch
 
 from nin import metrics
 from nin.serve.parameters import parameter_report
-from nin.serve.pipeline import WEIGHTS_DIR, Explorer, cpu_count
+from nin.serve.pipeline import WEIGHTS_DIR, Pipeline, cpu_count
 from nin.ui import limits, sessions, wiring
-from nin.ui.events import ExplorerEvents
+from nin.ui.events import PredictionEvents
 from nin.ui.lessons import LessonEvents, shift_survey
 from nin.ui.page import CSS, Page, build_page
 from nin.ui.page_js import PAGE_JS
@@ -60,10 +61,10 @@ limits.log_to_stderr()  # refusals (one line each) and bugs (one traceback each)
 
 # ----------------------------------------------------------------------------- the weights, and what is measured once
 
-explorer = Explorer()
+pipeline = Pipeline()
 reports = metrics.shipped_reports(WEIGHTS_DIR)
 PARAMETERS = parameter_report().to_json()  # computed once from modules built on the meta device
-DEFAULT_SHIFT, SHIFT_SURVEY, DEFAULT_KEPT = shift_survey(explorer)  # the translation tab's default shift
+DEFAULT_SHIFT, SHIFT_SURVEY, DEFAULT_KEPT = shift_survey(pipeline)  # the translation tab's default shift
 
 
 # ----------------------------------------------------------------------------- the page
@@ -71,13 +72,10 @@ DEFAULT_SHIFT, SHIFT_SURVEY, DEFAULT_KEPT = shift_survey(explorer)  # the transl
 def build_demo() -> tuple[gr.Blocks, Page]:
     """The page (nin/ui/page.py) with its handlers (events, lessons) wired (nin/ui/wiring.py)."""
     with gr.Blocks(title="NiN Explorer", delete_cache=(1800, 3600)) as blocks:
-        laid_out = build_page(explorer, reports=reports, parameters=PARAMETERS, default_shift=DEFAULT_SHIFT,
+        laid_out = build_page(pipeline, reports=reports, parameters=PARAMETERS, default_shift=DEFAULT_SHIFT,
                               survey=SHIFT_SURVEY, default_kept=DEFAULT_KEPT, workers=MODEL_WORKERS,
                               session_ttl_s=SESSION_TTL_S)
-        handlers = ExplorerEvents(explorer, laid_out, reports)
-        # The feature maps are files of the features component, addressed by URL (ExplorerEvents.feature_png).
-        explorer.image_src = handlers.feature_png
-        wiring.wire(blocks, laid_out, handlers, LessonEvents(explorer, laid_out, PARAMETERS), MODEL_WORKERS)
+        wiring.wire(blocks, laid_out, PredictionEvents(pipeline, laid_out, reports), LessonEvents(pipeline, laid_out, PARAMETERS), MODEL_WORKERS)
     # The page's handlers refuse through nin.ui.limits.refuse, and every raw input is checked before Gradio reads it.
     limits.install(blocks)
     return blocks, laid_out

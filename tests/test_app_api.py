@@ -182,7 +182,7 @@ def test_a_burst_beyond_the_queue_bound_is_refused_with_503_and_the_server_keeps
     burst = 2 * app.QUEUE_SIZE
 
     def join(i: int) -> httpx.Response:
-        body = {"data": [image, app.explorer.default_key, PREDICTED, SHOW_TOP], "event_data": None,
+        body = {"data": [image, app.pipeline.default_key, PREDICTED, SHOW_TOP], "event_data": None,
                 "fn_index": fn_index, "trigger_id": None, "session_hash": f"burst{i}"}
         return httpx.post(f"{app_url}/gradio_api/queue/join", json=body, timeout=60)
 
@@ -284,7 +284,7 @@ def live_explanation():
     from nin.serve.decode import load_image
     from nin.serve.preprocess import preprocess_photo
 
-    return app.explorer.explain(preprocess_photo(load_image(str(GOOD))), app.explorer.default_key)
+    return app.pipeline.explain(preprocess_photo(load_image(str(GOOD))), app.pipeline.default_key)
 
 
 def test_lessons_without_an_image_ask_for_one(app_url):

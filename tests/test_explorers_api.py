@@ -65,7 +65,7 @@ def assert_serves(client):
 def test_channel_for_three_block3_channels_returns_9_images_sorted_that_fp32_recomputes_equal(client, official_data):
     import app
 
-    key = app.explorer.default_key
+    key = app.pipeline.default_key
     tops = {c: client.predict("block3", c, api_name="/channel") for c in BLOCK3_CHANNELS}
     model, metadata = load_weights(WEIGHTS_DIR / key)      # from the weight file, not the server's model
     model = model.to(memory_format=torch.channels_last)
@@ -212,7 +212,7 @@ def test_nan_is_refused_with_a_plain_message(app_url):
 def test_stale_precomputed_data_makes_the_explorers_say_unavailable(session, explorers):
     import app
 
-    key = app.explorer.default_key
+    key = app.pipeline.default_key
     loaded = explorers.banks[key]
     assert not isinstance(loaded, str), f"the shipped data did not load: {loaded}"
     stale = ("The precomputed explorer data is stale: nin_cpu.explorers.npz was made for weights with sha256 "

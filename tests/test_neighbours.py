@@ -161,11 +161,11 @@ def test_the_shipped_bank_records_how_it_was_made(bank, loaded):
 
 def test_a_stale_bank_makes_the_app_explorers_say_unavailable(tmp_path, loaded):
     from nin.ui.explorers_ui import Explorers, Unavailable
-    from nin.serve.pipeline import Explorer
+    from nin.serve.pipeline import Pipeline
 
     weights = tmp_path / loaded.key
     weights.write_bytes((WEIGHTS_DIR / loaded.key).read_bytes() + b"changed")
-    explorers = Explorers.load(Explorer({loaded.key: loaded}), weights_dir=tmp_path)
+    explorers = Explorers.load(Pipeline({loaded.key: loaded}), weights_dir=tmp_path)
     assert isinstance(explorers.banks[loaded.key], str)
     with pytest.raises(Unavailable, match="unavailable for these weights.*precompute_explorers"):
         explorers.channel(loaded.key, "block3", 5)

@@ -1,7 +1,7 @@
 """The "Explore further" tab: what each channel looks for, what the network thinks is similar, occlusion next to CAM.
 
 `build_tab(...)` declares the tab inside the page's lesson tabs (nin/ui/page.py) and wires its events; the page
-passes what the tab needs from it (the session state, the Explorer, the model workers), and its handlers go
+passes what the tab needs from it (the session state, the Pipeline, the model workers), and its handlers go
 through the page's error path (nin.ui.events.guarded). Like the lessons, each explorer has a public JSON
 endpoint (`/channel`, `/neighbours`, `/occlusion`, for API callers; no trigger on the page) and private page
 events that return the numbers and the panel drawn from them in one response, all in the shared "model"
@@ -33,7 +33,7 @@ from nin.ui.limits import check_number, quote
 from nin.model import CLASS_NAMES, FEATURE_STAGES
 from nin.serve.neighbours import DEFAULT_K, K_MAX, Neighbours, feature_vector, nearest
 from nin.serve.occlusion import PATCH_SIZES, Occlusion, occlusion
-from nin.serve.pipeline import WEIGHTS_DIR, Explorer
+from nin.serve.pipeline import WEIGHTS_DIR, Pipeline
 from nin.serve.decode import InputError
 
 start_here_html = draw.start_here_html
@@ -54,15 +54,15 @@ class Unavailable(InputError):
 class Explorers:
     """The explorers' numbers for a session's input, with the precomputed data of every loaded weight file."""
 
-    explorer: Explorer
+    pipeline: Pipeline
     banks: dict[str, ExplorerBank | str]   # model key -> its bank, or why it is unavailable
     load_ms: float = 0.0
 
     @classmethod
-    def load(cls, explorer: Explorer, weights_dir=WEIGHTS_DIR) -> "Explorers":
+    def load(cls, pipeline: Pipeline, weights_dir=WEIGHTS_DIR) -> "Explorers":
         started = time.perf_counter()
         banks: dict[str, ExplorerBank | str] = {}
-        for key, loaded in explorer.models.items():
+        for key, loaded in pipeline.models.items():
             path = weights_dir / key
             if not path.is_file():
                 banks[key] = f"These weights ({loaded.title}) have no file, so nothing was precomputed for them."
@@ -72,10 +72,10 @@ class Explorers:
             except BankUnavailable as exc:
                 banks[key] = str(exc)
                 log.warning("explorers unavailable for %s: %s", key, exc)
-        return cls(explorer, banks, (time.perf_counter() - started) * 1e3)
+        return cls(pipeline, banks, (time.perf_counter() - started) * 1e3)
 
     def bank(self, model_key: str | None, what: str) -> ExplorerBank:
-        loaded = self.explorer.model(model_key)
+        loaded = self.pipeline.model(model_key)
         bank = self.banks.get(loaded.key)
         if not isinstance(bank, ExplorerBank):
             raise Unavailable(f"The {what} is unavailable for these weights. {bank or 'No data was loaded.'}")
@@ -85,7 +85,7 @@ class Explorers:
         """Channels of a feature stage with these weights; any other stage is refused."""
         if not isinstance(stage, str) or stage not in FEATURE_STAGES:
             raise InputError(f"stage must be one of {', '.join(FEATURE_STAGES)}; got {quote(stage)}.")
-        return channel_counts(self.explorer.model(model_key).model)[stage]
+        return channel_counts(self.pipeline.model(model_key).model)[stage]
 
     def check_channel(self, model_key: str | None, stage, index) -> tuple[str, int]:
         count = self.channel_count(model_key, stage)
@@ -99,7 +99,7 @@ class Explorers:
     def neighbours(self, preprocessed, model_key: str | None, k, explanation=None) -> Neighbours:
         check_number("k", k, 1, K_MAX, whole=True)
         bank = self.bank(model_key, "neighbour search")
-        explanation = explanation or self.explorer.explain(preprocessed, model_key)
+        explanation = explanation or self.pipeline.explain(preprocessed, model_key)
         test = bank.test
         return nearest(bank.features, test.pixels, test.pixel_norms2, test.images, test.labels,
                        feature_vector(explanation.stages["pool3"]), preprocessed.image, int(k), explanation.predicted)
@@ -108,19 +108,19 @@ class Explorers:
         if isinstance(patch, bool) or not isinstance(patch, (int, float)) or patch not in PATCH_SIZES:
             raise InputError(f"patch must be one of {', '.join(map(str, PATCH_SIZES))} (px of the 28×28 input); "
                              f"got {quote(patch)}.")
-        loaded = self.explorer.model(model_key)
+        loaded = self.pipeline.model(model_key)
         return occlusion(loaded.model, preprocessed.image, loaded.preprocessing, int(patch), explanation)
 
 
 # ----------------------------------------------------------------------------- the tab
 
-def build_tab(state: gr.State, explorer: Explorer, workers: int) -> gr.Tab:
+def build_tab(state: gr.State, pipeline: Pipeline, workers: int) -> gr.Tab:
     """Declare the "Explore further" tab (call it inside the page's lesson `gr.Tabs`) and wire its events.
 
     state: the session's gr.State ({"preprocessed", "model"} or None); workers: the size of the shared
     "model" concurrency group.
     """
-    explorers = Explorers.load(explorer)
+    explorers = Explorers.load(pipeline)
     log.info("explorers: precomputed data of %d weight file(s) checked and loaded in %.0f ms",
              sum(isinstance(b, ExplorerBank) for b in explorers.banks.values()), explorers.load_ms)
 
@@ -176,7 +176,7 @@ def build_tab(state: gr.State, explorer: Explorer, workers: int) -> gr.Tab:
         top = explorers.channel(model_key, stage_value, index_value)
         parts, own = [], None
         if preprocessed is not None:
-            explanation = explorer.explain(preprocessed, model_key)
+            explanation = pipeline.explain(preprocessed, model_key)
             values = explanation.stages[top.stage][top.index]
             row, col = np.unravel_index(int(np.argmax(values)), values.shape)
             own = (float(values[row, col]), int(row), int(col))
@@ -184,7 +184,7 @@ def build_tab(state: gr.State, explorer: Explorer, workers: int) -> gr.Tab:
             parts.append(draw.channel_map_figure(values, f"Your image: {top.stage} #{top.index}{label}, "
                                                          f"{values.shape[0]}×{values.shape[1]}"))
         if top.stage == "block1":
-            parts.append(draw.kernel_figure(block1_kernel(explorer.model(model_key).model, top.index), top.index))
+            parts.append(draw.kernel_figure(block1_kernel(pipeline.model(model_key).model, top.index), top.index))
         bank = explorers.bank(model_key, "channel explorer")
         parts.append(draw.top_images_html(top, bank.test.images))
         if preprocessed is None:
@@ -281,7 +281,7 @@ def build_tab(state: gr.State, explorer: Explorer, workers: int) -> gr.Tab:
         if not session:
             return out  # the neighbour and occlusion panels keep their prompts
         preprocessed, model_key = session_of(session)
-        explanation = explorer.explain(preprocessed, model_key)
+        explanation = pipeline.explain(preprocessed, model_key)
         try:
             out.update(neighbours_panel(session, DEFAULT_K if k_value is None else k_value, explanation))
         except Unavailable as exc:

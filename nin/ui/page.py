@@ -21,7 +21,7 @@ from nin.draw.render import GAP_PANEL_CSS
 from nin.model import CLASS_NAMES, parameter_count
 from nin import metrics
 from nin.serve import lessons
-from nin.serve.pipeline import EXAMPLES_DIR, Explorer
+from nin.serve.pipeline import EXAMPLES_DIR, Pipeline
 from nin.ui import explorers_ui
 from nin.ui.components import PngImage, SafeSketchpad, UploadImage
 from nin.ui.events import PREDICTED, SHOW_ALL, SHOW_TOP
@@ -188,11 +188,11 @@ def architecture_rows() -> list[list]:
     return [[name, " × ".join(map(str, shape)), f"{params:,}"] for name, shape, params in LAYERS]
 
 
-def examples(explorer: Explorer) -> dict[str, tuple[str, list[str]]]:
+def examples(pipeline: Pipeline) -> dict[str, tuple[str, list[str]]]:
     """Example files by kind -> (the input they load into, files); the official test images in class order.
     Drawings load into the sketchpad (as its canvas, black on white, shown inverted), so they take the
     drawing path, outline filling included, and can be drawn on; the rest are uploads."""
-    tests = sorted(EXAMPLES_DIR.glob("test*.png"), key=lambda p: (explorer.example_class(p), p.name))
+    tests = sorted(EXAMPLES_DIR.glob("test*.png"), key=lambda p: (pipeline.example_class(p), p.name))
     return {
         "Official test images, two per class in class order (T-shirt/top, Trouser, Pullover, Dress, Coat, "
         "Sandal, Shirt, Sneaker, Bag, Ankle boot)": ("upload", [str(p) for p in tests]),
@@ -215,12 +215,12 @@ def numbers_json(endpoint: str, elem_id: str, value=None) -> gr.JSON:
 
 # ----------------------------------------------------------------------------- the layout
 
-def build_page(explorer: Explorer, *, reports: dict[str, metrics.Report], parameters: dict, default_shift: int,
+def build_page(pipeline: Pipeline, *, reports: dict[str, metrics.Report], parameters: dict, default_shift: int,
                survey: lessons.ShiftSurvey, default_kept: bool, workers: int, session_ttl_s: int) -> Page:
     """Declare the page inside the app's gr.Blocks; what is measured at start-up comes in as arguments
     (the shipped reports, the parameter counts, the translation tab's default shift and its survey)."""
-    model_choices = [(loaded.label, key) for key, loaded in explorer.models.items()]
-    notice = explorer.models[explorer.default_key].notice
+    model_choices = [(loaded.label, key) for key, loaded in pipeline.models.items()]
+    notice = pipeline.models[pipeline.default_key].notice
     confusions: list[ConfusionPanel] = []
     # One line above the canvas (on a phone the canvas is the first thing under it); the rest folds away.
     gr.Markdown("# NiN Explorer\nDraw a garment on the black square, or tap an example: a **Network in Network** "
@@ -228,7 +228,7 @@ def build_page(explorer: Explorer, *, reports: dict[str, metrics.Report], parame
                 elem_id="title")
     with gr.Accordion("About NiN, this page and these weights", open=False, elem_id="about"):
         gr.Markdown(
-            f"This is the d2l chapter's NiN ({parameter_count(explorer.models[explorer.default_key].model):,} "
+            f"This is the d2l chapter's NiN ({parameter_count(pipeline.models[pipeline.default_key].model):,} "
             "parameters). It has **no fully-connected layer**: its last block outputs one 5×5 map per class, and "
             "each class's score is simply that map's average.\n\n"
             "**Below the prediction, check each claim of the chapter yourself:** inside the network (global "
@@ -266,7 +266,7 @@ def build_page(explorer: Explorer, *, reports: dict[str, metrics.Report], parame
                         elem_id="upload", height=300,
                     )
             status = gr.Markdown("Loading the canvas…", elem_id="status", label="Status", show_label=False)
-            model = gr.Radio(model_choices, value=explorer.default_key, label="Weights",
+            model = gr.Radio(model_choices, value=pipeline.default_key, label="Weights",
                              visible=len(model_choices) > 1, elem_id="model")
         with gr.Column(scale=4, min_width=300):
             label = gr.Label(num_top_classes=len(CLASS_NAMES), label="Prediction", elem_id="prediction")
@@ -280,7 +280,7 @@ def build_page(explorer: Explorer, *, reports: dict[str, metrics.Report], parame
             steps = gr.Markdown(elem_id="steps", label="Preprocessing steps", show_label=False)
 
     with gr.Row(equal_height=False, elem_id="examples"):
-        for title, (target, files) in examples(explorer).items():
+        for title, (target, files) in examples(pipeline).items():
             with gr.Column(scale=len(files) + 2, min_width=200):
                 gallery = gr.Examples(files, inputs=[sketch if target == "sketch" else upload], label=title,
                                       examples_per_page=len(files), elem_id=f"gallery-{target}")
@@ -374,7 +374,7 @@ def build_page(explorer: Explorer, *, reports: dict[str, metrics.Report], parame
             ablation_json = numbers_json("ablate", "ablation-json")
 
         with gr.Tab("Translation", id="translation", elem_id="tab-translation") as translation_tab:
-            example_name = f"the {CLASS_NAMES[explorer.example_class(DEFAULT_EXAMPLE)]} example ({DEFAULT_EXAMPLE.name})"
+            example_name = f"the {CLASS_NAMES[pipeline.example_class(DEFAULT_EXAMPLE)]} example ({DEFAULT_EXAMPLE.name})"
             gr.Markdown(lesson_render.translation_heading_md(survey.to_json(), example_name, default_kept)
                         + f" {LESSON_NOTE}", elem_id="translation-heading")
             with gr.Row():
@@ -402,7 +402,7 @@ def build_page(explorer: Explorer, *, reports: dict[str, metrics.Report], parame
                                    js_on_load=None)
             gradcam_json = numbers_json("gradcam", "gradcam-json")
 
-        explorers_ui.build_tab(state, explorer, workers)  # channels, neighbours, occlusion
+        explorers_ui.build_tab(state, pipeline, workers)  # channels, neighbours, occlusion
 
         with gr.Tab("Model report", id="report", elem_id="tab-report"):
             gr.Markdown("### Model report\nHow the shipped weights were trained and how they do on all 10,000 official "

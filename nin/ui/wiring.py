@@ -10,7 +10,7 @@ from typing import Callable, NamedTuple
 
 import gradio as gr
 
-from nin.ui.events import ExplorerEvents, guarded
+from nin.ui.events import PredictionEvents, guarded
 from nin.ui.lessons import LessonEvents, quiet
 from nin.ui.page import AblationPanel, GradcamPanel, MlpPanel, Page, TranslationPanel
 
@@ -24,32 +24,32 @@ class Lesson(NamedTuple):
     triggers: list         # what fires the page event besides opening the tab
 
 
-def wire(demo: gr.Blocks, page: Page, explorer: ExplorerEvents, lessons: LessonEvents, workers: int) -> None:
+def wire(demo: gr.Blocks, page: Page, pipeline: PredictionEvents, lessons: LessonEvents, workers: int) -> None:
     """Connect the page's components to the handlers, in the order the page has always registered them."""
     model_events = dict(concurrency_id="model", concurrency_limit=workers, show_progress="hidden")
 
     for panel in page.confusions:
-        panel.matrix.select(explorer.confusion_cell, [panel.name_state], [panel.examples], api_visibility="private",
+        panel.matrix.select(pipeline.confusion_cell, [panel.name_state], [panel.examples], api_visibility="private",
                             api_name=panel.api_name, concurrency_id="model", concurrency_limit=workers)
 
     # The status line says when the page is connected to the server (browser tests wait for "Ready").
-    demo.load(explorer.ready, None, [page.status], api_name="ready")
+    demo.load(pipeline.ready, None, [page.status], api_name="ready")
     # No per-output spinners: a request takes tens of milliseconds, and after a bad file the toast alone
     # explains it instead of an "Error" badge on every panel.
     settings, outputs = page.settings, page.outputs
-    page.upload.change(explorer.predict, [page.upload, *settings], outputs, api_name="predict", **model_events)
-    page.sketch.change(explorer.predict_sketch, [page.sketch, *settings], outputs, api_name="predict_sketch",
+    page.upload.change(pipeline.predict, [page.upload, *settings], outputs, api_name="predict", **model_events)
+    page.sketch.change(pipeline.predict_sketch, [page.sketch, *settings], outputs, api_name="predict_sketch",
                        trigger_mode="always_last", **model_events)
-    page.classify.click(explorer.predict_sketch, [page.sketch, *settings], outputs, api_name="classify",
+    page.classify.click(pipeline.predict_sketch, [page.sketch, *settings], outputs, api_name="classify",
                         **model_events)
     # Loading an example into the sketchpad does not fire its .change (the upload examples' Image does), so the
     # drawing gallery runs the same prediction itself once the example is in the canvas.
-    page.drawing_examples.load_input_event.then(explorer.predict_sketch, [page.sketch, *settings], outputs,
+    page.drawing_examples.load_input_event.then(pipeline.predict_sketch, [page.sketch, *settings], outputs,
                                                 api_visibility="private", **model_events)
-    page.model.change(explorer.rerun, [page.state, *settings], outputs, api_name="change_model", **model_events)
-    page.cam_class.change(explorer.change_cam, [page.state, page.cam_class], [page.cam, page.cam_caption],
+    page.model.change(pipeline.rerun, [page.state, *settings], outputs, api_name="change_model", **model_events)
+    page.cam_class.change(pipeline.change_cam, [page.state, page.cam_class], [page.cam, page.cam_caption],
                           api_name="change_cam", **model_events)
-    page.channels.change(explorer.change_channels, [page.state, page.channels], [page.features],
+    page.channels.change(pipeline.change_channels, [page.state, page.channels], [page.features],
                          api_name="change_channels", **model_events)
     wire_lessons(page, lessons, model_events)
 
