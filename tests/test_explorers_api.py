@@ -5,7 +5,6 @@ follow the session's photo or drawing; bad arguments get a plain message that na
 range, and stale precomputed data makes an explorer say it is unavailable, with the command that fixes it.
 """
 
-import inspect
 import os
 from pathlib import Path
 
@@ -49,11 +48,10 @@ def session(app_url):
 
 @pytest.fixture(scope="module")
 def explorers():
-    """The server's explorers (the closure of its /channel handler), to check what it loaded and to stale it."""
+    """The server's explorers (what app.py loaded at start-up), to check what it loaded and to stale it."""
     import app
 
-    fn = next(f for f in app.demo.fns.values() if f.api_name == "channel")
-    return inspect.getclosurevars(fn.fn.__wrapped__).nonlocals["explorers"]
+    return app.explorers
 
 
 def assert_serves(client):

@@ -160,7 +160,7 @@ def test_the_shipped_bank_records_how_it_was_made(bank, loaded):
 
 
 def test_a_stale_bank_makes_the_app_explorers_say_unavailable(tmp_path, loaded):
-    from nin.ui.explorers_ui import Explorers, Unavailable
+    from nin.serve.explorers import Explorers, Unavailable
     from nin.serve.pipeline import Pipeline
 
     weights = tmp_path / loaded.key

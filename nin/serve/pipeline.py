@@ -25,6 +25,7 @@ from nin.serve.preprocess import Preprocessed, preprocess_photo, preprocess_sket
 
 WEIGHTS_DIR = Path(__file__).resolve().parents[2] / "weights"
 EXAMPLES_DIR = Path(__file__).resolve().parents[1] / "examples"  # written by `python -m nin.dev.make_examples`
+DEFAULT_EXAMPLE = EXAMPLES_DIR / "test00000_ankle-boot.png"  # the README's and the API examples' image
 # Shipped weight files, best first: the app loads every one that is present (the GPU-trained files are not
 # made yet), and its banner says what the first one is and how good it is.
 WEIGHT_FILES = (
@@ -158,6 +159,12 @@ class Pipeline:
         return tuple(block[i].weight.detach()[:, :, 0, 0].float().cpu().numpy() for i in (2, 4))
 
     @staticmethod
+    def example_inputs() -> dict[Path, np.ndarray]:
+        """Every shipped example as the network sees it (28x28), by file."""
+        return {path: preprocess_photo(load_image(str(path))).image for path in sorted(EXAMPLES_DIR.iterdir())
+                if path.suffix in (".png", ".jpg")}
+
+    @staticmethod
     def example_class(path: Path) -> int:
         """The class index of an example file named like test00000_ankle-boot.png (10 when unknown)."""
         slugs = [class_slug(name) for name in CLASS_NAMES]
@@ -191,5 +198,5 @@ def class_choice(cam_class: str | int | None) -> int | None:
                      f"{', '.join(CLASS_NAMES)}; got {reprlib.repr(cam_class)}.")
 
 
-__all__ = ["Pipeline", "Prediction", "LoadedModel", "load_models", "class_choice", "EXAMPLES_DIR", "WEIGHTS_DIR",
+__all__ = ["Pipeline", "Prediction", "LoadedModel", "load_models", "class_choice", "DEFAULT_EXAMPLE", "EXAMPLES_DIR", "WEIGHTS_DIR",
            "WEIGHT_FILES"]

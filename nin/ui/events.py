@@ -12,7 +12,6 @@ import functools
 import logging
 import urllib.parse
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import gradio as gr
 from gradio import processing_utils
@@ -20,17 +19,13 @@ from gradio import processing_utils
 from nin.draw import render, report_render
 from nin.model import CLASS_NAMES
 from nin import metrics
-from nin.draw.view import TOP_CHANNELS, render_cam, render_view, stages_html
+from nin.draw.view import render_cam, render_view, stages_html
 from nin.serve.pipeline import Pipeline, Prediction, class_choice
 from nin.serve.decode import InputError
 from nin.serve.preprocess import EmptyInput
-from nin.ui.limits import check_number, quote, refuse
-
-if TYPE_CHECKING:
-    from nin.ui.page import Page
-
-PREDICTED = "Predicted class"
-SHOW_TOP, SHOW_ALL = f"Top {TOP_CHANNELS} channels by mean", "All channels"
+from nin.serve.checks import check_number, quote
+from nin.ui.limits import refuse
+from nin.ui.page import SHOW_ALL, Page
 READY = "Ready: draw on the black canvas, upload a photo, or pick an example below."
 UNSURE_GAP, UNSURE_TOP = 0.10, 0.50  # the top two within 10 points, or the top under 50%: the page says so
 

@@ -12,39 +12,25 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import gradio as gr
 
 from nin.draw import lesson_render
-from nin.model import CLASS_NAMES, layer_table
+from nin.model import CLASS_NAMES
 from nin.serve import lessons
-from nin.serve.pipeline import EXAMPLES_DIR, Pipeline, class_choice
-from nin.serve.decode import InputError, load_image
-from nin.serve.preprocess import EmptyInput, preprocess_photo
+from nin.serve.checks import is_number, quote, whole
+from nin.serve.decode import InputError
+from nin.serve.pipeline import Pipeline, class_choice
+from nin.serve.preprocess import EmptyInput
 from nin.ui.events import clicked, guarded, session_of
-from nin.ui.limits import MAX_TEXT, check_number, quote
+from nin.ui.limits import MAX_TEXT
+from nin.ui.page import DX_LABEL, DY_LABEL, MLP_MAP_SIDE, NO_STAGE, STAGE_SIDES, Page
 
-if TYPE_CHECKING:
-    from nin.ui.page import Page
-
-LAYERS = layer_table()  # (stage, output shape, parameters) of every stage at 224 px, measured on the module
-STAGE_SIDES = {name: shape[-1] for name, shape, _ in LAYERS if name.startswith("block")}  # block output sides
-MLP_MAP_SIDE = 270  # px: the clickable picture of a block's output (54, 26, 12 and 5 all divide it well enough)
-NO_STAGE = "(none)"
 CELL_SIDE = STAGE_SIDES["block4"]
 MAX_CELLS = len(CLASS_NAMES) * CELL_SIDE * CELL_SIDE  # every cell of the ten class maps once
-DX_LABEL, DY_LABEL = "Shift right dx (px of 28)", "Shift down dy (px of 28)"  # the sliders' labels and API names
-DEFAULT_EXAMPLE = EXAMPLES_DIR / "test00000_ankle-boot.png"  # the README's and the API examples' image
 
 
 # ----------------------------------------------------------------------------- what the lessons are sent
-
-def whole(name: str, value, low: int, high: int) -> int:
-    """`value` as an int once checked: a whole number from low to high (no bool, NaN, string or rounding)."""
-    check_number(name, value, low, high, whole=True)
-    return int(value)
-
 
 def stage_side(stage) -> int:
     """The side of a block's output grid at 224 px; any other stage is refused."""
@@ -126,8 +112,7 @@ def toggled(cells: str | None, cls: int, row: int, col: int) -> str:
 def moved_pixel(value, old_side: int, side: int) -> int:
     """A grid coordinate carried to another block's grid: the same place of the image (block2's row 15 of 26
     is block4's row 2 of 5); the centre when the old value is not a coordinate of the old grid."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < old_side \
-            or not float(value).is_integer():
+    if not is_number(value, 0, old_side - 1, whole=True):
         return side // 2
     return min(side - 1, int((value + 0.5) * side / old_side))
 
@@ -137,24 +122,7 @@ def quiet(exc: EmptyInput):
     return gr.skip()
 
 
-# ----------------------------------------------------------------------------- measured once at start-up
-
-def shift_survey(pipeline: Pipeline) -> tuple[int, lessons.ShiftSurvey, bool]:
-    """The translation tab's default shift and what it does, measured on the live model at start-up.
-
-    The default is the largest of 4, 3, 2, 1 px that keeps DEFAULT_EXAMPLE's prediction (4 px is one block4
-    cell); the survey is that shift over every shipped example, for the tab's heading. One batch, ~50
-    forward passes.
-    """
-    loaded = pipeline.models[pipeline.default_key]
-    images = {path: preprocess_photo(load_image(str(path))).image for path in sorted(EXAMPLES_DIR.iterdir())
-              if path.suffix in (".png", ".jpg")}
-    default = images[DEFAULT_EXAMPLE]
-    kept = [dx for dx in (4, 3, 2, 1)
-            if not lessons.shift_survey(loaded.model, [default], loaded.preprocessing, dx, 0).flipped]
-    dx = kept[0] if kept else 4
-    return dx, lessons.shift_survey(loaded.model, list(images.values()), loaded.preprocessing, dx, 0), bool(kept)
-
+# ----------------------------------------------------------------------------- drawn once per model
 
 @functools.lru_cache(maxsize=16)
 def weight_pictures(pipeline: Pipeline, model_key: str, stage: str) -> tuple:
