@@ -16,15 +16,10 @@ from nin.serve.explain import explain
 from nin.serve.explorer_bank import BankUnavailable, bank_path, load_bank, save_bank
 from nin.model import CLASS_NAMES, NiN
 from nin.serve.neighbours import comparison_sentence, feature_vector, majority_label, nearest
-from nin.serve.pipeline import WEIGHTS_DIR, load_models
+from nin.serve.pipeline import WEIGHTS_DIR
 from nin.dev.precompute_explorers import note_images
 
 K = 8
-
-
-@pytest.fixture(scope="module")
-def loaded():
-    return next(iter(load_models(WEIGHTS_DIR).values()))
 
 
 @pytest.fixture(scope="module")

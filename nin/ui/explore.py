@@ -138,7 +138,7 @@ class ExploreEvents:
             return self.unavailable(self.page.explore.occlusion_outputs, exc)
 
     @guarded("refreshing the explorers")
-    def refresh(self, session, stage, index, k, patch):
+    def refresh_explorers(self, session, stage, index, k, patch):
         """Opening the tab, or a new input while it is open: every panel from one forward pass of the input."""
         panel, out = self.page.explore, {}
         try:

@@ -159,7 +159,7 @@ def wire_explore(state: gr.State, panel: ExplorePanel, handlers: ExploreEvents, 
                   **private)
     panel.patch.input(handlers.occlusion_page, [state, panel.patch], panel.occlusion_outputs,
                       api_name="occlusion_page", **private)
-    gr.on([panel.tab.select, panel.follow.click], handlers.refresh, [state, *panel.controls], panel.outputs,
+    gr.on([panel.tab.select, panel.follow.click], handlers.refresh_explorers, [state, *panel.controls], panel.outputs,
           api_name="explore_refresh", **private)
     state.change(None, None, None, js=FOLLOW_JS, api_name="explore_follow_input", api_visibility="private",
                  queue=False)
