@@ -234,7 +234,7 @@ def test_after_a_quick_burst_of_strokes_the_final_drawing_is_classified_and_the_
         open_page):
     """Time from the last stroke's pen-up to the page showing the prediction of the whole drawing.
 
-    The issue's target is 1 s from pen-up. Headless Chromium here paints the canvas in software and Gradio 6.31
+    The target is 1 s from pen-up. Headless Chromium here paints the canvas in software and Gradio 6.31
     re-exports the drawing on every status message, so the browser alone spends ~2.6 s before the final
     request leaves (measured on a quiet 2-core machine; milliseconds with a GPU-backed canvas). What the
     app controls, request sent -> result shown, must stay under 1 s; the whole span is recorded, and must
@@ -507,7 +507,7 @@ def test_clicking_a_confusion_cell_opens_its_test_images(open_page):
 
 
 def test_switching_the_block_moves_the_picked_pixel_and_the_result_follows(uploaded):
-    """Issue #18: block2's row 15 becomes block4's row 2, with block4's result and no error."""
+    """Another block carries the picked pixel: block2's row 15 becomes block4's row 2, with block4's result and no error."""
     page = uploaded
     open_tab(page, "1×1 conv = MLP")
     result = page.locator("#mlp-result")
@@ -526,7 +526,7 @@ def test_switching_the_block_moves_the_picked_pixel_and_the_result_follows(uploa
 
 
 def test_the_translation_slider_follows_typing_enter_and_arrow_keys(uploaded):
-    """Issue #18: typing -3 and Enter shifts by -3; an arrow key shifts one step at once, not one late."""
+    """The shift box follows the keyboard: typing -3 and Enter shifts by -3; an arrow key shifts one step at once, not one late."""
     import app
 
     page = uploaded
