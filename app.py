@@ -7,11 +7,12 @@ endpoint), the explorers, and the model report. This file is the table of conten
 process, loads the weights, measures what the page shows once, builds the page and says how it is served.
 
 Where the rest lives:
-    nin/serve/pipeline.py    the request path: image -> preprocess -> model -> explanation -> pictures
+    nin/serve/pipeline.py    the request path: image -> preprocess -> model -> explanation (numbers)
+    nin/draw/view.py         one prediction drawn: the pictures and panels of the page's top half
     nin/ui/page.py           the layout, top to bottom, and the components the handlers answer to (`Page`)
-    nin/ui/events.py         the explorer's and the model report's handlers, and the one error path (`guarded`)
+    nin/ui/events.py         the prediction's and the model report's handlers, and the one error path (`guarded`)
     nin/ui/lessons.py        the lessons' handlers and the parsers of what they are sent
-    nin/ui/explorers_ui.py   the "Explore further" tab, its layout and its events
+    nin/ui/explore.py        the "Explore further" tab's handlers (numbers: nin/serve/explorers.py)
     nin/ui/wiring.py         which event runs which handler
     nin/ui/limits.py         what one request may cost, and the one refusal; nin/ui/server.py the middleware
     nin/ui/sessions.py       Gradio's per-session bookkeeping, made small
@@ -30,12 +31,15 @@ os.environ.setdefault("GRADIO_ANALYTICS_MAX_EVENTS", "1000")
 import gradio as gr  # after the environment above: Gradio reads it at import
 import torch
 
-from nin.serve import report
+from nin import metrics
+from nin.serve.explorers import Explorers
+from nin.serve.lessons import translation_default
 from nin.serve.parameters import parameter_report
-from nin.serve.pipeline import WEIGHTS_DIR, Explorer, cpu_count
+from nin.serve.pipeline import WEIGHTS_DIR, Pipeline, cpu_count
 from nin.ui import limits, sessions, wiring
-from nin.ui.events import ExplorerEvents
-from nin.ui.lessons import LessonEvents, shift_survey
+from nin.ui.events import PredictionEvents
+from nin.ui.explore import ExploreEvents
+from nin.ui.lessons import LessonEvents
 from nin.ui.page import CSS, Page, build_page
 from nin.ui.page_js import PAGE_JS
 from nin.ui.server import MIDDLEWARE
@@ -60,10 +64,11 @@ limits.log_to_stderr()  # refusals (one line each) and bugs (one traceback each)
 
 # ----------------------------------------------------------------------------- the weights, and what is measured once
 
-explorer = Explorer()
-reports = report.shipped_reports(WEIGHTS_DIR)
+pipeline = Pipeline()
+reports = metrics.shipped_reports(WEIGHTS_DIR)
 PARAMETERS = parameter_report().to_json()  # computed once from modules built on the meta device
-DEFAULT_SHIFT, SHIFT_SURVEY, DEFAULT_KEPT = shift_survey(explorer)  # the translation tab's default shift
+DEFAULT_SHIFT, SHIFT_SURVEY, DEFAULT_KEPT = translation_default(pipeline)  # the translation tab's default shift
+explorers = Explorers.load(pipeline)  # the explorers' precomputed data, checked against each weight file
 
 
 # ----------------------------------------------------------------------------- the page
@@ -71,13 +76,11 @@ DEFAULT_SHIFT, SHIFT_SURVEY, DEFAULT_KEPT = shift_survey(explorer)  # the transl
 def build_demo() -> tuple[gr.Blocks, Page]:
     """The page (nin/ui/page.py) with its handlers (events, lessons) wired (nin/ui/wiring.py)."""
     with gr.Blocks(title="NiN Explorer", delete_cache=(1800, 3600)) as blocks:
-        laid_out = build_page(explorer, reports=reports, parameters=PARAMETERS, default_shift=DEFAULT_SHIFT,
-                              survey=SHIFT_SURVEY, default_kept=DEFAULT_KEPT, workers=MODEL_WORKERS,
-                              session_ttl_s=SESSION_TTL_S)
-        handlers = ExplorerEvents(explorer, laid_out, reports)
-        # The feature maps are files of the features component, addressed by URL (ExplorerEvents.feature_png).
-        explorer.image_src = handlers.feature_png
-        wiring.wire(blocks, laid_out, handlers, LessonEvents(explorer, laid_out, PARAMETERS), MODEL_WORKERS)
+        laid_out = build_page(pipeline, reports=reports, parameters=PARAMETERS, default_shift=DEFAULT_SHIFT,
+                              survey=SHIFT_SURVEY, default_kept=DEFAULT_KEPT, session_ttl_s=SESSION_TTL_S)
+        wiring.wire(blocks, laid_out, PredictionEvents(pipeline, laid_out, reports),
+                    LessonEvents(pipeline, laid_out, PARAMETERS), ExploreEvents(pipeline, explorers, laid_out),
+                    MODEL_WORKERS)
     # The page's handlers refuse through nin.ui.limits.refuse, and every raw input is checked before Gradio reads it.
     limits.install(blocks)
     return blocks, laid_out

@@ -1,8 +1,8 @@
 """Network in Network (Lin, Chen & Yan 2013, arXiv 1312.4400), exactly as the d2l chapter builds it.
 
 This module holds the network, its live shape table and its safetensors weight I/O, nothing else:
-no data, no training loop, no pictures. Stage names (`block1`, `pool1`, ..., `gap`, `flatten`) are
-the one vocabulary the whole project uses.
+no data, no training loop, no pictures. Its stage names (`block1`, `pool1`, ..., `gap`, `flatten`, from
+nin/names.py) are the one vocabulary the whole project uses.
 """
 
 from __future__ import annotations
@@ -17,22 +17,10 @@ import torch
 from torch import nn
 
 from nin.files import write_atomically
+# The ten class names and the stage names live in nin/names.py (no torch), so the pictures can use them too.
+from nin.names import CLASS_NAMES, FEATURE_STAGES, NUM_CLASSES, STAGES, class_slug  # noqa: F401
 
-CLASS_NAMES = (
-    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
-)
-NUM_CLASSES = len(CLASS_NAMES)
-
-
-def class_slug(name: str) -> str:
-    """A class name as it appears in file names: "T-shirt/top" -> "t-shirt-top"."""
-    return name.lower().replace("/", "-").replace(" ", "-")
 INPUT_SIZE = 224  # the d2l chapter resizes 28x28 Fashion-MNIST to 224x224
-STAGES = ("block1", "pool1", "block2", "pool2", "block3", "pool3",
-          "dropout", "block4", "gap", "flatten")
-# The stages worth drawing: dropout is the identity at inference and gap/flatten are the 10 logits.
-FEATURE_STAGES = ("block1", "pool1", "block2", "pool2", "block3", "pool3", "block4")
 
 
 def nin_block(in_channels: int, out_channels: int, kernel_size: int, stride: int, padding: int) -> nn.Sequential:

@@ -80,6 +80,83 @@ def browser():
         browser.close()
 
 
+BROWSER_S = 60_000  # ms: a first prediction or a tab refresh (occlusion included) on a busy 2-core machine
+
+
+@pytest.fixture(scope="module")
+def open_page(browser, app_url):
+    """A factory: a freshly loaded app page at a viewport size, connected ("Ready") and with its canvas drawn."""
+    from playwright.sync_api import expect
+
+    contexts = []
+
+    def open_(width: int = 1400, height: int = 900):
+        context = browser.new_context(viewport={"width": width, "height": height})
+        contexts.append(context)
+        page = context.new_page()
+        page.goto(app_url)
+        expect(page.locator("#sketch canvas").first).to_be_visible(timeout=BROWSER_S)
+        # The page-load event reports "Ready" in the status line once the page is connected.
+        expect(page.locator("#status")).to_contain_text("Ready", timeout=BROWSER_S)
+        return page
+
+    yield open_
+    for context in contexts:
+        context.close()
+
+
+def upload(page, path: Path) -> None:
+    """Upload a file through the page's Upload tab, as a person would."""
+    page.get_by_role("tab", name="Upload").click()
+    page.locator("#upload input[type=file]").set_input_files(str(path))
+
+
+def sent_events(page) -> list[str]:
+    """The names of the functions of the events the page sends to the queue from now on (a live list)."""
+    import json
+
+    import app
+
+    functions = list(app.demo.fns.values())
+    names: list[str] = []
+    page.on("request", lambda request: names.append(functions[json.loads(request.post_data)["fn_index"]].name)
+            if "/queue/join" in request.url else None)
+    return names
+
+
+def wait_until_sent(page, names: list[str], name: str, timeout_ms: int = BROWSER_S) -> None:
+    """Wait until the page has sent an event of function `name` (names: from `sent_events`)."""
+    waited = 0
+    while name not in names:
+        if waited >= timeout_ms:
+            pytest.fail(f"the page never sent {name}; it sent {names}")
+        page.wait_for_timeout(50)
+        waited += 50
+
+
+@pytest.fixture(scope="session")
+def loaded():
+    """The shipped default weights, loaded once per test session."""
+    from nin.serve.pipeline import WEIGHTS_DIR, load_models
+
+    return next(iter(load_models(WEIGHTS_DIR).values()))
+
+
+@pytest.fixture(scope="session")
+def untrained_nin():
+    """A seeded xavier NiN in eval mode whose block4 bias is shifted so every class map is non-zero: random
+    weights leave most class maps at 0 after the last ReLU, and comparisons would be trivially 0 == 0."""
+    import torch
+
+    from nin.model import NiN, xavier_init_
+
+    torch.manual_seed(0)
+    net = xavier_init_(NiN()).eval()
+    with torch.no_grad():
+        net.block4[4].bias.add_(torch.linspace(0.1, 1.0, 10))
+    return net
+
+
 SERVER_FIXTURES = {"app_url", "server"}  # the app, or test_components' small Gradio app, launched in-process
 BROWSER_FIXTURES = {"browser"}
 

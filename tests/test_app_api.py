@@ -172,7 +172,7 @@ def test_a_burst_beyond_the_queue_bound_is_refused_with_503_and_the_server_keeps
     import app
     from concurrent.futures import ThreadPoolExecutor
 
-    from nin.ui.events import PREDICTED, SHOW_TOP
+    from nin.ui.page import PREDICTED, SHOW_TOP
 
     with GOOD.open("rb") as handle:
         (path,) = httpx.post(f"{app_url}/gradio_api/upload", files={"files": (GOOD.name, handle, "image/png")},
@@ -182,7 +182,7 @@ def test_a_burst_beyond_the_queue_bound_is_refused_with_503_and_the_server_keeps
     burst = 2 * app.QUEUE_SIZE
 
     def join(i: int) -> httpx.Response:
-        body = {"data": [image, app.explorer.default_key, PREDICTED, SHOW_TOP], "event_data": None,
+        body = {"data": [image, app.pipeline.default_key, PREDICTED, SHOW_TOP], "event_data": None,
                 "fn_index": fn_index, "trigger_id": None, "session_hash": f"burst{i}"}
         return httpx.post(f"{app_url}/gradio_api/queue/join", json=body, timeout=60)
 
@@ -247,7 +247,7 @@ def test_sketch_with_a_stroke_is_classified(client, tmp_path):
 # ----------------------------------------------------------------------------- follow-up events reuse the session
 
 def test_cam_and_channels_follow_the_last_prediction_in_the_session(app_url):
-    from nin.ui.events import SHOW_ALL, SHOW_TOP
+    from nin.ui.page import SHOW_ALL, SHOW_TOP
 
     fresh = Client(app_url, download_files=False, verbose=False, analytics_enabled=False)
     # Before any prediction in this session there is nothing to redraw: no error, and no pictures.
@@ -284,7 +284,7 @@ def live_explanation():
     from nin.serve.decode import load_image
     from nin.serve.preprocess import preprocess_photo
 
-    return app.explorer.explain(preprocess_photo(load_image(str(GOOD))), app.explorer.default_key)
+    return app.pipeline.explain(preprocess_photo(load_image(str(GOOD))), app.pipeline.default_key)
 
 
 def test_lessons_without_an_image_ask_for_one(app_url):

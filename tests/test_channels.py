@@ -13,12 +13,6 @@ from nin.dev import precompute_explorers
 from nin.serve.channels import block1_kernel, channel_counts, receptive_fields, stage_maxima, top_images
 from nin.serve.explain import explain
 from nin.model import FEATURE_STAGES, NiN
-from nin.serve.pipeline import WEIGHTS_DIR, load_models
-
-
-@pytest.fixture(scope="module")
-def loaded():
-    return next(iter(load_models(WEIGHTS_DIR).values()))
 
 
 def geometry_only(model: NiN, last: str) -> nn.Sequential:

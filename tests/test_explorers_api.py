@@ -5,7 +5,6 @@ follow the session's photo or drawing; bad arguments get a plain message that na
 range, and stale precomputed data makes an explorer say it is unavailable, with the command that fixes it.
 """
 
-import inspect
 import os
 from pathlib import Path
 
@@ -49,11 +48,10 @@ def session(app_url):
 
 @pytest.fixture(scope="module")
 def explorers():
-    """The server's explorers (the closure of its /channel handler), to check what it loaded and to stale it."""
+    """The server's explorers (what app.py loaded at start-up), to check what it loaded and to stale it."""
     import app
 
-    fn = next(f for f in app.demo.fns.values() if f.api_name == "channel")
-    return inspect.getclosurevars(fn.fn.__wrapped__).nonlocals["explorers"]
+    return app.explorers
 
 
 def assert_serves(client):
@@ -65,7 +63,7 @@ def assert_serves(client):
 def test_channel_for_three_block3_channels_returns_9_images_sorted_that_fp32_recomputes_equal(client, official_data):
     import app
 
-    key = app.explorer.default_key
+    key = app.pipeline.default_key
     tops = {c: client.predict("block3", c, api_name="/channel") for c in BLOCK3_CHANNELS}
     model, metadata = load_weights(WEIGHTS_DIR / key)      # from the weight file, not the server's model
     model = model.to(memory_format=torch.channels_last)
@@ -212,7 +210,7 @@ def test_nan_is_refused_with_a_plain_message(app_url):
 def test_stale_precomputed_data_makes_the_explorers_say_unavailable(session, explorers):
     import app
 
-    key = app.explorer.default_key
+    key = app.pipeline.default_key
     loaded = explorers.banks[key]
     assert not isinstance(loaded, str), f"the shipped data did not load: {loaded}"
     stale = ("The precomputed explorer data is stale: nin_cpu.explorers.npz was made for weights with sha256 "

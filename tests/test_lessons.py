@@ -12,7 +12,7 @@ from torch import nn
 from conftest import require
 from nin.serve import lessons
 from nin.serve.parameters import parameter_report
-from nin.model import NiN, load_weights, parameter_count, preprocessing_of, xavier_init_
+from nin.model import NiN, load_weights, parameter_count, preprocessing_of
 from nin.serve.pipeline import EXAMPLES_DIR, WEIGHT_FILES, WEIGHTS_DIR
 
 # Official test images that nin/examples also ships (4x enlarged): ankle boot, pullover, trouser, shirt, shirt.
@@ -36,15 +36,11 @@ def trained(shipped):
 
 
 @pytest.fixture(scope="module")
-def model_and_spec(shipped):
+def model_and_spec(shipped, untrained_nin):
     """Shipped weights when present; else an xavier net whose block4 bias is shifted so every class map is non-zero."""
     if shipped is not None:
         return shipped
-    torch.manual_seed(0)
-    net = xavier_init_(NiN()).eval()
-    with torch.no_grad():
-        net.block4[4].bias.add_(torch.linspace(0.1, 1.0, 10))
-    return net, preprocessing_of({})
+    return untrained_nin, preprocessing_of({})
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""nin/ui/limits.py as a specification, through the real server: issue #14's requests against the limits
+"""nin/ui/limits.py as a specification, through the real server: the hostile requests of tools/attack.py against the limits
 (raw-input checks, the one refusal, the request-body and unread-event caps) are answered or refused within
 their time, memory, message and log bound.
 
@@ -28,7 +28,7 @@ pytest.importorskip("gradio_client")
 from gradio_client import Client, handle_file  # noqa: E402
 from gradio_client.exceptions import AppError  # noqa: E402
 
-SECONDS = 2.0        # the issue's bound on answering or refusing any of these requests
+SECONDS = 2.0        # the bound on answering or refusing any of these requests
 GROWTH_MB = 100      # ... on the server's memory growth (200 MB for a 10 MB body)
 MESSAGE = 1000       # ... on a message's length
 LOG_BYTES = 20_000   # ... on the log a 5 MB value may cost
@@ -204,7 +204,7 @@ def test_a_wrong_value_gets_a_plain_message_naming_the_argument_and_its_range(ra
 
 
 def test_switching_the_block_moves_the_picked_pixel_onto_the_new_grid(raw, session):
-    """Issue #18: block2's row 15 of 26 becomes block4's row 2 of 5, and the panel is block4's."""
+    """Another block carries the picked pixel: block2's row 15 of 26 becomes block4's row 2 of 5, and the panel is block4's."""
     clicked = raw.call("mlp_click", [None, "block2"], session,
                        event_data={"index": [15.5 * 270 / 26, 15.5 * 270 / 26], "value": None})
     assert clicked.success and "block2, row 15, column 15" in clicked.output[5], clicked.message

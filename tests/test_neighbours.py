@@ -16,15 +16,10 @@ from nin.serve.explain import explain
 from nin.serve.explorer_bank import BankUnavailable, bank_path, load_bank, save_bank
 from nin.model import CLASS_NAMES, NiN
 from nin.serve.neighbours import comparison_sentence, feature_vector, majority_label, nearest
-from nin.serve.pipeline import WEIGHTS_DIR, load_models
+from nin.serve.pipeline import WEIGHTS_DIR
 from nin.dev.precompute_explorers import note_images
 
 K = 8
-
-
-@pytest.fixture(scope="module")
-def loaded():
-    return next(iter(load_models(WEIGHTS_DIR).values()))
 
 
 @pytest.fixture(scope="module")
@@ -160,12 +155,12 @@ def test_the_shipped_bank_records_how_it_was_made(bank, loaded):
 
 
 def test_a_stale_bank_makes_the_app_explorers_say_unavailable(tmp_path, loaded):
-    from nin.ui.explorers_ui import Explorers, Unavailable
-    from nin.serve.pipeline import Explorer
+    from nin.serve.explorers import Explorers, Unavailable
+    from nin.serve.pipeline import Pipeline
 
     weights = tmp_path / loaded.key
     weights.write_bytes((WEIGHTS_DIR / loaded.key).read_bytes() + b"changed")
-    explorers = Explorers.load(Explorer({loaded.key: loaded}), weights_dir=tmp_path)
+    explorers = Explorers.load(Pipeline({loaded.key: loaded}), weights_dir=tmp_path)
     assert isinstance(explorers.banks[loaded.key], str)
     with pytest.raises(Unavailable, match="unavailable for these weights.*precompute_explorers"):
         explorers.channel(loaded.key, "block3", 5)

@@ -21,11 +21,6 @@ EXAMPLE = Path(__file__).resolve().parents[1] / "nin" / "examples" / "test00000_
 
 
 @pytest.fixture(scope="module")
-def loaded():
-    return next(iter(load_models(WEIGHTS_DIR).values()))
-
-
-@pytest.fixture(scope="module")
 def image():
     return preprocess_photo(load_image(str(EXAMPLE))).image
 

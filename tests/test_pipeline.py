@@ -12,7 +12,8 @@ from PIL import Image
 from nin.data import to_model_input
 from nin.model import Preprocessing, preprocessing_of
 from nin.model import CLASS_NAMES
-from nin.serve.pipeline import EXAMPLES_DIR, Explorer, load_models
+from nin.draw.view import render_view
+from nin.serve.pipeline import EXAMPLES_DIR, Pipeline, load_models
 from nin.serve import preprocess
 from nin.serve.decode import load_image
 from nin.serve.preprocess import preprocess_photo, preprocess_sketch
@@ -22,8 +23,8 @@ OUTLINES = Path(__file__).resolve().parent / "data" / "outline_drawings"  # tool
 
 
 @pytest.fixture(scope="module")
-def explorer():
-    return Explorer(load_models())
+def pipeline():
+    return Pipeline(load_models())
 
 
 def product_photo(image: np.ndarray, rng: np.random.Generator) -> bytes:
@@ -46,8 +47,8 @@ def accuracy(model, images28: np.ndarray, labels: np.ndarray, spec: Preprocessin
 
 
 @pytest.mark.slow
-def test_product_photos_through_the_upload_path_score_within_2_points_of_the_raw_images(explorer, official_data):
-    loaded = explorer.models[explorer.default_key]
+def test_product_photos_through_the_upload_path_score_within_2_points_of_the_raw_images(pipeline, official_data):
+    loaded = pipeline.models[pipeline.default_key]
     assert loaded.key != "untrained", "needs trained weights in weights/"
     spec = preprocessing_of(loaded.metadata)
     images = official_data.test_images[:PHOTOS].numpy()
@@ -61,11 +62,14 @@ def test_product_photos_through_the_upload_path_score_within_2_points_of_the_raw
     assert abs(photo_accuracy - raw_accuracy) <= 0.02
 
 
-def test_every_shipped_example_goes_through_the_whole_request_path(explorer):
+def test_every_shipped_example_goes_through_the_whole_request_path_and_is_drawn(pipeline):
     paths = sorted(EXAMPLES_DIR.glob("*.*"))
     assert len(paths) >= 23  # 2 per class + photos + drawings
     for path in paths:
-        view = explorer.from_sketch(as_sketch(path)) if path.stem.startswith("drawing") else explorer.from_photo(str(path))
+        prediction = pipeline.from_sketch(as_sketch(path)) if path.stem.startswith("drawing") else \
+            pipeline.from_photo(str(path))
+        view = render_view(prediction)
+        assert set(view.timings_ms) == {"preprocess", "model", "render", "total"}
         assert set(view.label) == set(CLASS_NAMES)
         gap = view.explanation.class_maps.mean(axis=(1, 2))
         np.testing.assert_allclose(gap, view.explanation.logits, atol=1e-5)
@@ -73,23 +77,23 @@ def test_every_shipped_example_goes_through_the_whole_request_path(explorer):
         assert view.stages_html.count("<figure") == 7
 
 
-def test_official_examples_are_mostly_recognised(explorer):
+def test_official_examples_are_mostly_recognised(pipeline):
     paths = sorted(EXAMPLES_DIR.glob("test*.png"))
     names = {c.lower().replace("/", "-").replace(" ", "-"): c for c in CLASS_NAMES}
-    hits = [explorer.from_photo(str(p)).explanation.top_classes(1)[0][0] == names[p.stem.split("_", 1)[1]]
+    hits = [pipeline.from_photo(str(p)).explanation.top_classes(1)[0][0] == names[p.stem.split("_", 1)[1]]
             for p in paths]
     assert len(paths) == 20 and sum(hits) >= 12
 
 
-def test_show_all_channels_draws_every_channel(explorer):
+def test_show_all_channels_draws_every_channel(pipeline):
     path = str(EXAMPLES_DIR / "test00000_ankle-boot.png")
-    assert "all 384 channels" in explorer.from_photo(path, show_all=True).stages_html
-    assert "top 16 of 384" in explorer.from_photo(path).stages_html
+    assert "all 384 channels" in render_view(pipeline.from_photo(path), show_all=True).stages_html
+    assert "top 16 of 384" in render_view(pipeline.from_photo(path)).stages_html
 
 
-def test_rerun_with_the_same_input_gives_the_same_numbers(explorer):
-    view = explorer.from_photo(str(EXAMPLES_DIR / "test00002_trouser.png"))
-    again = explorer.rerun(view.preprocessed)
+def test_rerun_with_the_same_input_gives_the_same_numbers(pipeline):
+    view = pipeline.from_photo(str(EXAMPLES_DIR / "test00002_trouser.png"))
+    again = pipeline.rerun(view.preprocessed)
     np.testing.assert_array_equal(view.explanation.logits, again.explanation.logits)
 
 
@@ -100,22 +104,22 @@ def as_sketch(path: Path) -> dict:
     return {"background": np.asarray(Image.open(path).convert("RGB")), "layers": [], "composite": None}
 
 
-def test_shipped_drawing_examples_are_classified_right(explorer):
+def test_shipped_drawing_examples_are_classified_right(pipeline):
     paths = sorted(EXAMPLES_DIR.glob("drawing_*.png"))
     slugs = {c.lower().replace("/", "-").replace(" ", "-"): c for c in CLASS_NAMES}
     assert len(paths) >= 3
     for path in paths:
-        view = explorer.from_sketch(as_sketch(path))
+        view = pipeline.from_sketch(as_sketch(path))
         assert view.explanation.top_classes(1)[0][0] == slugs[path.stem.removeprefix("drawing_")], path.name
         assert any("filled in" in step for step in view.preprocessed.steps)
 
 
 @pytest.mark.slow
 @torch.inference_mode()
-def test_outline_drawings_are_read_far_better_filled_in_than_as_drawn(explorer):
+def test_outline_drawings_are_read_far_better_filled_in_than_as_drawn(pipeline):
     """The outline test set (3 drawings per class: clean, wobbly, hurried with a gap) through the sketch path,
     against the same path without the fill step (the ink straight to trim/fit/centre)."""
-    loaded = explorer.models[explorer.default_key]
+    loaded = pipeline.models[pipeline.default_key]
     spec = preprocessing_of(loaded.metadata)
     labels = json.loads((OUTLINES / "labels.json").read_text())
     names = sorted(labels)

@@ -19,7 +19,7 @@ from nin.model import CLASS_NAMES, NiN, load_weights, preprocessing_of, save_wei
 from nin.train.model_card import model_card
 from nin.serve.pipeline import WEIGHT_FILES, WEIGHTS_DIR
 from nin.train.publish import WeakClassError, confusion_sprite, publish, refresh
-from nin.serve.report import (PER_CELL, Report, accuracy_points, cell_id, confusion_examples, load_report,
+from nin.metrics import (PER_CELL, Report, accuracy_points, cell_id, confusion_examples, load_report,
                         read_metrics, shipped_reports)
 
 SHIPPED = list(shipped_reports(WEIGHTS_DIR))

@@ -12,11 +12,12 @@ import gradio as gr
 import pytest
 
 from nin.model import CLASS_NAMES
-from nin.serve.pipeline import EXAMPLES_DIR, Explorer, class_choice
+from nin.serve.pipeline import EXAMPLES_DIR, Pipeline, class_choice
 from nin.serve.decode import InputError, load_image
 from nin.serve.preprocess import EmptyInput, preprocess_photo
 from nin.ui.events import guarded
-from nin.ui.lessons import STAGE_SIDES, LessonEvents, parse_cells, parse_channels
+from nin.ui.lessons import LessonEvents, parse_cells, parse_channels
+from nin.ui.page import STAGE_SIDES
 
 
 @pytest.fixture
@@ -90,12 +91,12 @@ def test_stage_sides_are_the_block_outputs_measured_at_224_px():
 @pytest.fixture(scope="module")
 def lesson_handlers():
     """The lessons' handlers on the shipped weights; the JSON endpoints draw nothing, so they need no page."""
-    return LessonEvents(Explorer(), page=None, parameter_numbers={})
+    return LessonEvents(Pipeline(), page=None, parameter_numbers={})
 
 
 def test_lesson_endpoints_run_without_a_server(lesson_handlers):
     state = {"preprocessed": preprocess_photo(load_image(str(EXAMPLES_DIR / "test00000_ankle-boot.png"))),
-             "model": lesson_handlers.explorer.default_key}
+             "model": lesson_handlers.pipeline.default_key}
     assert lesson_handlers.mlp_at(state, "block4", 2, 2)["max_abs_diff"] < 1e-4
     assert lesson_handlers.gradcam(state, "Coat")["class_index"] == CLASS_NAMES.index("Coat")
     with pytest.raises(gr.Error, match="class must be"):

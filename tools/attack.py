@@ -1,8 +1,8 @@
-"""`python tools/attack.py --launch`: the requests of issue #14, sent the way an attacker would, each measured.
+"""`python tools/attack.py --launch`: the hostile requests the app must survive, sent the way an attacker would, each measured.
 
-One function per row of the issue's table (and a few neighbours of each), all against a loopback server:
+One function per row of the README's table (Running it in public; and a few neighbours of each), all against a loopback server:
 how long the answer took, how much the server's memory grew, how large the answer was, what it said, and,
-with --launch, how many bytes it added to the server's log. The API tests (tests/test_attacks.py) call the
+with --launch, how many bytes it added to the server's log. The API tests (tests/test_limits.py) call the
 same functions against the in-process server and assert the bounds: answered or refused in <= 2 s, <= 100 MB
 of memory growth (200 MB for a 10 MB body), a 5 MB value costing <= 20 KB of log and a message of <= 1,000
 characters. Loopback only; nothing here runs against another host.
@@ -317,7 +317,7 @@ def print_rows(rows: list[Row]) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description="Issue #14's requests against a loopback server, measured.")
+    parser = argparse.ArgumentParser(description="Hostile requests against a loopback server, measured.")
     where = parser.add_mutually_exclusive_group(required=True)
     where.add_argument("--launch", action="store_true", help="start `python app.py` on a free 127.0.0.1 port")
     where.add_argument("--url", help="an app already running on this machine")

@@ -30,7 +30,7 @@ def main() -> None:
     from nin.data import load_fashion_mnist
     from nin.dev.ports import free_port
     from nin.model import CLASS_NAMES
-    from nin.ui.events import PREDICTED, SHOW_TOP
+    from nin.ui.page import PREDICTED, SHOW_TOP
 
     data = load_fashion_mnist(download=False)
     app.demo.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True,
@@ -42,14 +42,14 @@ def main() -> None:
             for i in range(args.n):
                 path = Path(tmp) / f"test{i:05d}.png"
                 Image.fromarray(data.test_images[i].numpy()).save(path)
-                result = client.predict(handle_file(str(path)), app.explorer.default_key, PREDICTED,
+                result = client.predict(handle_file(str(path)), app.pipeline.default_key, PREDICTED,
                                         SHOW_TOP, api_name="/predict")
                 top = result[0]["label"]
                 truth = CLASS_NAMES[int(data.test_labels[i])]
                 predicted[top] += 1
                 hits += top == truth
                 per_class[truth] += top == truth
-        print(f"{hits}/{args.n} = {hits / args.n:.3f} right through /predict with {app.explorer.default_key}")
+        print(f"{hits}/{args.n} = {hits / args.n:.3f} right through /predict with {app.pipeline.default_key}")
         print("classes predicted:", ", ".join(f"{c} {predicted[c]}" for c in CLASS_NAMES))
         print("never predicted:", [c for c in CLASS_NAMES if not predicted[c]] or "none")
     finally:

@@ -42,25 +42,26 @@ def sketch_from_png(path: Path) -> dict:
 
 
 def in_process(requests: int, warmup: int) -> dict:
-    from nin.serve.pipeline import EXAMPLES_DIR, Explorer
+    from nin.draw.view import render_view
+    from nin.serve.pipeline import EXAMPLES_DIR, Pipeline
 
-    explorer = Explorer()
+    pipeline = Pipeline()
     photos = sorted(EXAMPLES_DIR.glob("test*.png")) + sorted(EXAMPLES_DIR.glob("photo*.jpg"))
     sketches = [sketch_from_png(p) for p in sorted(EXAMPLES_DIR.glob("drawing*.png"))]
     parts: dict[str, list[float]] = {}
     for i in range(warmup + requests):
         if i % 4 == 3:
-            view = explorer.from_sketch(sketches[i % len(sketches)])
+            view = render_view(pipeline.from_sketch(sketches[i % len(sketches)]))
         else:
-            view = explorer.from_photo(str(photos[i % len(photos)]))
+            view = render_view(pipeline.from_photo(str(photos[i % len(photos)])))
         if i >= warmup:
             for name, ms in view.timings_ms.items():
                 parts.setdefault(name, []).append(ms)
     # The "All channels" view draws every channel of every stage (about 1,100 maps): measured on its own.
-    all_channels = [explorer.from_photo(str(photos[i % len(photos)]), show_all=True).timings_ms["total"]
+    all_channels = [render_view(pipeline.from_photo(str(photos[i % len(photos)])), show_all=True).timings_ms["total"]
                     for i in range(max(10, requests // 5))]
     return ({name: percentiles(values) for name, values in parts.items()}
-            | {"total (all channels)": percentiles(all_channels), "weights": explorer.default_key})
+            | {"total (all channels)": percentiles(all_channels), "weights": pipeline.default_key})
 
 
 def start_server(port: int, timeout: float = 120.0) -> tuple[subprocess.Popen, float]:

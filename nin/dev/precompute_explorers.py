@@ -95,7 +95,7 @@ def note_images(model, images_u8: torch.Tensor, labels, spec, want: int = 20, sc
 
 
 def closing_note(model, spec, bank, indices: list[int], k: int = 8, patch: int = 8) -> dict:
-    """The issue's figures for `indices`: how often the majority of the k nearest neighbours has the true label,
+    """The closing figures for `indices`: how often the majority of the k nearest neighbours has the true label,
     in feature and in pixel space, and occlusion's rank correlation with CAM (one patch size)."""
     from nin.serve.explain import explain
     from nin.serve.neighbours import feature_vector, nearest

@@ -11,16 +11,20 @@ from __future__ import annotations
 
 import html
 import json
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image, ImageDraw
 
 from nin.draw import render
-from nin.serve.channels import ChannelTop
 from nin.draw.lesson_render import diverging
-from nin.model import CLASS_NAMES
-from nin.serve.neighbours import FEATURE_METRIC, PIXEL_METRIC, Neighbours
-from nin.serve.occlusion import Occlusion
+from nin.names import CLASS_NAMES
+from nin.serve.neighbours import FEATURE_METRIC, PIXEL_METRIC  # numpy only, like this module
+
+if TYPE_CHECKING:  # the results drawn here; their modules run the network, so they are not imported at run time
+    from nin.serve.channels import ChannelTop
+    from nin.serve.neighbours import Neighbours
+    from nin.serve.occlusion import Occlusion
 
 MAP_SIDE = 270        # px: a channel's map for the session's input, whatever its grid (54, 26, 12 or 5)
 THUMB_SCALE = 4       # top-9 tiles: 28 px shown at 112 px

@@ -144,7 +144,7 @@ def _compact(count: int) -> str:
 
 
 def parameter_report_html(report: dict) -> str:
-    """`nin.serve.lessons.parameter_report().to_json()` as HTML: totals side by side, then each model's layers.
+    """`nin.serve.parameters.parameter_report().to_json()` as HTML: totals side by side, then each model's layers.
 
     The bars are `nin.draw.bars.bar_row`s: fully-connected layers orange, layers without parameters empty.
     """

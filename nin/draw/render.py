@@ -55,7 +55,7 @@ def grey_to_rgb(image01: np.ndarray, scale: int = 1) -> np.ndarray:
     return np.stack([grey_uint8(image01, scale)] * 3, axis=-1)
 
 
-# Text inside pictures: DejaVu Sans, subset and shipped in the repo (nin/fonts/LICENSE.txt), so the pictures look
+# Text inside pictures: DejaVu Sans, subset and shipped in the repo (nin/draw/fonts/LICENSE.txt), so the pictures look
 # the same here and on Spaces without system fonts. Pillow's bundled font (Aileron, `load_default(size=...)`)
 # has no "×" or "−": "1×1" came out as "1▯1".
 FONT_FILE = Path(__file__).resolve().parent / "fonts" / "DejaVuSans-NiN.ttf"

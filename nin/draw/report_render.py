@@ -1,8 +1,8 @@
 """The model report as HTML: accuracy in context, per-class bars, a clickable confusion matrix, a cell's examples.
 
-Takes a nin.serve.report.Report (numbers and images read from weights/) and returns HTML strings for gr.HTML,
+Takes a nin.metrics.Report (numbers and images read from weights/) and returns HTML strings for gr.HTML,
 styled by REPORT_CSS. Every text is escaped. The matrix scrolls sideways on a phone; its cells carry
-data-true / data-pred and an id from nin.serve.report.cell_id, so the app can turn a click into a request for
+data-true / data-pred and an id from nin.metrics.cell_id, so the app can turn a click into a request for
 that cell's examples (see CONFUSION_CLICK_JS). numpy and HTML only: no torch, no file reading.
 """
 
@@ -15,7 +15,7 @@ import numpy as np
 
 from nin.draw.bars import bar_row
 from nin.draw.render import hex_colour, png_data_uri
-from nin.serve.report import CONTEXT, MIN_CLASS_ACC, Report, cell_id, file_slug, per_class_rows
+from nin.metrics import CONTEXT, MIN_CLASS_ACC, Report, cell_id, file_slug, per_class_rows
 
 # For gr.HTML(js_on_load=...): a click (or Enter) on a matrix cell fires the component's `select` event with
 # index [true, predicted], so `def handler(evt: gr.SelectData)` gets evt.index. Check it in a browser test.
@@ -101,7 +101,7 @@ def confusion_html(report: Report, selected: tuple[int, int] | None = None) -> s
 
 
 def examples_html(report: Report, true_idx: int, pred_idx: int, examples: list[tuple[np.ndarray, int]]) -> str:
-    """A strip of a cell's test images (from nin.serve.report.confusion_examples), each captioned with its test index."""
+    """A strip of a cell's test images (from nin.metrics.confusion_examples), each captioned with its test index."""
     true_name, pred_name = report.class_names[true_idx], report.class_names[pred_idx]
     count = report.count(true_idx, pred_idx)
     what = (f"{true_name} recognised as {true_name}" if true_idx == pred_idx else

@@ -25,6 +25,7 @@ from torch import nn
 from nin.data import IMAGE_SIZE, to_model_input
 from nin.model import NiN, Preprocessing
 from nin.serve.explain import network_input
+from nin.serve.pipeline import DEFAULT_EXAMPLE, Pipeline
 
 BLOCKS = ("block1", "block2", "block3", "block4")
 ABLATABLE_STAGES = ("block1", "pool1", "block2", "pool2", "block3", "pool3")
@@ -384,6 +385,22 @@ class GradCAM(_Lesson):
     max_abs_diff_after_scaling: float | None  # max |gradcam - s * class_map| / max(class_map)
 
 
+
+def translation_default(pipeline: Pipeline) -> tuple[int, ShiftSurvey, bool]:
+    """The translation tab's default shift and what it does, measured on the default weights at start-up.
+
+    The default is the largest of 4, 3, 2, 1 px that keeps DEFAULT_EXAMPLE's prediction (4 px is one block4
+    cell), and whether one did; the survey is that shift over every shipped example, for the tab's heading.
+    One batch, ~50 forward passes.
+    """
+    loaded = pipeline.models[pipeline.default_key]
+    images = pipeline.example_inputs()
+    kept = [dx for dx in (4, 3, 2, 1)
+            if not shift_survey(loaded.model, [images[DEFAULT_EXAMPLE]], loaded.preprocessing, dx, 0).flipped]
+    dx = kept[0] if kept else 4
+    return dx, shift_survey(loaded.model, list(images.values()), loaded.preprocessing, dx, 0), bool(kept)
+
+
 def gradcam(model: NiN, input28: np.ndarray, spec: Preprocessing | None, class_index: int) -> GradCAM:
     """Grad-CAM (Selvaraju et al. 2017) on block4, by autograd, for one class.
 
@@ -414,6 +431,6 @@ def gradcam(model: NiN, input28: np.ndarray, spec: Preprocessing | None, class_i
                    1.0 / (height * width), diff)
 
 
-__all__ = ["mlp_at", "ablate", "translate", "gradcam", "shift_survey", "shift_image", "centre_of_mass",
+__all__ = ["mlp_at", "ablate", "translate", "gradcam", "shift_survey", "translation_default", "shift_image", "centre_of_mass",
            "channel_count", "as_json", "PixelMLP", "Ablation", "Translation", "ShiftSurvey", "GradCAM", "BLOCKS",
            "ABLATABLE_STAGES", "MAX_SHIFT", "BLOCK4_STRIDE"]

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from nin.model import CLASS_NAMES
+from nin.names import CLASS_NAMES
 
 K_MAX = 16  # neighbours one request may ask for
 DEFAULT_K = 8

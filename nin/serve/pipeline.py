@@ -1,12 +1,13 @@
-"""The app's request path, without the UI: image -> preprocess -> model -> explanation -> render.
+"""The app's request path, numbers only: image -> preprocess -> model -> explanation.
 
-`Explorer` owns the loaded weights and turns one user input into a `View`: every number and picture the
-page shows. The page's handlers (nin/ui/events.py) call it; the benchmark and the tests call it directly.
+`Pipeline` owns the loaded weights and turns one user input into a `Prediction`: the preprocessed 28x28
+image and the explanation of one forward pass (stages, class maps, GAP, softmax). It draws nothing:
+nin.draw.view turns a Prediction into the page's pictures. The page's handlers (nin/ui/events.py) call
+both; the benchmark and the tests call them directly.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import reprlib
 import time
@@ -15,25 +16,24 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
 
-from nin.draw import render
+from nin import metrics
 from nin.serve.explain import Explanation, explain
-from nin.model import CLASS_NAMES, FEATURE_STAGES, NiN, Preprocessing, class_slug, load_weights, preprocessing_of, xavier_init_
+from nin.model import CLASS_NAMES, NiN, Preprocessing, class_slug, load_weights, preprocessing_of, xavier_init_
 from nin.serve.decode import InputError, load_image
 from nin.serve.preprocess import Preprocessed, preprocess_photo, preprocess_sketch
 
 WEIGHTS_DIR = Path(__file__).resolve().parents[2] / "weights"
 EXAMPLES_DIR = Path(__file__).resolve().parents[1] / "examples"  # written by `python -m nin.dev.make_examples`
-# Shipped weight files, best first. The GPU-trained files come from the "GPU-trained weights" issue; until
-# they exist the app runs on the provisional CPU-trained file and says so on the page.
+DEFAULT_EXAMPLE = EXAMPLES_DIR / "test00000_ankle-boot.png"  # the README's and the API examples' image
+# Shipped weight files, best first: the app loads every one that is present (the GPU-trained files are not
+# made yet), and its banner says what the first one is and how good it is.
 WEIGHT_FILES = (
     ("nin_fashion_mnist.safetensors", "Best recipe (GPU-trained)"),
     ("nin_seed_recipe.safetensors", "Reference d2l recipe (GPU-trained)"),
     ("nin_cpu.safetensors", "CPU-trained (160 px, then 224 px)"),
     ("nin_provisional_cpu.safetensors", "Provisional (short CPU run)"),
 )
-TOP_CHANNELS = 16  # how many channels a stage shows by default: the most active by mean
 
 
 @dataclass(frozen=True)
@@ -60,20 +60,12 @@ class LoadedModel:
 
 
 @dataclass
-class View:
-    """Everything the page shows for one input."""
+class Prediction:
+    """The numbers of one input: its preprocessed 28x28 image and the explanation of one forward pass."""
 
-    explanation: Explanation
     preprocessed: Preprocessed
-    label: dict[str, float]              # class name -> probability, for gr.Label
-    input28_enlarged: np.ndarray         # greyscale uint8 224x224: the 28x28 image shown 8x larger
-    input224: np.ndarray                 # greyscale uint8 224x224: the network input
-    gap_html: str
-    cam: np.ndarray                      # RGB uint8 overlay
-    cam_title: str
-    stages_html: str                     # all grids with their titles, for the page
-    steps_markdown: str
-    timings_ms: dict[str, float] = field(default_factory=dict)
+    explanation: Explanation
+    timings_ms: dict[str, float] = field(default_factory=dict)  # preprocess, model
 
 
 def cpu_count() -> int:
@@ -88,37 +80,19 @@ def cpu_count() -> int:
     return max(1, count)
 
 
-def weak_classes(weights_dir: Path, name: str, below: float = 0.5) -> dict[str, float]:
-    """Classes a shipped file gets right less than `below` of the time, from weights/metrics.json."""
-    try:
-        per_class = _shipped_record(weights_dir, name)["evaluation_fp32_cpu"]["per_class_accuracy"]
-    except KeyError:
-        return {}
-    return {c: a for c, a in per_class.items() if a is not None and a < below}
-
-
 def model_notice(name: str, metadata: dict, weights_dir: Path) -> str:
     """The banner: what the weights are and how good they are, in one line a newcomer can read."""
-    from nin.serve.report import HUMAN_BASELINE, training_story
-
     acc = (metadata.get("metrics") or {}).get("test_acc")
-    record = _shipped_record(weights_dir, name)
-    evaluation = record.get("evaluation_fp32_cpu") or {}
+    evaluation = metrics.shipped_record(weights_dir, name).get("evaluation_fp32_cpu") or {}
     acc = evaluation.get("accuracy", acc)
-    weak = sorted(weak_classes(weights_dir, name, below=0.8).items(), key=lambda item: item[1])
-    text = f"**About these weights:** a NiN {training_story(metadata)}."
+    unsure = metrics.weak_classes(evaluation.get("per_class_accuracy") or {}, below=metrics.UNSURE_CLASS_ACC)
+    weak = sorted(unsure.items(), key=lambda item: item[1])
+    text = f"**About these weights:** a NiN {metrics.training_story(metadata)}."
     if acc:
         text += (f" It gets **{acc:.1%}** of the 10,000 official Fashion-MNIST test images right "
-                 f"(people score {HUMAN_BASELINE:.1%})")
+                 f"(people score {metrics.HUMAN_BASELINE:.1%})")
         text += ("; it is least sure of " + ", ".join(f"{c} ({a:.0%})" for c, a in weak[:2]) + "." if weak else ".")
     return text
-
-
-def _shipped_record(weights_dir: Path, name: str) -> dict:
-    try:
-        return json.loads((weights_dir / "metrics.json").read_text())["files"][name]
-    except (OSError, KeyError, ValueError):
-        return {}
 
 
 def load_models(weights_dir: Path = WEIGHTS_DIR, device: str = "cpu") -> dict[str, LoadedModel]:
@@ -141,15 +115,12 @@ def load_models(weights_dir: Path = WEIGHTS_DIR, device: str = "cpu") -> dict[st
     return models
 
 
-class Explorer:
+class Pipeline:
     """Runs the request path for the app, the API, the benchmark and the tests."""
 
-    def __init__(self, models: dict[str, LoadedModel] | None = None, image_src=render.png_data_uri):
+    def __init__(self, models: dict[str, LoadedModel] | None = None):
         self.models = models if models is not None else load_models()
         self.default_key = next(iter(self.models))
-        # How the feature-map pictures are addressed in the HTML: inline by default; the app writes files,
-        # so a response (and a result a client never reads) stays a few kB instead of up to 0.5 MB.
-        self.image_src = image_src
 
     def model(self, key: str | None) -> LoadedModel:
         if key in self.models:
@@ -160,17 +131,17 @@ class Explorer:
                 return loaded
         return self.models[self.default_key]
 
-    def from_photo(self, path: str | bytes, model_key: str | None = None,
-                   cam_class: str | None = None, show_all: bool = False) -> View:
+    def from_photo(self, path: str | bytes, model_key: str | None = None) -> Prediction:
         start = time.perf_counter()
-        preprocessed = preprocess_photo(load_image(path))
-        return self._finish(preprocessed, model_key, cam_class, show_all, start)
+        return self._finish(preprocess_photo(load_image(path)), model_key, start)
 
-    def from_sketch(self, sketch: dict | None, model_key: str | None = None,
-                    cam_class: str | None = None, show_all: bool = False) -> View:
+    def from_sketch(self, sketch: dict | None, model_key: str | None = None) -> Prediction:
         start = time.perf_counter()
-        preprocessed = preprocess_sketch(sketch)
-        return self._finish(preprocessed, model_key, cam_class, show_all, start)
+        return self._finish(preprocess_sketch(sketch), model_key, start)
+
+    def rerun(self, preprocessed: Preprocessed, model_key: str | None = None) -> Prediction:
+        """The same preprocessed input through (possibly) another model."""
+        return self._finish(preprocessed, model_key, time.perf_counter())
 
     def explain(self, preprocessed: Preprocessed, model_key: str | None = None) -> Explanation:
         """The numbers of one pass, recomputed from the session's 28x28 input (sessions keep nothing bigger)."""
@@ -188,31 +159,24 @@ class Explorer:
         return tuple(block[i].weight.detach()[:, :, 0, 0].float().cpu().numpy() for i in (2, 4))
 
     @staticmethod
+    def example_inputs() -> dict[Path, np.ndarray]:
+        """Every shipped example as the network sees it (28x28), by file."""
+        return {path: preprocess_photo(load_image(str(path))).image for path in sorted(EXAMPLES_DIR.iterdir())
+                if path.suffix in (".png", ".jpg")}
+
+    @staticmethod
     def example_class(path: Path) -> int:
         """The class index of an example file named like test00000_ankle-boot.png (10 when unknown)."""
         slugs = [class_slug(name) for name in CLASS_NAMES]
         kind = path.stem.split("_", 1)[-1]
         return slugs.index(kind) if kind in slugs else len(slugs)
 
-    def rerun(self, preprocessed: Preprocessed, model_key: str | None = None,
-              cam_class: str | None = None, show_all: bool = False) -> View:
-        """The same preprocessed input through (possibly) another model."""
-        return self._finish(preprocessed, model_key, cam_class, show_all, time.perf_counter())
-
-    def _finish(self, preprocessed: Preprocessed, model_key, cam_class, show_all, start: float) -> View:
+    def _finish(self, preprocessed: Preprocessed, model_key: str | None, start: float) -> Prediction:
         t_pre = time.perf_counter()
-        loaded = self.model(model_key)
-        explanation = explain(loaded.model, preprocessed.image, loaded.preprocessing)
+        explanation = self.explain(preprocessed, model_key)
         t_model = time.perf_counter()
-        view = render_view(explanation, preprocessed, cam_class, show_all, self.image_src)
-        t_render = time.perf_counter()
-        view.timings_ms = {
-            "preprocess": (t_pre - start) * 1e3,
-            "model": (t_model - t_pre) * 1e3,
-            "render": (t_render - t_model) * 1e3,
-            "total": (t_render - start) * 1e3,
-        }
-        return view
+        return Prediction(preprocessed, explanation, {"preprocess": (t_pre - start) * 1e3,
+                                                      "model": (t_model - t_pre) * 1e3})
 
 
 def class_choice(cam_class: str | int | None) -> int | None:
@@ -234,60 +198,5 @@ def class_choice(cam_class: str | int | None) -> int | None:
                      f"{', '.join(CLASS_NAMES)}; got {reprlib.repr(cam_class)}.")
 
 
-def class_index(cam_class: str | int | None, explanation: Explanation) -> int:
-    """The class a CAM shows: `class_choice`, with the predicted class for 'predicted'."""
-    index = class_choice(cam_class)
-    return explanation.predicted if index is None else index
-
-
-def render_cam(explanation: Explanation, cam_class: str | int | None) -> tuple[np.ndarray, str]:
-    index = class_index(cam_class, explanation)
-    cam = explanation.cam(index)
-    title = (f"CAM: {CLASS_NAMES[index]} map (mean {explanation.logits[index]:.2f}), bilinear 5×5 → 224×224, "
-             f"colour 0 → its max {cam.max():.2f}")
-    return render.cam_overlay(explanation.input224, cam), title
-
-
-def stages_html(explanation: Explanation, show_all: bool, image_src=render.png_data_uri) -> str:
-    return render.stage_panel_html(*render_stages(explanation, show_all), src=image_src)
-
-
-def render_stages(explanation: Explanation, show_all: bool) -> tuple[dict[str, Image.Image], dict[str, str]]:
-    images, titles = {}, {}
-    for stage in FEATURE_STAGES:
-        maps = explanation.stages[stage]
-        vmax = float(maps.max())
-        shape = "×".join(str(s) for s in maps.shape)
-        if stage == "block4":  # its channels are the classes: show them all, in class order, by name
-            channels = np.arange(len(CLASS_NAMES))
-            images[stage] = render.feature_grid_image(maps, channels, vmax, columns=5, labels=list(CLASS_NAMES), target=66)
-            which = "one channel per class"
-        else:
-            channels = explanation.top_channels(stage, None if show_all else TOP_CHANNELS)
-            images[stage] = render.feature_grid_image(maps, channels, vmax)
-            which = f"all {len(channels)} channels" if len(channels) == maps.shape[0] else \
-                f"top {len(channels)} of {maps.shape[0]} channels by mean"
-        titles[stage] = f"{stage} · {shape} · {which} · colour 0 → stage max {vmax:.2f}"
-    return images, titles
-
-
-def render_view(explanation: Explanation, preprocessed: Preprocessed,
-                cam_class: str | int | None = None, show_all: bool = False, image_src=render.png_data_uri) -> View:
-    cam, cam_title = render_cam(explanation, cam_class)
-    stage_images, stage_titles = render_stages(explanation, show_all)
-    return View(
-        explanation=explanation,
-        preprocessed=preprocessed,
-        label={name: float(p) for name, p in zip(CLASS_NAMES, explanation.probs)},
-        input28_enlarged=render.grey_uint8(preprocessed.image, scale=8),
-        input224=render.grey_uint8(explanation.input224),
-        gap_html=render.gap_panel_html(explanation.class_maps, explanation.logits, explanation.probs, CLASS_NAMES),
-        cam=cam,
-        cam_title=cam_title,
-        stages_html=render.stage_panel_html(stage_images, stage_titles, src=image_src),
-        steps_markdown="\n".join(f"{i}. {step}" for i, step in enumerate(preprocessed.steps, 1)),
-    )
-
-
-__all__ = ["Explorer", "View", "LoadedModel", "load_models", "render_view", "render_cam", "render_stages", "stages_html",
-           "class_choice", "class_index", "TOP_CHANNELS", "EXAMPLES_DIR", "WEIGHTS_DIR", "WEIGHT_FILES"]
+__all__ = ["Pipeline", "Prediction", "LoadedModel", "load_models", "class_choice", "DEFAULT_EXAMPLE", "EXAMPLES_DIR", "WEIGHTS_DIR",
+           "WEIGHT_FILES"]

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import shlex
 
-from nin.serve.report import D2L_REFERENCE, HUMAN_BASELINE, Report, report_from_record, training_story, weakest_classes
+from nin.metrics import D2L_REFERENCE, HUMAN_BASELINE, Report, report_from_record, training_story, weakest_classes
 
-# Files the app looks for (nin/serve/pipeline.py: WEIGHT_FILES) that only a GPU session can make, and what to expect.
+# Files the app looks for (nin/serve/pipeline.py: WEIGHT_FILES) that only a GPU run can make, and what to expect.
 PLANNED = {
     "nin_fashion_mnist.safetensors": ("best recipe, GPU-trained", "target ≥ 0.93"),
     "nin_seed_recipe.safetensors": ("the d2l chapter's recipe, GPU-trained", "target 0.75–0.80 (reference 0.772)"),
@@ -79,7 +79,7 @@ def shipped_table(reports: list[Report], records: dict) -> str:
         rows.append(f"| `{r.name}` | {status} | **{r.accuracy:.4f}** (n = {r.n:,}) | `{records[r.name]['sha256']}` |")
     for name, (what, target) in PLANNED.items():
         if name not in records:
-            rows.append(f"| `{name}` | not yet: {what}, needs the GPU session | {target} | – |")
+            rows.append(f"| `{name}` | not yet: {what}, needs a GPU training run | {target} | – |")
     rows += ["", f"For context: Fashion-MNIST's human performance is {HUMAN_BASELINE:.3f} (Xiao et al. 2017, "
                  f"crowd-sourced, non-experts) and the d2l chapter's NiN reaches {D2L_REFERENCE:.3f}.", ""]
     return "\n".join(rows)

@@ -5,7 +5,7 @@ on this machine (the figure the tests check the file against), and records in we
 sha256, the run's per-epoch curves and header (recipe, seed, device, torch version, wall time), the
 evaluation (accuracy, per-class accuracy, confusion matrix) and the command that reproduces it. Beside
 the weights it writes <stem>.confusion.png, a sprite of the first 8 official test images (by test index)
-of every confusion cell, indexed in the file's record, for the app's model report (nin/serve/report.py).
+of every confusion cell, indexed in the file's record, for the app's model report (nin/metrics.py).
 Then it rewrites weights/README.md, the model card, from metrics.json for every shipped file.
 
   --refresh        re-evaluate an already shipped file (no run folder), keeping its run and curves
@@ -35,7 +35,7 @@ from nin.data import IMAGE_SIZE, load_fashion_mnist
 from nin.train.evaluate import evaluate
 from nin.model import NUM_CLASSES, load_weights, preprocessing_of
 from nin.train.model_card import model_card
-from nin.serve.report import MIN_CLASS_ACC, PER_CELL, read_metrics  # every class must score MIN_CLASS_ACC to ship
+from nin.metrics import MIN_CLASS_ACC, PER_CELL, read_metrics, weak_classes  # every class must score MIN_CLASS_ACC to ship
 from nin.files import sha256_of, write_atomically
 
 WEIGHTS_DIR = Path(__file__).resolve().parents[2] / "weights"
@@ -120,7 +120,7 @@ def check_classes(record: dict, target: Path, allow_weak: bool, remove: bool = T
     and its sprite (publish; a refresh leaves the shipped file alone). An allowed one gets
     `weak_classes_allowed` in its record, which the model card prints."""
     per_class = record["evaluation_fp32_cpu"]["per_class_accuracy"]
-    weak = {c: a for c, a in per_class.items() if a is not None and a < MIN_CLASS_ACC}
+    weak = weak_classes(per_class)
     record.pop("weak_classes_allowed", None)
     if not weak:
         return

@@ -1,6 +1,6 @@
 """The page's one error path, and the handlers of its top half: input -> prediction, CAM, feature maps.
 
-`guarded` wraps every handler of the page. `ExplorerEvents` holds the explorer's handlers (a new drawing or
+`guarded` wraps every handler of the page. `PredictionEvents` holds the prediction handlers (a new drawing or
 upload, other weights, another CAM class or channel view) and the model report's confusion-cell handler;
 they return dicts keyed by the components of a `nin.ui.page.Page`, which they are given once the page is
 laid out, so they can be written, read and called without a server. nin.ui.wiring connects them to events.
@@ -12,24 +12,20 @@ import functools
 import logging
 import urllib.parse
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import gradio as gr
 from gradio import processing_utils
 
 from nin.draw import render, report_render
 from nin.model import CLASS_NAMES
-from nin.serve import report
-from nin.serve.pipeline import Explorer, View, render_cam, stages_html
+from nin import metrics
+from nin.draw.view import render_cam, render_view, stages_html
+from nin.serve.pipeline import Pipeline, Prediction, class_choice
 from nin.serve.decode import InputError
 from nin.serve.preprocess import EmptyInput
-from nin.ui.limits import check_number, quote, refuse
-
-if TYPE_CHECKING:
-    from nin.ui.page import Page
-
-PREDICTED = "Predicted class"
-SHOW_TOP, SHOW_ALL = "Top 16 channels by mean", "All channels"
+from nin.serve.checks import check_number, quote
+from nin.ui.limits import refuse
+from nin.ui.page import SHOW_ALL, Page
 READY = "Ready: draw on the black canvas, upload a photo, or pick an example below."
 UNSURE_GAP, UNSURE_TOP = 0.10, 0.50  # the top two within 10 points, or the top under 50%: the page says so
 
@@ -95,7 +91,7 @@ def clicked(evt: gr.EventData, names: tuple[str, ...], lows: tuple, highs: tuple
     return values
 
 
-# ----------------------------------------------------------------------------- the explorer
+# ----------------------------------------------------------------------------- a prediction
 
 def unsure_note(top: list[tuple[str, float]]) -> str:
     """" · The network is unsure: …" when the prediction is close to a toss-up, else ""."""
@@ -110,12 +106,12 @@ def blank_photo(exc: EmptyInput):
 
 
 @dataclass
-class ExplorerEvents:
+class PredictionEvents:
     """The handlers of the page's top half and of the model report, for one laid-out page."""
 
-    explorer: Explorer
+    pipeline: Pipeline
     page: Page
-    reports: dict[str, report.Report]
+    reports: dict[str, metrics.Report]
 
     def empty_outputs(self, message: str) -> dict:
         """Outputs for "nothing to show yet": a prompt instead of an error, and no stale pictures."""
@@ -124,9 +120,11 @@ class ExplorerEvents:
         return {p.label: None, p.input28: None, p.input224: None, p.gap: placeholder, p.cam: None, p.cam_caption: "",
                 p.status: message, p.features: placeholder, p.steps: "", p.state: None}
 
-    def view_outputs(self, view: View, model_key: str) -> dict:
+    def view_outputs(self, prediction: Prediction, model_key: str, cam_index: int | None, channels: str) -> dict:
+        """The page's top half for one prediction, drawn here (feature maps as files of the features component)."""
+        view = render_view(prediction, cam_index, channels == SHOW_ALL, self.feature_png)
         p, pre = self.page, view.preprocessed
-        loaded = self.explorer.model(model_key)
+        loaded = self.pipeline.model(model_key)
         ranked = view.explanation.top_classes(2)
         top = ranked[0]
         return {
@@ -152,17 +150,18 @@ class ExplorerEvents:
         """Classify one image file. The first output is the label dict {class name: probability}."""
         if image is None:
             return self.empty_outputs("Upload a photo of a garment, or pick an example below it.")
-        view = self.explorer.from_photo(image, model_key, cam_class, channels == SHOW_ALL)
-        return self.view_outputs(view, model_key)
+        cam_index = class_choice(cam_class)  # a wrong class is refused before the model runs
+        return self.view_outputs(self.pipeline.from_photo(image, model_key), model_key, cam_index, channels)
 
     @guarded("classifying this drawing")
     def predict_sketch(self, sketch: dict | None, model_key: str, cam_class: str, channels: str):
         """Classify the sketchpad drawing; an empty canvas gets a prompt, not an error."""
+        cam_index = class_choice(cam_class)
         try:
-            view = self.explorer.from_sketch(sketch, model_key, cam_class, channels == SHOW_ALL)
+            prediction = self.pipeline.from_sketch(sketch, model_key)
         except EmptyInput as exc:
             return self.empty_outputs(str(exc))
-        return self.view_outputs(view, model_key)
+        return self.view_outputs(prediction, model_key, cam_index, channels)
 
     @guarded("switching the weights")
     def rerun(self, state: dict | None, model_key: str, cam_class: str, channels: str):
@@ -170,20 +169,19 @@ class ExplorerEvents:
         if not state:
             return self.empty_outputs("Draw or upload something first.")
         preprocessed, _ = session_of(state)
-        view = self.explorer.rerun(preprocessed, model_key, cam_class, channels == SHOW_ALL)
-        return self.view_outputs(view, model_key)
+        cam_index = class_choice(cam_class)
+        return self.view_outputs(self.pipeline.rerun(preprocessed, model_key), model_key, cam_index, channels)
 
     @guarded("drawing the class activation map", lambda exc: gr.skip())
     def change_cam(self, state: dict | None, cam_class: str):
         preprocessed, model_key = session_of(state)
-        image, title = render_cam(self.explorer.explain(preprocessed, model_key), cam_class)
+        image, title = render_cam(self.pipeline.explain(preprocessed, model_key), class_choice(cam_class))
         return {self.page.cam: image, self.page.cam_caption: title}
 
     @guarded("drawing the feature maps", lambda exc: gr.skip())
     def change_channels(self, state: dict | None, channels: str):
         preprocessed, model_key = session_of(state)
-        return stages_html(self.explorer.explain(preprocessed, model_key), channels == SHOW_ALL,
-                           self.explorer.image_src)
+        return stages_html(self.pipeline.explain(preprocessed, model_key), channels == SHOW_ALL, self.feature_png)
 
     def feature_png(self, image) -> str:
         """A feature grid written to Gradio's cache and addressed by URL from the features HTML.
@@ -207,4 +205,4 @@ class ExplorerEvents:
         true_idx, pred_idx = (int(v) for v in clicked(evt, ("true class", "predicted class"), (0, 0), (last, last)))
         shown = self.reports[name]
         return report_render.examples_html(shown, true_idx, pred_idx,
-                                           report.confusion_examples(shown, true_idx, pred_idx))
+                                           metrics.confusion_examples(shown, true_idx, pred_idx))

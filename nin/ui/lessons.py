@@ -12,39 +12,25 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import gradio as gr
 
 from nin.draw import lesson_render
-from nin.model import CLASS_NAMES, layer_table
+from nin.model import CLASS_NAMES
 from nin.serve import lessons
-from nin.serve.pipeline import EXAMPLES_DIR, Explorer, class_choice
-from nin.serve.decode import InputError, load_image
-from nin.serve.preprocess import EmptyInput, preprocess_photo
+from nin.serve.checks import is_number, quote, whole
+from nin.serve.decode import InputError
+from nin.serve.pipeline import Pipeline, class_choice
+from nin.serve.preprocess import EmptyInput
 from nin.ui.events import clicked, guarded, session_of
-from nin.ui.limits import MAX_TEXT, check_number, quote
+from nin.ui.limits import MAX_TEXT
+from nin.ui.page import DX_LABEL, DY_LABEL, MLP_MAP_SIDE, NO_STAGE, STAGE_SIDES, Page
 
-if TYPE_CHECKING:
-    from nin.ui.page import Page
-
-LAYERS = layer_table()  # (stage, output shape, parameters) of every stage at 224 px, measured on the module
-STAGE_SIDES = {name: shape[-1] for name, shape, _ in LAYERS if name.startswith("block")}  # block output sides
-MLP_MAP_SIDE = 270  # px: the clickable picture of a block's output (54, 26, 12 and 5 all divide it well enough)
-NO_STAGE = "(none)"
 CELL_SIDE = STAGE_SIDES["block4"]
 MAX_CELLS = len(CLASS_NAMES) * CELL_SIDE * CELL_SIDE  # every cell of the ten class maps once
-DX_LABEL, DY_LABEL = "Shift right dx (px of 28)", "Shift down dy (px of 28)"  # the sliders' labels and API names
-DEFAULT_EXAMPLE = EXAMPLES_DIR / "test00000_ankle-boot.png"  # the README's and the API examples' image
 
 
 # ----------------------------------------------------------------------------- what the lessons are sent
-
-def whole(name: str, value, low: int, high: int) -> int:
-    """`value` as an int once checked: a whole number from low to high (no bool, NaN, string or rounding)."""
-    check_number(name, value, low, high, whole=True)
-    return int(value)
-
 
 def stage_side(stage) -> int:
     """The side of a block's output grid at 224 px; any other stage is refused."""
@@ -126,8 +112,7 @@ def toggled(cells: str | None, cls: int, row: int, col: int) -> str:
 def moved_pixel(value, old_side: int, side: int) -> int:
     """A grid coordinate carried to another block's grid: the same place of the image (block2's row 15 of 26
     is block4's row 2 of 5); the centre when the old value is not a coordinate of the old grid."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < old_side \
-            or not float(value).is_integer():
+    if not is_number(value, 0, old_side - 1, whole=True):
         return side // 2
     return min(side - 1, int((value + 0.5) * side / old_side))
 
@@ -137,29 +122,12 @@ def quiet(exc: EmptyInput):
     return gr.skip()
 
 
-# ----------------------------------------------------------------------------- measured once at start-up
-
-def shift_survey(explorer: Explorer) -> tuple[int, lessons.ShiftSurvey, bool]:
-    """The translation tab's default shift and what it does, measured on the live model at start-up.
-
-    The default is the largest of 4, 3, 2, 1 px that keeps DEFAULT_EXAMPLE's prediction (4 px is one block4
-    cell); the survey is that shift over every shipped example, for the tab's heading. One batch, ~50
-    forward passes.
-    """
-    loaded = explorer.models[explorer.default_key]
-    images = {path: preprocess_photo(load_image(str(path))).image for path in sorted(EXAMPLES_DIR.iterdir())
-              if path.suffix in (".png", ".jpg")}
-    default = images[DEFAULT_EXAMPLE]
-    kept = [dx for dx in (4, 3, 2, 1)
-            if not lessons.shift_survey(loaded.model, [default], loaded.preprocessing, dx, 0).flipped]
-    dx = kept[0] if kept else 4
-    return dx, lessons.shift_survey(loaded.model, list(images.values()), loaded.preprocessing, dx, 0), bool(kept)
-
+# ----------------------------------------------------------------------------- drawn once per model
 
 @functools.lru_cache(maxsize=16)
-def weight_pictures(explorer: Explorer, model_key: str, stage: str) -> tuple:
+def weight_pictures(pipeline: Pipeline, model_key: str, stage: str) -> tuple:
     """A block's W1 and W2 heatmaps: the same for every pixel and every session, so drawn once per model."""
-    w1, w2 = explorer.block_weights(model_key, stage)
+    w1, w2 = pipeline.block_weights(model_key, stage)
     return (lesson_render.weight_heatmap(w1, f"W1 of {stage} (first 1×1 conv)"),
             lesson_render.weight_heatmap(w2, f"W2 of {stage} (second 1×1 conv)"))
 
@@ -170,7 +138,7 @@ def weight_pictures(explorer: Explorer, model_key: str, stage: str) -> tuple:
 class LessonEvents:
     """The lessons' handlers for one laid-out page; `parameter_numbers` is lessons.parameter_report().to_json()."""
 
-    explorer: Explorer
+    pipeline: Pipeline
     page: Page
     parameter_numbers: dict
 
@@ -181,7 +149,7 @@ class LessonEvents:
         side = stage_side(stage)
         row = whole(f"row of {stage}'s {side}×{side} output grid", row, 0, side - 1)
         col = whole(f"column of {stage}'s {side}×{side} output grid", col, 0, side - 1)
-        return self.explorer.lesson(lessons.mlp_at, preprocessed, model_key, stage, row, col)
+        return self.pipeline.lesson(lessons.mlp_at, preprocessed, model_key, stage, row, col)
 
     @guarded("recomputing the per-pixel MLP")
     def mlp_at(self, state: dict | None, stage: str, row: float, col: float) -> dict:
@@ -192,7 +160,7 @@ class LessonEvents:
         """The MLP panel from numbers this handler computed. `moved`: the server chose the pixel (a click, a new
         block), so the row and column boxes follow; a typed pixel is left alone while the user types."""
         mlp = self.page.mlp
-        w1, w2 = weight_pictures(self.explorer, self.explorer.model(model_key).key, result.stage)
+        w1, w2 = weight_pictures(self.pipeline, self.pipeline.model(model_key).key, result.stage)
         diff = result.max_abs_diff
         drawn = {
             mlp.json: result.to_json(),
@@ -253,9 +221,9 @@ class LessonEvents:
                              f"got {quote(stage)}.")
         chosen = None
         if zero_stage:
-            count = lessons.channel_count(self.explorer.model(model_key).model, zero_stage)
+            count = lessons.channel_count(self.pipeline.model(model_key).model, zero_stage)
             chosen = parse_channels(channels, count, zero_stage)
-        return self.explorer.lesson(lessons.ablate, preprocessed, model_key, cells=parse_cells(cells) or None,
+        return self.pipeline.lesson(lessons.ablate, preprocessed, model_key, cells=parse_cells(cells) or None,
                                     stage=zero_stage, channels=chosen)
 
     @guarded("zeroing parts of the network")
@@ -305,7 +273,7 @@ class LessonEvents:
         preprocessed, model_key = session_of(state)
         dx = whole(DX_LABEL, dx, -lessons.MAX_SHIFT, lessons.MAX_SHIFT)
         dy = whole(DY_LABEL, dy, -lessons.MAX_SHIFT, lessons.MAX_SHIFT)
-        return self.explorer.lesson(lessons.translate, preprocessed, model_key, dx, dy)
+        return self.pipeline.lesson(lessons.translate, preprocessed, model_key, dx, dy)
 
     @guarded("shifting the input")
     def translate(self, state: dict | None, dx: float, dy: float) -> dict:
@@ -336,8 +304,8 @@ class LessonEvents:
         preprocessed, model_key = session_of(state)
         index = class_choice(cam_of)
         if index is None:
-            index = self.explorer.explain(preprocessed, model_key).predicted
-        return self.explorer.lesson(lessons.gradcam, preprocessed, model_key, index)
+            index = self.pipeline.explain(preprocessed, model_key).predicted
+        return self.pipeline.lesson(lessons.gradcam, preprocessed, model_key, index)
 
     @guarded("computing Grad-CAM")
     def gradcam(self, state: dict | None, cam_of: str) -> dict:

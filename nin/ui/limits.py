@@ -21,13 +21,14 @@ from __future__ import annotations
 
 import json
 import logging
-import math
-import reprlib
 import sys
 
 import gradio as gr
 
-QUOTE = 60               # characters of a client's value that a message may repeat
+from nin.serve import checks
+from nin.serve.checks import QUOTE, quote  # noqa: F401  (the refusal quotes what was sent the same way)
+from nin.serve.decode import InputError
+
 MAX_TEXT = 2000          # characters of any text input (a Textbox without its own max_length)
 MAX_MESSAGE = 400        # characters of any refusal message
 EVENT_BODY_LIMIT = 32 << 10   # bytes of an event request (measured: see README, "Running it in public")
@@ -35,18 +36,6 @@ COMPONENT_SERVER_LIMIT = 8 << 20
 MAX_PENDING_PER_SESSION = 16  # events one session may have joined and not yet read
 
 log = logging.getLogger("nin-explorer")
-
-_short = reprlib.Repr()
-_short.maxstring = _short.maxother = QUOTE
-_short.maxlist = _short.maxtuple = _short.maxdict = _short.maxset = 4
-_short.maxlevel = 2
-
-
-def quote(value) -> str:
-    """`value` as Python would write it, cut to about QUOTE characters; cheap for any size (no full repr)."""
-    text = _short.repr(value)
-    return text if len(text) <= QUOTE + 5 else text[:QUOTE] + "…"
-
 
 def shorten(message: str, limit: int = MAX_MESSAGE) -> str:
     return message if len(message) <= limit else message[:limit - 1] + "…"
@@ -104,22 +93,11 @@ def whole_steps(block) -> bool:
 
 
 def check_number(name: str, value, minimum=None, maximum=None, whole: bool = False) -> None:
-    """Refuse anything but a finite number in [minimum, maximum] (whole when asked); bools are not numbers."""
-    kind = "whole number" if whole else "number"
-    span = ("" if minimum is None and maximum is None else
-            f" from {_plain(minimum)} to {_plain(maximum)}" if minimum is not None and maximum is not None else
-            f" of at least {_plain(minimum)}" if minimum is not None else f" of at most {_plain(maximum)}")
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-    if ok and isinstance(value, float):
-        ok = math.isfinite(value) and (not whole or value.is_integer())
-    if ok:
-        ok = (minimum is None or value >= minimum) and (maximum is None or value <= maximum)
-    if not ok:
-        raise refuse(f"{name} must be a {kind}{span}; got {quote(value)}.")
-
-
-def _plain(number) -> str:
-    return str(int(number)) if isinstance(number, float) and number.is_integer() else str(number)
+    """nin.serve.checks.check_number, refused the page's way."""
+    try:
+        checks.check_number(name, value, minimum, maximum, whole)
+    except InputError as exc:
+        raise refuse(str(exc)) from None
 
 
 def check_text(name: str, value, max_length: int | None) -> None:

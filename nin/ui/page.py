@@ -1,11 +1,12 @@
 """The page's layout, top to bottom, and the components its handlers answer to.
 
-`build_page` declares every component inside the app's gr.Blocks, in page order: the title, the input (draw
-or upload) beside the prediction and what the network sees, the examples, then the tabs (inside the network,
-one tab per lesson, the explorers, the model report). It returns a `Page`: the components the handlers key
-their outputs by (`page.label`, `page.mlp.json`, …) and the wiring connects, so nothing reads a component
-from a module global. Layout only: the handlers are in nin/ui/events.py and nin/ui/lessons.py, their events
-in nin/ui/wiring.py; the "Explore further" tab declares and wires itself (nin/ui/explorers_ui.py).
+`build_page` declares every component inside the app's gr.Blocks, in page order, one builder per part: the
+title, the input (a Draw and an Upload tab) beside the prediction and what the network sees, the examples,
+then the tabs (inside the network, one tab per lesson, the explorers, the model report). It returns a
+`Page`: the components the handlers key their outputs by (`page.label`, `page.mlp.json`, …) and the wiring
+connects, so nothing reads a component from a module global. Layout only, and it imports no handler: the
+handlers (nin/ui/events.py, lessons.py, explore.py) import the `Page` and the labels from here, and
+nin/ui/wiring.py connects them. What is measured or loaded at start-up comes in as arguments.
 """
 
 from __future__ import annotations
@@ -15,21 +16,32 @@ from dataclasses import dataclass
 import gradio as gr
 import pandas as pd
 
-from nin.draw import lesson_render, report_render
+from nin import metrics
+from nin.draw import explorers_render, lesson_render, report_render
 from nin.draw.bars import BARS_CSS
 from nin.draw.render import GAP_PANEL_CSS
-from nin.model import CLASS_NAMES, parameter_count
-from nin.serve import lessons, report
-from nin.serve.pipeline import EXAMPLES_DIR, Explorer
-from nin.ui import explorers_ui
+from nin.draw.view import TOP_CHANNELS
+from nin.model import CLASS_NAMES, FEATURE_STAGES, layer_table, parameter_count
+from nin.serve import lessons
+from nin.serve.neighbours import DEFAULT_K, K_MAX
+from nin.serve.occlusion import PATCH_SIZES
+from nin.serve.pipeline import DEFAULT_EXAMPLE, EXAMPLES_DIR, Pipeline
 from nin.ui.components import PngImage, SafeSketchpad, UploadImage
-from nin.ui.events import PREDICTED, SHOW_ALL, SHOW_TOP
-from nin.ui.lessons import DEFAULT_EXAMPLE, DX_LABEL, DY_LABEL, LAYERS, MLP_MAP_SIDE, NO_STAGE, STAGE_SIDES
 from nin.ui.limits import MAX_TEXT
 from nin.ui.page_js import PAGE_CSS
 
 CANVAS = 280
 LESSON_NOTE = "Works on your current image: draw or upload one above, then come back here."
+EMPTY = '<div class="nin-empty">{}</div>'  # a panel's placeholder until there is something to show
+PREDICTED = "Predicted class"
+SHOW_TOP, SHOW_ALL = f"Top {TOP_CHANNELS} channels by mean", "All channels"
+LAYERS = layer_table()  # (stage, output shape, parameters) of every stage at 224 px, measured on the module
+STAGE_SIDES = {name: shape[-1] for name, shape, _ in LAYERS if name.startswith("block")}  # block output sides
+MLP_MAP_SIDE = 270  # px: the clickable picture of a block's output (54, 26, 12 and 5 all divide it well enough)
+NO_STAGE = "(none)"
+DX_LABEL, DY_LABEL = "Shift right dx (px of 28)", "Shift down dy (px of 28)"  # the sliders' labels and API names
+DEFAULT_STAGE, DEFAULT_INDEX, DEFAULT_PATCH = "block3", 0, 8  # the explorers' first view
+MAX_CHANNELS = 384  # the widest stage (block3, pool3): the channel box's range; each stage is checked on its own
 
 CSS = BARS_CSS + GAP_PANEL_CSS + lesson_render.LESSONS_CSS + report_render.REPORT_CSS + PAGE_CSS + """
 #title h1 { margin-bottom: 0; }
@@ -127,6 +139,34 @@ class GradcamPanel:
 
 
 @dataclass
+class ExplorePanel:
+    """The "Explore further" tab: a channel, the nearest test images, occlusion beside the CAM."""
+
+    tab: gr.Tab
+    stage: gr.Dropdown
+    index: gr.Number
+    channel_result: gr.Markdown
+    channel_view: gr.HTML
+    channel_json: gr.JSON
+    k: gr.Slider
+    neighbours_result: gr.Markdown
+    neighbours_view: gr.HTML
+    neighbours_json: gr.JSON
+    patch: gr.Radio
+    occlusion_result: gr.Markdown
+    occlusion_view: gr.HTML
+    occlusion_json: gr.JSON
+    follow: gr.Button  # hidden: the browser clicks it when a new input arrives while the tab is on screen
+
+    def __post_init__(self):
+        self.controls = [self.stage, self.index, self.k, self.patch]  # what its refresh reads besides the session
+        self.channel_outputs = [self.channel_json, self.channel_result, self.channel_view]
+        self.neighbours_outputs = [self.neighbours_json, self.neighbours_result, self.neighbours_view]
+        self.occlusion_outputs = [self.occlusion_json, self.occlusion_result, self.occlusion_view]
+        self.outputs = [*self.channel_outputs, *self.neighbours_outputs, *self.occlusion_outputs]
+
+
+@dataclass
 class ConfusionPanel:
     """One shipped weight file's confusion matrix in the model report, and where a clicked cell's images go."""
 
@@ -137,7 +177,7 @@ class ConfusionPanel:
 
     @property
     def api_name(self) -> str:
-        return f"confusion_cell_{report.file_slug(self.name)}".replace("-", "_")
+        return f"confusion_cell_{metrics.file_slug(self.name)}".replace("-", "_")
 
 
 @dataclass
@@ -167,6 +207,7 @@ class Page:
     ablation: AblationPanel
     translation: TranslationPanel
     gradcam: GradcamPanel
+    explore: ExplorePanel
     confusions: list[ConfusionPanel]
 
     @property
@@ -187,11 +228,11 @@ def architecture_rows() -> list[list]:
     return [[name, " × ".join(map(str, shape)), f"{params:,}"] for name, shape, params in LAYERS]
 
 
-def examples(explorer: Explorer) -> dict[str, tuple[str, list[str]]]:
+def examples(pipeline: Pipeline) -> dict[str, tuple[str, list[str]]]:
     """Example files by kind -> (the input they load into, files); the official test images in class order.
     Drawings load into the sketchpad (as its canvas, black on white, shown inverted), so they take the
     drawing path, outline filling included, and can be drawn on; the rest are uploads."""
-    tests = sorted(EXAMPLES_DIR.glob("test*.png"), key=lambda p: (explorer.example_class(p), p.name))
+    tests = sorted(EXAMPLES_DIR.glob("test*.png"), key=lambda p: (pipeline.example_class(p), p.name))
     return {
         "Official test images, two per class in class order (T-shirt/top, Trouser, Pullover, Dress, Coat, "
         "Sandal, Shirt, Sneaker, Bag, Ankle boot)": ("upload", [str(p) for p in tests]),
@@ -202,8 +243,8 @@ def examples(explorer: Explorer) -> dict[str, tuple[str, list[str]]]:
     }
 
 
-def curves(shown: report.Report) -> pd.DataFrame:
-    return pd.DataFrame(report.accuracy_points(shown))
+def curves(shown: metrics.Report) -> pd.DataFrame:
+    return pd.DataFrame(metrics.accuracy_points(shown))
 
 
 def numbers_json(endpoint: str, elem_id: str, value=None) -> gr.JSON:
@@ -212,22 +253,58 @@ def numbers_json(endpoint: str, elem_id: str, value=None) -> gr.JSON:
         return gr.JSON(value, elem_id=elem_id)
 
 
-# ----------------------------------------------------------------------------- the layout
+# ----------------------------------------------------------------------------- the layout, one builder per part
 
-def build_page(explorer: Explorer, *, reports: dict[str, report.Report], parameters: dict, default_shift: int,
-               survey: lessons.ShiftSurvey, default_kept: bool, workers: int, session_ttl_s: int) -> Page:
+def build_page(pipeline: Pipeline, *, reports: dict[str, metrics.Report], parameters: dict, default_shift: int,
+               survey: lessons.ShiftSurvey, default_kept: bool, session_ttl_s: int) -> Page:
     """Declare the page inside the app's gr.Blocks; what is measured at start-up comes in as arguments
     (the shipped reports, the parameter counts, the translation tab's default shift and its survey)."""
-    model_choices = [(loaded.label, key) for key, loaded in explorer.models.items()]
-    notice = explorer.models[explorer.default_key].notice
-    confusions: list[ConfusionPanel] = []
+    build_header(pipeline)
+    state = gr.State(None, time_to_live=session_ttl_s)
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=5, min_width=300):
+            with gr.Tabs():
+                sketch, classify = build_draw_tab()
+                upload = build_upload_tab()
+            status = gr.Markdown("Loading the canvas…", elem_id="status", label="Status", show_label=False)
+            model_choices = [(loaded.label, key) for key, loaded in pipeline.models.items()]
+            model = gr.Radio(model_choices, value=pipeline.default_key, label="Weights",
+                             visible=len(model_choices) > 1, elem_id="model")
+        with gr.Column(scale=4, min_width=300):
+            label, input28, input224, steps = build_prediction()
+    drawing_examples = build_examples(pipeline, sketch, upload)
+    # The guided path, after the input and its examples: where to look next, each step a link to its place.
+    gr.HTML(explorers_render.start_here_html(), elem_id="start-here", js_on_load=None)
+
+    with gr.Tabs(elem_id="lessons"):
+        gap, cam_class, cam, cam_caption, channels, features = build_inside_tab()
+        mlp = build_mlp_tab()
+        parameters_tab, parameters_json = build_parameters_tab(parameters)
+        ablation = build_ablation_tab()
+        translation = build_translation_tab(pipeline, default_shift, survey, default_kept)
+        gradcam = build_gradcam_tab()
+        explore = build_explore_tab()
+        confusions = build_report_tab(reports)
+
+    return Page(
+        state=state, sketch=sketch, classify=classify, upload=upload, drawing_examples=drawing_examples,
+        status=status, model=model, label=label, input28=input28, input224=input224, steps=steps, gap=gap,
+        cam_class=cam_class, cam=cam, cam_caption=cam_caption, channels=channels, features=features, mlp=mlp,
+        parameters_tab=parameters_tab, parameters_json=parameters_json, ablation=ablation, translation=translation,
+        gradcam=gradcam, explore=explore, confusions=confusions,
+    )
+
+
+def build_header(pipeline: Pipeline) -> None:
+    """The title, and what NiN, this page and these weights are, folded away."""
+    notice = pipeline.models[pipeline.default_key].notice
     # One line above the canvas (on a phone the canvas is the first thing under it); the rest folds away.
     gr.Markdown("# NiN Explorer\nDraw a garment on the black square, or tap an example: a **Network in Network** "
                 "sorts it into one of the 10 Fashion-MNIST classes, without a fully-connected layer.",
                 elem_id="title")
     with gr.Accordion("About NiN, this page and these weights", open=False, elem_id="about"):
         gr.Markdown(
-            f"This is the d2l chapter's NiN ({parameter_count(explorer.models[explorer.default_key].model):,} "
+            f"This is the d2l chapter's NiN ({parameter_count(pipeline.models[pipeline.default_key].model):,} "
             "parameters). It has **no fully-connected layer**: its last block outputs one 5×5 map per class, and "
             "each class's score is simply that map's average.\n\n"
             "**Below the prediction, check each claim of the chapter yourself:** inside the network (global "
@@ -237,205 +314,250 @@ def build_page(explorer: Explorer, *, reports: dict[str, report.Report], paramet
         if notice:
             gr.Markdown(notice, elem_id="notice")
 
-    state = gr.State(None, time_to_live=session_ttl_s)
-    with gr.Row(equal_height=False):
-        with gr.Column(scale=5, min_width=300):
-            with gr.Tabs():
-                with gr.Tab("Draw", id="draw", elem_id="tab-draw"):
-                    sketch = SafeSketchpad(
-                        type="numpy", image_mode="RGBA", canvas_size=(CANVAS, CANVAS), fixed_canvas=True,
-                        layers=False, transforms=(), sources=(),
-                        # A black brush on Gradio's default white canvas, shown inverted by CSS: white on
-                        # black like the dataset, with no initial value= (which makes the frontend swallow
-                        # the first stroke) and nothing for "Clear canvas" to lose. The model reads the
-                        # strokes' alpha, so their colour does not matter.
-                        brush=gr.Brush(colors=["#000000"], default_color="#000000", color_mode="fixed",
-                                       default_size=16),
-                        # The brush is active from the start and the whole square takes ink (nin/ui/page_js.py).
-                        label="Draw in white", show_label=False, elem_id="sketch",
-                    )
-                    with gr.Row():
-                        gr.Markdown("Predicts as you draw.", elem_id="sketch-help")
-                        classify = gr.Button("Classify drawing", variant="secondary", size="sm",
-                                             elem_id="classify", scale=0, min_width=150)
-                with gr.Tab("Upload", id="upload", elem_id="tab-upload"):
-                    upload = UploadImage(
-                        type="filepath", image_mode=None, sources=["upload", "clipboard"], format="png",
-                        label="One garment: PNG, JPEG, WebP, BMP or GIF, up to 10 MB",
-                        elem_id="upload", height=300,
-                    )
-            status = gr.Markdown("Loading the canvas…", elem_id="status", label="Status", show_label=False)
-            model = gr.Radio(model_choices, value=explorer.default_key, label="Weights",
-                             visible=len(model_choices) > 1, elem_id="model")
-        with gr.Column(scale=4, min_width=300):
-            label = gr.Label(num_top_classes=len(CLASS_NAMES), label="Prediction", elem_id="prediction")
-            gr.Markdown("**What the network sees**: the 28×28 image (left, shown 8× larger) and the "
-                        "224×224 input it is resized to (right).", elem_id="seen-caption")
-            with gr.Row():
-                input28 = PngImage(label="28×28", show_label=False, format="png", interactive=False,
-                                   elem_id="input28", height=224, buttons=[])
-                input224 = PngImage(label="224×224", show_label=False, format="png", interactive=False,
-                                    elem_id="input224", height=224, buttons=[])
-            steps = gr.Markdown(elem_id="steps", label="Preprocessing steps", show_label=False)
 
+def build_draw_tab() -> tuple[SafeSketchpad, gr.Button]:
+    """The Draw tab: the canvas, and a button that classifies it (it also predicts as you draw)."""
+    with gr.Tab("Draw", id="draw", elem_id="tab-draw"):
+        sketch = SafeSketchpad(
+            type="numpy", image_mode="RGBA", canvas_size=(CANVAS, CANVAS), fixed_canvas=True,
+            layers=False, transforms=(), sources=(),
+            # A black brush on Gradio's default white canvas, shown inverted by CSS: white on black like the
+            # dataset, with no initial value= (which makes the frontend swallow the first stroke) and nothing
+            # for "Clear canvas" to lose. The model reads the strokes' alpha, so their colour does not matter.
+            brush=gr.Brush(colors=["#000000"], default_color="#000000", color_mode="fixed", default_size=16),
+            # The brush is active from the start and the whole square takes ink (nin/ui/page_js.py).
+            label="Draw in white", show_label=False, elem_id="sketch",
+        )
+        with gr.Row():
+            gr.Markdown("Predicts as you draw.", elem_id="sketch-help")
+            classify = gr.Button("Classify drawing", variant="secondary", size="sm", elem_id="classify", scale=0,
+                                 min_width=150)
+    return sketch, classify
+
+
+def build_upload_tab() -> UploadImage:
+    with gr.Tab("Upload", id="upload", elem_id="tab-upload"):
+        return UploadImage(type="filepath", image_mode=None, sources=["upload", "clipboard"], format="png",
+                           label="One garment: PNG, JPEG, WebP, BMP or GIF, up to 10 MB", elem_id="upload",
+                           height=300)
+
+
+def build_prediction() -> tuple[gr.Label, PngImage, PngImage, gr.Markdown]:
+    """The prediction, what the network sees, and the preprocessing steps."""
+    label = gr.Label(num_top_classes=len(CLASS_NAMES), label="Prediction", elem_id="prediction")
+    gr.Markdown("**What the network sees**: the 28×28 image (left, shown 8× larger) and the "
+                "224×224 input it is resized to (right).", elem_id="seen-caption")
+    with gr.Row():
+        input28 = PngImage(label="28×28", show_label=False, format="png", interactive=False,
+                           elem_id="input28", height=224, buttons=[])
+        input224 = PngImage(label="224×224", show_label=False, format="png", interactive=False,
+                            elem_id="input224", height=224, buttons=[])
+    steps = gr.Markdown(elem_id="steps", label="Preprocessing steps", show_label=False)
+    return label, input28, input224, steps
+
+
+def build_examples(pipeline: Pipeline, sketch: SafeSketchpad, upload: UploadImage) -> gr.Examples:
+    """The example galleries under the input; returns the drawings' gallery (it loads into the sketchpad)."""
     with gr.Row(equal_height=False, elem_id="examples"):
-        for title, (target, files) in examples(explorer).items():
+        for title, (target, files) in examples(pipeline).items():
             with gr.Column(scale=len(files) + 2, min_width=200):
                 gallery = gr.Examples(files, inputs=[sketch if target == "sketch" else upload], label=title,
                                       examples_per_page=len(files), elem_id=f"gallery-{target}")
                 if target == "sketch":
                     drawing_examples = gallery
+    return drawing_examples
 
-    # The guided path, after the input and its examples: where to look next, each step a link to its place.
-    gr.HTML(explorers_ui.start_here_html(), elem_id="start-here", js_on_load=None)
 
-    with gr.Tabs(elem_id="lessons"):
-        with gr.Tab("Inside the network", id="inside", elem_id="tab-inside"):
-            gr.Markdown("## Global average pooling: how 10 maps become 10 scores", elem_id="gap-section")
-            gap = gr.HTML('<div class="nin-empty">The class maps appear here once there is something to classify.</div>',
-                          elem_id="gap", js_on_load=None, label="Global average pooling")
+def build_inside_tab() -> tuple:
+    """Inside the network: GAP laid open, the CAM of any class, every stage's feature maps."""
+    with gr.Tab("Inside the network", id="inside", elem_id="tab-inside"):
+        gr.Markdown("## Global average pooling: how 10 maps become 10 scores", elem_id="gap-section")
+        gap = gr.HTML(EMPTY.format("The class maps appear here once there is something to classify."),
+                      elem_id="gap", js_on_load=None, label="Global average pooling")
 
-            gr.Markdown("## Class activation map: where the evidence is", elem_id="cam-section")
-            with gr.Row(equal_height=False):
-                with gr.Column(scale=1, min_width=220):
-                    cam_class = gr.Dropdown([PREDICTED, *CLASS_NAMES], value=PREDICTED, label="Show the map of",
-                                            elem_id="cam-class")
-                    gr.Markdown("Because NiN has no fully-connected layer, a class's 5×5 map in block4 already says "
-                                "where the evidence for that class is. Upsampled and laid over the input, it is a "
-                                "class activation map with no extra computation.")
-                with gr.Column(scale=2, min_width=260):
-                    cam = PngImage(label="CAM", format="png", interactive=False, elem_id="cam", height=300)
-                    cam_caption = gr.Markdown(elem_id="cam-caption", label="CAM caption", show_label=False)
+        gr.Markdown("## Class activation map: where the evidence is", elem_id="cam-section")
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=1, min_width=220):
+                cam_class = gr.Dropdown([PREDICTED, *CLASS_NAMES], value=PREDICTED, label="Show the map of",
+                                        elem_id="cam-class")
+                gr.Markdown("Because NiN has no fully-connected layer, a class's 5×5 map in block4 already says "
+                            "where the evidence for that class is. Upsampled and laid over the input, it is a "
+                            "class activation map with no extra computation.")
+            with gr.Column(scale=2, min_width=260):
+                cam = PngImage(label="CAM", format="png", interactive=False, elem_id="cam", height=300)
+                cam_caption = gr.Markdown(elem_id="cam-caption", label="CAM caption", show_label=False)
 
-            gr.Markdown("## Feature maps of every stage\nColour: viridis, from 0 (dark purple) to the stage's largest "
-                        "activation (yellow), one scale per stage so channels can be compared. #n is the channel "
-                        "index; block4's channels are the classes.", elem_id="features-section")
-            channels = gr.Radio([SHOW_TOP, SHOW_ALL], value=SHOW_TOP, label="Channels", elem_id="channels")
-            features = gr.HTML('<div class="nin-empty">Every stage\'s feature maps appear here.</div>',
-                               elem_id="features", js_on_load=None, label="Feature maps")
+        gr.Markdown("## Feature maps of every stage\nColour: viridis, from 0 (dark purple) to the stage's largest "
+                    "activation (yellow), one scale per stage so channels can be compared. #n is the channel "
+                    "index; block4's channels are the classes.", elem_id="features-section")
+        channels = gr.Radio([SHOW_TOP, SHOW_ALL], value=SHOW_TOP, label="Channels", elem_id="channels")
+        features = gr.HTML(EMPTY.format("Every stage's feature maps appear here."), elem_id="features",
+                           js_on_load=None, label="Feature maps")
 
-            with gr.Accordion("Architecture (computed live from the module)", open=False):
-                gr.Dataframe(architecture_rows(), headers=["stage", "output shape", "parameters"],
-                             interactive=False, elem_id="architecture")
+        with gr.Accordion("Architecture (computed live from the module)", open=False):
+            gr.Dataframe(architecture_rows(), headers=["stage", "output shape", "parameters"],
+                         interactive=False, elem_id="architecture")
+    return gap, cam_class, cam, cam_caption, channels, features
 
-        with gr.Tab("1×1 conv = MLP", id="mlp", elem_id="tab-mlp") as mlp_tab:
-            gr.Markdown("### A 1×1 convolution is a per-pixel MLP\nEach NiN block is a spatial conv followed by two "
-                        "1×1 convs. A 1×1 conv never looks at neighbours: at every pixel it multiplies that pixel's "
-                        "channel vector by one weight matrix. **Click a pixel of the block's output** (or type a row "
-                        "and column) and the page recomputes that pixel by hand as `relu(W2 @ relu(W1 @ x + b1) + b2)`"
-                        f" and compares it with the network. {LESSON_NOTE}")
-            with gr.Row():
-                mlp_stage = gr.Radio(list(STAGE_SIDES), value="block2", label="Block", elem_id="mlp-stage")
-                largest = max(STAGE_SIDES.values()) - 1
-                mlp_row = gr.Number(value=13, precision=0, minimum=0, maximum=largest, label="Row", elem_id="mlp-row")
-                mlp_col = gr.Number(value=13, precision=0, minimum=0, maximum=largest, label="Column",
-                                    elem_id="mlp-col")
-                mlp_go = gr.Button("Recompute", elem_id="mlp-go", scale=0, min_width=120)
-                mlp_shown = gr.State("block2")  # the block whose grid the row and column boxes refer to
-            mlp_result = gr.Markdown(elem_id="mlp-result")
-            with gr.Row(equal_height=False):
-                mlp_map = gr.Image(label="Block output (mean over channels): click a pixel", interactive=False,
-                                   format="png", elem_id="mlp-map", height=MLP_MAP_SIDE, width=MLP_MAP_SIDE, buttons=[])
-                mlp_vectors = gr.Image(label="x → h → y at that pixel", interactive=False, format="png",
-                                       elem_id="mlp-vectors", buttons=[])
-            with gr.Row(equal_height=False):
-                mlp_w1 = gr.Image(label="W1", interactive=False, format="png", elem_id="mlp-w1", buttons=[])
-                mlp_w2 = gr.Image(label="W2", interactive=False, format="png", elem_id="mlp-w2", buttons=[])
-            mlp_json = numbers_json("mlp_at", "mlp-json")
 
-        with gr.Tab("Where the parameters live", id="parameters", elem_id="tab-parameters") as parameters_tab:
-            gr.Markdown("### No fully-connected layer: where do the parameters live?\nEvery count below is computed "
-                        "by building the modules (on PyTorch's meta device, so VGG's 129M parameters cost no memory). "
-                        "AlexNet and VGG-11 spend almost all of theirs in the fully-connected head; NiN has none, and "
-                        "the counterfactual shows what NiN would weigh with AlexNet's head instead of block4 + GAP.")
-            gr.HTML(lesson_render.parameter_report_html(parameters), elem_id="parameters-report", js_on_load=None)
-            parameters_json = numbers_json("parameters", "parameters-json", parameters)
+def build_mlp_tab() -> MlpPanel:
+    with gr.Tab("1×1 conv = MLP", id="mlp", elem_id="tab-mlp") as tab:
+        gr.Markdown("### A 1×1 convolution is a per-pixel MLP\nEach NiN block is a spatial conv followed by two "
+                    "1×1 convs. A 1×1 conv never looks at neighbours: at every pixel it multiplies that pixel's "
+                    "channel vector by one weight matrix. **Click a pixel of the block's output** (or type a row "
+                    "and column) and the page recomputes that pixel by hand as `relu(W2 @ relu(W1 @ x + b1) + b2)`"
+                    f" and compares it with the network. {LESSON_NOTE}")
+        with gr.Row():
+            stage = gr.Radio(list(STAGE_SIDES), value="block2", label="Block", elem_id="mlp-stage")
+            largest = max(STAGE_SIDES.values()) - 1
+            row = gr.Number(value=13, precision=0, minimum=0, maximum=largest, label="Row", elem_id="mlp-row")
+            col = gr.Number(value=13, precision=0, minimum=0, maximum=largest, label="Column", elem_id="mlp-col")
+            go = gr.Button("Recompute", elem_id="mlp-go", scale=0, min_width=120)
+            shown = gr.State("block2")  # the block whose grid the row and column boxes refer to
+        result = gr.Markdown(elem_id="mlp-result")
+        with gr.Row(equal_height=False):
+            picker = gr.Image(label="Block output (mean over channels): click a pixel", interactive=False,
+                              format="png", elem_id="mlp-map", height=MLP_MAP_SIDE, width=MLP_MAP_SIDE, buttons=[])
+            vectors = gr.Image(label="x → h → y at that pixel", interactive=False, format="png",
+                               elem_id="mlp-vectors", buttons=[])
+        with gr.Row(equal_height=False):
+            w1 = gr.Image(label="W1", interactive=False, format="png", elem_id="mlp-w1", buttons=[])
+            w2 = gr.Image(label="W2", interactive=False, format="png", elem_id="mlp-w2", buttons=[])
+        numbers = numbers_json("mlp_at", "mlp-json")
+    return MlpPanel(tab, stage, row, col, go, shown, result, picker, vectors, w1, w2, numbers)
 
-        with gr.Tab("GAP is an average", id="ablation", elem_id="tab-ablation") as ablation_tab:
-            gr.Markdown("### Global average pooling is just an average, so its parts can be tested\nEach logit is the "
-                        "mean of its class's 25 cells. **Click cells of a class map to zero them** (click again to "
-                        "restore): that logit drops by exactly the cell's value / 25, and the softmax follows. Or "
-                        f"zero whole channels of an earlier stage and watch the rest of the network react. {LESSON_NOTE}")
-            with gr.Row():
-                ablation_cells = gr.Textbox(label="Zeroed class-map cells (class@row,col; …)", elem_id="ablation-cells",
-                                            placeholder="click cells below, or type e.g. Coat@2,3; Coat@2,2 and Enter",
-                                            max_length=MAX_TEXT)
-                ablation_stage = gr.Dropdown([NO_STAGE, *lessons.ABLATABLE_STAGES], value=NO_STAGE,
-                                             label="Zero channels of", elem_id="ablation-stage")
-                ablation_channels = gr.Textbox(label="Channels (e.g. 0-15, 40)", elem_id="ablation-channels",
-                                               placeholder="e.g. 0-15, 40 and Enter", max_length=MAX_TEXT)
-                ablation_reset = gr.Button("Reset", elem_id="ablation-reset", scale=0, min_width=100)
-            ablation_result = gr.Markdown(elem_id="ablation-result")
-            with gr.Row(equal_height=False):
-                ablation_maps = gr.HTML('<div class="nin-empty">The class maps appear here.</div>',
-                                        elem_id="ablation-maps", js_on_load=lesson_render.CELL_CLICK_JS)
-                ablation_logits = gr.HTML(elem_id="ablation-logits", js_on_load=None)
-            ablation_json = numbers_json("ablate", "ablation-json")
 
-        with gr.Tab("Translation", id="translation", elem_id="tab-translation") as translation_tab:
-            example_name = f"the {CLASS_NAMES[explorer.example_class(DEFAULT_EXAMPLE)]} example ({DEFAULT_EXAMPLE.name})"
-            gr.Markdown(lesson_render.translation_heading_md(survey.to_json(), example_name, default_kept)
-                        + f" {LESSON_NOTE}", elem_id="translation-heading")
-            with gr.Row():
-                shift_x = gr.Slider(-lessons.MAX_SHIFT, lessons.MAX_SHIFT, value=default_shift, step=1,
-                                    label=DX_LABEL, elem_id="shift-x")
-                shift_y = gr.Slider(-lessons.MAX_SHIFT, lessons.MAX_SHIFT, value=0, step=1, label=DY_LABEL,
-                                    elem_id="shift-y")
-            translation_result = gr.Markdown(elem_id="translation-result")
-            with gr.Row(equal_height=False):
-                translation_inputs = gr.Image(label="Input: unshifted | shifted", interactive=False, format="png",
-                                              elem_id="translation-inputs", buttons=[])
-                translation_maps = gr.HTML(elem_id="translation-maps", js_on_load=None)
-            translation_logits = gr.HTML(elem_id="translation-logits", js_on_load=None)
-            translation_json = numbers_json("translate", "translation-json")
+def build_parameters_tab(parameters: dict) -> tuple[gr.Tab, gr.JSON]:
+    with gr.Tab("Where the parameters live", id="parameters", elem_id="tab-parameters") as tab:
+        gr.Markdown("### No fully-connected layer: where do the parameters live?\nEvery count below is computed "
+                    "by building the modules (on PyTorch's meta device, so VGG's 129M parameters cost no memory). "
+                    "AlexNet and VGG-11 spend almost all of theirs in the fully-connected head; NiN has none, and "
+                    "the counterfactual shows what NiN would weigh with AlexNet's head instead of block4 + GAP.")
+        gr.HTML(lesson_render.parameter_report_html(parameters), elem_id="parameters-report", js_on_load=None)
+        return tab, numbers_json("parameters", "parameters-json", parameters)
 
-        with gr.Tab("CAM for free", id="cam-lesson", elem_id="tab-gradcam") as gradcam_tab:
-            gr.Markdown("### CAM for free: Grad-CAM equals the class map\nGrad-CAM weights block4's channels by the "
-                        "average gradient of a class's logit. In NiN that logit is the mean of its own map, so the "
-                        "gradient is 1/25 on that map and 0 on every other: Grad-CAM *is* the class map, divided by "
-                        "25. Computed here with autograd, not assumed. (CAM libraries need special handling for "
-                        f"networks without an FC layer; NiN needs none.) {LESSON_NOTE}")
-            gradcam_class = gr.Dropdown([PREDICTED, *CLASS_NAMES], value=PREDICTED, label="Class",
-                                        elem_id="gradcam-class")
-            gradcam_view = gr.HTML('<div class="nin-empty">Grad-CAM appears here.</div>', elem_id="gradcam",
-                                   js_on_load=None)
-            gradcam_json = numbers_json("gradcam", "gradcam-json")
 
-        explorers_ui.build_tab(state, explorer, workers)  # channels, neighbours, occlusion
+def build_ablation_tab() -> AblationPanel:
+    with gr.Tab("GAP is an average", id="ablation", elem_id="tab-ablation") as tab:
+        gr.Markdown("### Global average pooling is just an average, so its parts can be tested\nEach logit is the "
+                    "mean of its class's 25 cells. **Click cells of a class map to zero them** (click again to "
+                    "restore): that logit drops by exactly the cell's value / 25, and the softmax follows. Or "
+                    f"zero whole channels of an earlier stage and watch the rest of the network react. {LESSON_NOTE}")
+        with gr.Row():
+            cells = gr.Textbox(label="Zeroed class-map cells (class@row,col; …)", elem_id="ablation-cells",
+                               placeholder="click cells below, or type e.g. Coat@2,3; Coat@2,2 and Enter",
+                               max_length=MAX_TEXT)
+            stage = gr.Dropdown([NO_STAGE, *lessons.ABLATABLE_STAGES], value=NO_STAGE, label="Zero channels of",
+                                elem_id="ablation-stage")
+            channels = gr.Textbox(label="Channels (e.g. 0-15, 40)", elem_id="ablation-channels",
+                                  placeholder="e.g. 0-15, 40 and Enter", max_length=MAX_TEXT)
+            reset = gr.Button("Reset", elem_id="ablation-reset", scale=0, min_width=100)
+        result = gr.Markdown(elem_id="ablation-result")
+        with gr.Row(equal_height=False):
+            maps = gr.HTML(EMPTY.format("The class maps appear here."), elem_id="ablation-maps",
+                           js_on_load=lesson_render.CELL_CLICK_JS)
+            logits = gr.HTML(elem_id="ablation-logits", js_on_load=None)
+        numbers = numbers_json("ablate", "ablation-json")
+    return AblationPanel(tab, cells, stage, channels, reset, result, maps, logits, numbers)
 
-        with gr.Tab("Model report", id="report", elem_id="tab-report"):
-            gr.Markdown("### Model report\nHow the shipped weights were trained and how they do on all 10,000 official "
-                        "test images, beside the Fashion-MNIST human baseline (0.835) and the d2l chapter's result "
-                        "(0.772). **Click a count in the confusion matrix** to see the test images that fell there.")
-            if not reports:
-                gr.Markdown("No evaluated weight file is shipped in `weights/`.")
-            with gr.Row(equal_height=False):
-                for name, shown in reports.items():
-                    with gr.Column(min_width=320):
-                        gr.Markdown(f"#### `{name}`")
-                        gr.HTML(report_render.summary_html(shown), js_on_load=None)
-                        gr.LinePlot(curves(shown), x="epoch", y="accuracy", color="series",
-                                    title="Accuracy per epoch" + (" (input size grows)" if shown.sizes_varied else ""),
-                                    y_lim=[0, 1], elem_id=f"curves-{report.file_slug(name)}")
-                        gr.HTML(report_render.curves_table_html(shown), js_on_load=None)
-                        gr.HTML(report_render.per_class_html(shown), js_on_load=None)
-                        matrix = gr.HTML(report_render.confusion_html(shown), js_on_load=report_render.CONFUSION_CLICK_JS,
-                                         elem_id=f"confusion-{report.file_slug(name)}")
-                        cell_examples = gr.HTML('<div class="nin-empty">Click a count above.</div>',
-                                                elem_id=f"examples-{report.file_slug(name)}", js_on_load=None)
-                        confusions.append(ConfusionPanel(name, gr.State(name), matrix, cell_examples))
 
-    return Page(
-        state=state, sketch=sketch, classify=classify, upload=upload, drawing_examples=drawing_examples,
-        status=status, model=model, label=label, input28=input28, input224=input224, steps=steps, gap=gap,
-        cam_class=cam_class, cam=cam, cam_caption=cam_caption, channels=channels, features=features,
-        mlp=MlpPanel(mlp_tab, mlp_stage, mlp_row, mlp_col, mlp_go, mlp_shown, mlp_result, mlp_map, mlp_vectors,
-                     mlp_w1, mlp_w2, mlp_json),
-        parameters_tab=parameters_tab, parameters_json=parameters_json,
-        ablation=AblationPanel(ablation_tab, ablation_cells, ablation_stage, ablation_channels, ablation_reset,
-                               ablation_result, ablation_maps, ablation_logits, ablation_json),
-        translation=TranslationPanel(translation_tab, shift_x, shift_y, translation_result, translation_inputs,
-                                     translation_maps, translation_logits, translation_json),
-        gradcam=GradcamPanel(gradcam_tab, gradcam_class, gradcam_view, gradcam_json),
-        confusions=confusions,
-    )
+def build_translation_tab(pipeline: Pipeline, default_shift: int, survey: lessons.ShiftSurvey,
+                          default_kept: bool) -> TranslationPanel:
+    with gr.Tab("Translation", id="translation", elem_id="tab-translation") as tab:
+        example_name = f"the {CLASS_NAMES[pipeline.example_class(DEFAULT_EXAMPLE)]} example ({DEFAULT_EXAMPLE.name})"
+        gr.Markdown(lesson_render.translation_heading_md(survey.to_json(), example_name, default_kept)
+                    + f" {LESSON_NOTE}", elem_id="translation-heading")
+        with gr.Row():
+            dx = gr.Slider(-lessons.MAX_SHIFT, lessons.MAX_SHIFT, value=default_shift, step=1, label=DX_LABEL,
+                           elem_id="shift-x")
+            dy = gr.Slider(-lessons.MAX_SHIFT, lessons.MAX_SHIFT, value=0, step=1, label=DY_LABEL, elem_id="shift-y")
+        result = gr.Markdown(elem_id="translation-result")
+        with gr.Row(equal_height=False):
+            inputs = gr.Image(label="Input: unshifted | shifted", interactive=False, format="png",
+                              elem_id="translation-inputs", buttons=[])
+            maps = gr.HTML(elem_id="translation-maps", js_on_load=None)
+        logits = gr.HTML(elem_id="translation-logits", js_on_load=None)
+        numbers = numbers_json("translate", "translation-json")
+    return TranslationPanel(tab, dx, dy, result, inputs, maps, logits, numbers)
+
+
+def build_gradcam_tab() -> GradcamPanel:
+    with gr.Tab("CAM for free", id="cam-lesson", elem_id="tab-gradcam") as tab:
+        gr.Markdown("### CAM for free: Grad-CAM equals the class map\nGrad-CAM weights block4's channels by the "
+                    "average gradient of a class's logit. In NiN that logit is the mean of its own map, so the "
+                    "gradient is 1/25 on that map and 0 on every other: Grad-CAM *is* the class map, divided by "
+                    "25. Computed here with autograd, not assumed. (CAM libraries need special handling for "
+                    f"networks without an FC layer; NiN needs none.) {LESSON_NOTE}")
+        cam_of = gr.Dropdown([PREDICTED, *CLASS_NAMES], value=PREDICTED, label="Class", elem_id="gradcam-class")
+        view = gr.HTML(EMPTY.format("Grad-CAM appears here."), elem_id="gradcam", js_on_load=None)
+        numbers = numbers_json("gradcam", "gradcam-json")
+    return GradcamPanel(tab, cam_of, view, numbers)
+
+
+def build_explore_tab() -> ExplorePanel:
+    """Explore further: what each channel looks for, what the network finds similar, occlusion beside CAM."""
+    explore_css = explorers_render.EXPLORE_CSS
+    with gr.Tab("Explore further", id="explore", elem_id="tab-explore") as tab:
+        gr.Markdown("### Beyond the lessons: what each channel looks for, what the network finds similar, and a "
+                    "second opinion on CAM\nThe channel lists and the neighbours come from the 10,000 official "
+                    "test images, run through these weights once ahead of time (`python -m "
+                    "nin.dev.precompute_explorers --weights weights/<file>.safetensors`), so the page needs no "
+                    f"dataset. {LESSON_NOTE}")
+        gr.Markdown("#### What each channel looks for")
+        with gr.Row():
+            stage = gr.Dropdown(list(FEATURE_STAGES), value=DEFAULT_STAGE, label="Stage", elem_id="explore-stage",
+                                scale=1)
+            index = gr.Number(value=DEFAULT_INDEX, precision=0, minimum=0, maximum=MAX_CHANNELS - 1,
+                              label="Channel index", elem_id="explore-index", scale=1)
+        channel_result = gr.Markdown(elem_id="explore-channel-result")
+        channel_view = gr.HTML(EMPTY.format("The channel appears here."), elem_id="explore-channel",
+                               js_on_load=explorers_render.HOVER_JS, css_template=explore_css)
+        channel_json = numbers_json("channel", "explore-channel-json")
+
+        gr.Markdown("#### What the network thinks is similar")
+        k = gr.Slider(1, K_MAX, value=DEFAULT_K, step=1, label="k (neighbours in each space)", elem_id="explore-k")
+        neighbours_result = gr.Markdown(elem_id="explore-neighbours-result")
+        neighbours_view = gr.HTML(EMPTY.format("The nearest official test images appear here."),
+                                  elem_id="explore-neighbours", js_on_load=None, css_template=explore_css)
+        neighbours_json = numbers_json("neighbours", "explore-neighbours-json")
+
+        gr.Markdown("#### A second opinion on CAM: occlusion")
+        patch = gr.Radio(list(PATCH_SIZES), value=DEFAULT_PATCH, label="Patch size (px of the 28×28 input)",
+                         elem_id="explore-patch")
+        occlusion_result = gr.Markdown(elem_id="explore-occlusion-result")
+        occlusion_view = gr.HTML(EMPTY.format("The occlusion map appears here, beside the CAM."),
+                                 elem_id="explore-occlusion", js_on_load=None, css_template=explore_css)
+        occlusion_json = numbers_json("occlusion", "explore-occlusion-json")
+        follow = gr.Button("Refresh", visible="hidden", elem_id="explore-refresh")
+    return ExplorePanel(tab, stage, index, channel_result, channel_view, channel_json, k, neighbours_result,
+                        neighbours_view, neighbours_json, patch, occlusion_result, occlusion_view, occlusion_json,
+                        follow)
+
+
+def build_report_tab(reports: dict[str, metrics.Report]) -> list[ConfusionPanel]:
+    """The model report of every shipped weight file; returns each file's confusion matrix panel."""
+    confusions: list[ConfusionPanel] = []
+    with gr.Tab("Model report", id="report", elem_id="tab-report"):
+        gr.Markdown("### Model report\nHow the shipped weights were trained and how they do on all 10,000 official "
+                    f"test images, beside the Fashion-MNIST human baseline ({metrics.HUMAN_BASELINE}) and the d2l "
+                    f"chapter's result ({metrics.D2L_REFERENCE}). **Click a count in the confusion matrix** to see "
+                    "the test images that fell there.")
+        if not reports:
+            gr.Markdown("No evaluated weight file is shipped in `weights/`.")
+        with gr.Row(equal_height=False):
+            for name, shown in reports.items():
+                slug = metrics.file_slug(name)
+                with gr.Column(min_width=320):
+                    gr.Markdown(f"#### `{name}`")
+                    gr.HTML(report_render.summary_html(shown), js_on_load=None)
+                    gr.LinePlot(curves(shown), x="epoch", y="accuracy", color="series",
+                                title="Accuracy per epoch" + (" (input size grows)" if shown.sizes_varied else ""),
+                                y_lim=[0, 1], elem_id=f"curves-{slug}")
+                    gr.HTML(report_render.curves_table_html(shown), js_on_load=None)
+                    gr.HTML(report_render.per_class_html(shown), js_on_load=None)
+                    matrix = gr.HTML(report_render.confusion_html(shown), js_on_load=report_render.CONFUSION_CLICK_JS,
+                                     elem_id=f"confusion-{slug}")
+                    cell_examples = gr.HTML(EMPTY.format("Click a count above."), elem_id=f"examples-{slug}",
+                                            js_on_load=None)
+                    confusions.append(ConfusionPanel(name, gr.State(name), matrix, cell_examples))
+    return confusions

@@ -1,7 +1,7 @@
-"""Which event of the page runs which handler: every listener of the page but the "Explore further" tab's.
+"""Which event of the page runs which handler: every listener of the page.
 
 Call `wire` inside the app's gr.Blocks, after `nin.ui.page.build_page`. Every event that runs the network or
-draws a panel shares the bounded "model" concurrency group of `workers` (the tab's own events too).
+draws a panel shares the bounded "model" concurrency group of `workers`.
 """
 
 from __future__ import annotations
@@ -10,9 +10,10 @@ from typing import Callable, NamedTuple
 
 import gradio as gr
 
-from nin.ui.events import ExplorerEvents, guarded
+from nin.ui.events import PredictionEvents, guarded
+from nin.ui.explore import FOLLOW_JS, ExploreEvents
 from nin.ui.lessons import LessonEvents, quiet
-from nin.ui.page import AblationPanel, GradcamPanel, MlpPanel, Page, TranslationPanel
+from nin.ui.page import AblationPanel, ExplorePanel, GradcamPanel, MlpPanel, Page, TranslationPanel
 
 
 class Lesson(NamedTuple):
@@ -24,32 +25,34 @@ class Lesson(NamedTuple):
     triggers: list         # what fires the page event besides opening the tab
 
 
-def wire(demo: gr.Blocks, page: Page, explorer: ExplorerEvents, lessons: LessonEvents, workers: int) -> None:
+def wire(demo: gr.Blocks, page: Page, predictions: PredictionEvents, lessons: LessonEvents, explore: ExploreEvents,
+         workers: int) -> None:
     """Connect the page's components to the handlers, in the order the page has always registered them."""
     model_events = dict(concurrency_id="model", concurrency_limit=workers, show_progress="hidden")
+    wire_explore(page.state, page.explore, explore, model_events)
 
     for panel in page.confusions:
-        panel.matrix.select(explorer.confusion_cell, [panel.name_state], [panel.examples], api_visibility="private",
+        panel.matrix.select(predictions.confusion_cell, [panel.name_state], [panel.examples], api_visibility="private",
                             api_name=panel.api_name, concurrency_id="model", concurrency_limit=workers)
 
     # The status line says when the page is connected to the server (browser tests wait for "Ready").
-    demo.load(explorer.ready, None, [page.status], api_name="ready")
+    demo.load(predictions.ready, None, [page.status], api_name="ready")
     # No per-output spinners: a request takes tens of milliseconds, and after a bad file the toast alone
     # explains it instead of an "Error" badge on every panel.
     settings, outputs = page.settings, page.outputs
-    page.upload.change(explorer.predict, [page.upload, *settings], outputs, api_name="predict", **model_events)
-    page.sketch.change(explorer.predict_sketch, [page.sketch, *settings], outputs, api_name="predict_sketch",
+    page.upload.change(predictions.predict, [page.upload, *settings], outputs, api_name="predict", **model_events)
+    page.sketch.change(predictions.predict_sketch, [page.sketch, *settings], outputs, api_name="predict_sketch",
                        trigger_mode="always_last", **model_events)
-    page.classify.click(explorer.predict_sketch, [page.sketch, *settings], outputs, api_name="classify",
+    page.classify.click(predictions.predict_sketch, [page.sketch, *settings], outputs, api_name="classify",
                         **model_events)
     # Loading an example into the sketchpad does not fire its .change (the upload examples' Image does), so the
     # drawing gallery runs the same prediction itself once the example is in the canvas.
-    page.drawing_examples.load_input_event.then(explorer.predict_sketch, [page.sketch, *settings], outputs,
+    page.drawing_examples.load_input_event.then(predictions.predict_sketch, [page.sketch, *settings], outputs,
                                                 api_visibility="private", **model_events)
-    page.model.change(explorer.rerun, [page.state, *settings], outputs, api_name="change_model", **model_events)
-    page.cam_class.change(explorer.change_cam, [page.state, page.cam_class], [page.cam, page.cam_caption],
+    page.model.change(predictions.rerun, [page.state, *settings], outputs, api_name="change_model", **model_events)
+    page.cam_class.change(predictions.change_cam, [page.state, page.cam_class], [page.cam, page.cam_caption],
                           api_name="change_cam", **model_events)
-    page.channels.change(explorer.change_channels, [page.state, page.channels], [page.features],
+    page.channels.change(predictions.change_channels, [page.state, page.channels], [page.features],
                          api_name="change_channels", **model_events)
     wire_lessons(page, lessons, model_events)
 
@@ -130,3 +133,33 @@ def wire_lessons(page: Page, handlers: LessonEvents, model_events: dict) -> None
         return wired[current].event(session, *(value_of[control] for control in panel.controls))
 
     state.change(refresh_open_lesson, [open_lesson, state, *lesson_controls], lesson_outputs, **lesson_events)
+
+
+def wire_explore(state: gr.State, panel: ExplorePanel, handlers: ExploreEvents, model_events: dict) -> None:
+    """The "Explore further" tab's events.
+
+    Like the lessons: a public endpoint per explorer that returns its numbers as JSON (API only, no trigger on
+    the page), and private page events that return the numbers and the panel in one response. A new input
+    refreshes the tab only while it is on screen: a browser-only listener on the state clicks the hidden
+    `follow` button, so a closed tab costs the server nothing.
+    """
+    # preprocess=False: nin.ui.limits has checked the raw values (choices, whole numbers, ranges); the handlers
+    # check what depends on the stage and the weights, and Gradio's preprocessing would only round numbers.
+    raw = dict(preprocess=False, **model_events)
+    private = dict(api_visibility="private", trigger_mode="always_last", **raw)
+    gr.on([], handlers.channel, [state, panel.stage, panel.index], [panel.channel_json], api_name="channel", **raw)
+    gr.on([], handlers.neighbours, [state, panel.k], [panel.neighbours_json], api_name="neighbours", **raw)
+    gr.on([], handlers.occlusion, [state, panel.patch], [panel.occlusion_json], api_name="occlusion", **raw)
+
+    gr.on([panel.index.submit, panel.index.input], handlers.channel_page, [state, panel.stage, panel.index],
+          panel.channel_outputs, api_name="channel_page", **private)
+    panel.stage.input(handlers.channel_restage, [state, panel.stage, panel.index],
+                      [panel.index, *panel.channel_outputs], api_name="channel_restage", **private)
+    panel.k.input(handlers.neighbours_page, [state, panel.k], panel.neighbours_outputs, api_name="neighbours_page",
+                  **private)
+    panel.patch.input(handlers.occlusion_page, [state, panel.patch], panel.occlusion_outputs,
+                      api_name="occlusion_page", **private)
+    gr.on([panel.tab.select, panel.follow.click], handlers.refresh_explorers, [state, *panel.controls], panel.outputs,
+          api_name="explore_refresh", **private)
+    state.change(None, None, None, js=FOLLOW_JS, api_name="explore_follow_input", api_visibility="private",
+                 queue=False)

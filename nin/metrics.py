@@ -1,4 +1,9 @@
-"""The model report of a shipped weight file, read from weights/metrics.json and the confusion sprite beside it.
+"""weights/metrics.json, read: the one reader of what `python -m nin.publish` recorded for each shipped file.
+
+Training writes the file (nin.train.publish) and prints it (nin.train.model_card), the request path reads
+a file's banner from it (nin.serve.pipeline), the pictures draw its report (nin.draw.report_render): all
+of them read it here, so the file has one reader and its numbers (the human baseline, the d2l chapter's
+result, the weak-class cut) one home. It sits at the root because training, serving and drawing all use it.
 
 `load_report` gathers what `python -m nin.publish` recorded for one file: the training run's per-epoch
 curves, the fp32 evaluation on the official test set (per-class accuracy, confusion matrix) and the index
@@ -26,9 +31,10 @@ CONTEXT = (("humans", HUMAN_BASELINE, "Xiao et al. 2017, crowd-sourced"),
            ("d2l chapter", D2L_REFERENCE, "seed recipe, 10 epochs, GPU"))
 PER_CELL = 8  # test images kept per confusion cell in the sprite
 # A class right less often than this is weak: the report marks it (nin.draw.report_render) and nin.train.publish
-# refuses to ship the file. The app's banner (nin.serve.pipeline.model_notice) has a softer cut of its own, 0.8,
-# for the classes it says the model is least sure of.
+# refuses to ship the file.
 MIN_CLASS_ACC = 0.5
+# The app's banner names the classes under this softer cut as the ones the model is least sure of.
+UNSURE_CLASS_ACC = 0.8
 
 
 class ReportError(LookupError):
@@ -86,6 +92,19 @@ class Report:
 def read_metrics(weights_dir: Path) -> dict:
     path = Path(weights_dir) / "metrics.json"
     return json.loads(path.read_text()) if path.exists() else {"files": {}}
+
+
+def shipped_record(weights_dir: Path, name: str) -> dict:
+    """One file's record in `weights_dir`/metrics.json; {} when there is none or the file cannot be read."""
+    try:
+        return read_metrics(weights_dir)["files"][name]
+    except (OSError, KeyError, ValueError, TypeError):
+        return {}
+
+
+def weak_classes(per_class: dict[str, float | None], below: float = MIN_CLASS_ACC) -> dict[str, float]:
+    """The classes of a per-class accuracy record that are right less than `below` of the time."""
+    return {c: a for c, a in per_class.items() if a is not None and a < below}
 
 
 def load_report(weights_dir: Path, name: str) -> Report:
