@@ -369,13 +369,14 @@ def test_three_phase_run_resumed_across_a_phase_change_ends_with_the_same_weight
     monkeypatch.setattr(T, "train", killed_in_phase_b)
     with pytest.raises(KeyboardInterrupt):
         train_phases("tiny", opts(tmp_path / "split", limit_train=64), data=official_data)
-    monkeypatch.setattr(T, "train", real_train)
     assert (tmp_path / "split" / "phase-a" / "weights.safetensors").is_file()
     assert not (tmp_path / "split" / "weights.safetensors").exists()
 
+    calls.clear()
+    monkeypatch.setattr(T, "train", lambda recipe, *args: calls.append(recipe.name) or real_train(recipe, *args))
     resumed = train_phases("tiny", opts(tmp_path / "split", limit_train=64, resume=tmp_path / "split"),
                              data=official_data)
-    assert len(resumed.step_losses) == 3 * 64 // 32  # phase A was kept, only phases B and C ran
+    assert calls == ["cpu-b", "cpu-c"]  # phase A was kept
     assert_same_weights(whole.weights_path, resumed.weights_path, atol=1e-6)
     metrics = json.loads((tmp_path / "split" / "metrics.json").read_text())
     assert metrics["status"] == "complete" and [p["phase"] for p in metrics["phases"]] == ["A", "B", "C"]
@@ -398,13 +399,16 @@ def test_a_later_phase_alone_starts_from_an_init_file_and_keeps_the_earlier_phas
     assert phases[0]["given_by_init"] and phases[0]["sha256"] == sha256_of(phase_a)
     assert phases[0]["recipe"]["name"] == "cpu-a" and "given_by_init" not in phases[1]
 
-    # The drawing phase alone, from a file that went through A, B and C: the story stays one line of phases,
-    # the last inherited phase marked as given by that file.
-    again = train_phases("tiny", opts(tmp_path / "c", limit_train=32, init=result.weights_path), data=official_data,
+    # The drawing phase alone, from a file that went through A and B (as the shipped file before phase C did):
+    # the story stays one line of phases, the last inherited phase marked as given by that file.
+    monkeypatch.setitem(PHASES, "tiny-ab", TINY_PHASES[:2])
+    ab = train_phases("tiny-ab", opts(tmp_path / "ab", limit_train=32, init=phase_a), data=official_data,
+                      from_phase="B")
+    again = train_phases("tiny", opts(tmp_path / "c", limit_train=32, init=ab.weights_path), data=official_data,
                          from_phase="C")
     phases = load_weights(again.weights_path)[1]["phases"]
     assert [p["phase"] for p in phases] == ["A", "B", "C"]
-    assert phases[1]["given_by_init"] and phases[1]["sha256"] == sha256_of(result.weights_path)
+    assert phases[1]["given_by_init"] and phases[1]["sha256"] == sha256_of(ab.weights_path)
     assert phases[1]["recipe"]["name"] == "cpu-b" and "given_by_init" not in phases[2]
     assert len(again.step_losses) == 32 // 32  # only phase C ran
 

@@ -70,11 +70,11 @@ def train_phases(plan: str, opts: RunOptions, data: FashionMNIST | None = None,
 
 def _inherited_phases(last: str, init: Path) -> list[dict]:
     """The story of the phases before the first one run here, told by the --init file: when that file was made
-    by a phased run whose last phase is `last`, its phase list, that phase marked as given by the file;
-    otherwise one entry for `last`, the file itself."""
+    by a phased run, its phase list, the last phase marked as given by the file; otherwise one entry for
+    phase `last`, the file itself."""
     record = init_record(init)
     inherited = record.pop("phases", None) or []
-    if inherited and inherited[-1].get("phase") == last:
+    if inherited:
         given = {**inherited[-1], "given_by_init": True, "file": record["file"], "sha256": record["sha256"]}
         return [*inherited[:-1], given]
     return [{"phase": last, "given_by_init": True, **record}]
