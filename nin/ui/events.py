@@ -155,15 +155,6 @@ class ExplorerEvents:
         view = self.explorer.from_photo(image, model_key, cam_class, channels == SHOW_ALL)
         return self.view_outputs(view, model_key)
 
-    @guarded("classifying this drawing")
-    def predict_sketch(self, sketch: dict | None, model_key: str, cam_class: str, channels: str):
-        """Classify the sketchpad drawing; an empty canvas gets a prompt, not an error."""
-        try:
-            view = self.explorer.from_sketch(sketch, model_key, cam_class, channels == SHOW_ALL)
-        except EmptyInput as exc:
-            return self.empty_outputs(str(exc))
-        return self.view_outputs(view, model_key)
-
     @guarded("switching the weights")
     def rerun(self, state: dict | None, model_key: str, cam_class: str, channels: str):
         """Same input, another model: rerun from the stored 28x28 image, no new upload needed."""

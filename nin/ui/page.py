@@ -22,7 +22,8 @@ from nin.model import CLASS_NAMES, parameter_count
 from nin.serve import lessons, report
 from nin.serve.pipeline import EXAMPLES_DIR, Explorer
 from nin.ui import explorers_ui
-from nin.ui.components import PngImage, SafeSketchpad, UploadImage
+from nin.ui.canvas import DrawingCanvas
+from nin.ui.components import PngImage, UploadImage
 from nin.ui.events import PREDICTED, SHOW_ALL, SHOW_TOP
 from nin.ui.lessons import DEFAULT_EXAMPLE, DX_LABEL, DY_LABEL, LAYERS, MLP_MAP_SIDE, NO_STAGE, STAGE_SIDES
 from nin.ui.limits import MAX_TEXT
@@ -39,7 +40,6 @@ CSS = BARS_CSS + GAP_PANEL_CSS + lesson_render.LESSONS_CSS + report_render.REPOR
 #notice { border-left: 4px solid #f59e0b; padding-left: 10px; }
 #status { font-size: 16px; }
 #mlp-map img { cursor: crosshair; image-rendering: pixelated; }
-#gallery-sketch img { filter: invert(1); }  /* drawings are black on white, like the canvas they load into */
 /* Pictures whose title is drawn into them: Gradio's label badge would sit on that title. */
 #mlp-w1 [data-testid="block-label"], #mlp-w2 [data-testid="block-label"],
 #mlp-vectors [data-testid="block-label"] { display: none; }
@@ -145,10 +145,8 @@ class Page:
     """The components the handlers answer to, by name."""
 
     state: gr.State                # the session's input: {"preprocessed", "model"} or None
-    sketch: SafeSketchpad
-    classify: gr.Button
+    drawing: DrawingCanvas         # the Draw tab's canvas (its gr.HTML is drawing.html)
     upload: UploadImage
-    drawing_examples: gr.Examples  # the drawings' gallery: loads into the sketchpad
     status: gr.Markdown
     model: gr.Radio
     label: gr.Label
@@ -189,16 +187,13 @@ def architecture_rows() -> list[list]:
 
 def examples(explorer: Explorer) -> dict[str, tuple[str, list[str]]]:
     """Example files by kind -> (the input they load into, files); the official test images in class order.
-    Drawings load into the sketchpad (as its canvas, black on white, shown inverted), so they take the
-    drawing path, outline filling included, and can be drawn on; the rest are uploads."""
+    The drawings are not here: they load into the drawing canvas, which shows them itself (nin/ui/canvas.py)."""
     tests = sorted(EXAMPLES_DIR.glob("test*.png"), key=lambda p: (explorer.example_class(p), p.name))
     return {
         "Official test images, two per class in class order (T-shirt/top, Trouser, Pullover, Dress, Coat, "
         "Sandal, Shirt, Sneaker, Bag, Ankle boot)": ("upload", [str(p) for p in tests]),
         "Product-style photos (dark on white: the app negates them)":
             ("upload", [str(p) for p in sorted(EXAMPLES_DIR.glob("photo*.jpg"))]),
-        "Drawings (outlines, as people draw: tap one, then draw on it)":
-            ("sketch", [str(p) for p in sorted(EXAMPLES_DIR.glob("drawing*.png"))]),
     }
 
 
@@ -242,22 +237,8 @@ def build_page(explorer: Explorer, *, reports: dict[str, report.Report], paramet
         with gr.Column(scale=5, min_width=300):
             with gr.Tabs():
                 with gr.Tab("Draw", id="draw", elem_id="tab-draw"):
-                    sketch = SafeSketchpad(
-                        type="numpy", image_mode="RGBA", canvas_size=(CANVAS, CANVAS), fixed_canvas=True,
-                        layers=False, transforms=(), sources=(),
-                        # A black brush on Gradio's default white canvas, shown inverted by CSS: white on
-                        # black like the dataset, with no initial value= (which makes the frontend swallow
-                        # the first stroke) and nothing for "Clear canvas" to lose. The model reads the
-                        # strokes' alpha, so their colour does not matter.
-                        brush=gr.Brush(colors=["#000000"], default_color="#000000", color_mode="fixed",
-                                       default_size=16),
-                        # The brush is active from the start and the whole square takes ink (nin/ui/page_js.py).
-                        label="Draw in white", show_label=False, elem_id="sketch",
-                    )
-                    with gr.Row():
-                        gr.Markdown("Predicts as you draw.", elem_id="sketch-help")
-                        classify = gr.Button("Classify drawing", variant="secondary", size="sm",
-                                             elem_id="classify", scale=0, min_width=150)
+                    drawing = DrawingCanvas(explorer)  # the canvas, its tools, live answers, examples
+                    drawing.build()
                 with gr.Tab("Upload", id="upload", elem_id="tab-upload"):
                     upload = UploadImage(
                         type="filepath", image_mode=None, sources=["upload", "clipboard"], format="png",
@@ -281,10 +262,8 @@ def build_page(explorer: Explorer, *, reports: dict[str, report.Report], paramet
     with gr.Row(equal_height=False, elem_id="examples"):
         for title, (target, files) in examples(explorer).items():
             with gr.Column(scale=len(files) + 2, min_width=200):
-                gallery = gr.Examples(files, inputs=[sketch if target == "sketch" else upload], label=title,
-                                      examples_per_page=len(files), elem_id=f"gallery-{target}")
-                if target == "sketch":
-                    drawing_examples = gallery
+                gr.Examples(files, inputs=[upload], label=title, examples_per_page=len(files),
+                            elem_id=f"gallery-{target}")
 
     # The guided path, after the input and its examples: where to look next, each step a link to its place.
     gr.HTML(explorers_ui.start_here_html(), elem_id="start-here", js_on_load=None)
@@ -426,7 +405,7 @@ def build_page(explorer: Explorer, *, reports: dict[str, report.Report], paramet
                         confusions.append(ConfusionPanel(name, gr.State(name), matrix, cell_examples))
 
     return Page(
-        state=state, sketch=sketch, classify=classify, upload=upload, drawing_examples=drawing_examples,
+        state=state, drawing=drawing, upload=upload,
         status=status, model=model, label=label, input28=input28, input224=input224, steps=steps, gap=gap,
         cam_class=cam_class, cam=cam, cam_caption=cam_caption, channels=channels, features=features,
         mlp=MlpPanel(mlp_tab, mlp_stage, mlp_row, mlp_col, mlp_go, mlp_shown, mlp_result, mlp_map, mlp_vectors,

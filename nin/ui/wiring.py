@@ -38,14 +38,9 @@ def wire(demo: gr.Blocks, page: Page, explorer: ExplorerEvents, lessons: LessonE
     # explains it instead of an "Error" badge on every panel.
     settings, outputs = page.settings, page.outputs
     page.upload.change(explorer.predict, [page.upload, *settings], outputs, api_name="predict", **model_events)
-    page.sketch.change(explorer.predict_sketch, [page.sketch, *settings], outputs, api_name="predict_sketch",
-                       trigger_mode="always_last", **model_events)
-    page.classify.click(explorer.predict_sketch, [page.sketch, *settings], outputs, api_name="classify",
-                        **model_events)
-    # Loading an example into the sketchpad does not fire its .change (the upload examples' Image does), so the
-    # drawing gallery runs the same prediction itself once the example is in the canvas.
-    page.drawing_examples.load_input_event.then(explorer.predict_sketch, [page.sketch, *settings], outputs,
-                                                api_visibility="private", **model_events)
+    # The canvas answers live by itself; about 300 ms after the pen lifts it asks for the full explanation
+    # (a private queued event), and /predict_sketch takes a drawing as an image file (nin/ui/canvas.py).
+    page.drawing.wire(explorer, settings, outputs, page.upload, model_events)
     page.model.change(explorer.rerun, [page.state, *settings], outputs, api_name="change_model", **model_events)
     page.cam_class.change(explorer.change_cam, [page.state, page.cam_class], [page.cam, page.cam_caption],
                           api_name="change_cam", **model_events)
