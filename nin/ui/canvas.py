@@ -152,7 +152,7 @@ CSS_TEMPLATE = """
 """
 
 # Runs once per page (Gradio's js_on_load: `element`, `trigger`, `server` are given). Everything it keeps lives in
-# this closure; `element.ninStats` exposes the timings the benchmark and the tests read.
+# this closure; the `.nin-cv` element's `ninStats` exposes the timings the benchmark and the tests read.
 JS_ON_LOAD = """
 const L = %(side)d, EXPORT = %(export)d, IDLE_MS = %(idle)d, MAX_CHARS = %(max_chars)d;
 const NAMES = %(names)s, PROMPT = %(prompt)s;
@@ -163,7 +163,7 @@ const live = root.querySelector('.nin-cv-live'), seen = root.querySelector('.nin
 const bars = [...root.querySelectorAll('.nin-cv-bar')], maps = [...root.querySelectorAll('.nin-cv-map')];
 const out = document.createElement('canvas'); out.width = out.height = EXPORT;
 const octx = out.getContext('2d', {willReadFrequently: true});
-const stats = element.ninStats = {moves: [], answers: [], fulls: [], refusals: [], inkChars: []};
+const stats = root.ninStats = {moves: [], answers: [], fulls: [], refusals: [], inkChars: []};
 
 let steps = [];          // strokes {size, erase, points} and loaded examples {image}, oldest first
 let current = null, pointerId = null, brush = %(brush)d, erasing = false;
@@ -221,6 +221,7 @@ canvas.addEventListener('pointermove', (e) => {
 function lift(e) {
   if (!current || e.pointerId !== pointerId) return;
   steps.push(current); current = null; pointerId = null;
+  render(ctx, canvas.width);  // the stroke redrawn whole: the screen shows exactly what undo will step back to
   changed();
 }
 canvas.addEventListener('pointerup', lift);
@@ -327,7 +328,7 @@ async function pump() {  // one call in flight; when it answers, the drawing as 
   if (answer && answer.error) stats.refusals.push(answer.error);
   // An answer for a drawing older than one already shown, or from before Undo/Clear, is dropped.
   if (answer && gen === generation && mine > shownSeq) {
-    if (answer.probs) { shownSeq = mine; show(answer); stats.answers.push([sent, performance.now(), answer.server_ms]); }
+    if (answer.probs) { shownSeq = mine; show(answer); stats.answers.push([sent, performance.now(), answer.server_ms, mine]); }
     else if (answer.empty) { shownSeq = mine; showEmpty(answer.empty); }
     else if (answer.error) { live.textContent = answer.error; }
   }
