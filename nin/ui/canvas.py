@@ -39,11 +39,15 @@ from nin.ui.limits import MAX_INK_CHARS, LiveGate, check_ink, check_number, quot
 LOGICAL_SIDE = 280    # stroke coordinates and brush sizes are in these units, whatever the screen
 EXPORT_SIDE = 140     # px of the ink sent: preprocessing fills outlines at 140 px (nin.serve.preprocess)
 IDLE_MS = 300         # after the pen lifts and stays up this long, the full explanation runs
+# Between two live calls of one page at least this long: ~10 answers a second is smooth to watch, and 8 pages
+# drawing at once then cost a 2-core server ~80 calls/s at most instead of as many as it can answer.
+MIN_INTERVAL_MS = 100
 BRUSHES = (("Thin", 8), ("Medium", 16), ("Thick", 28))
 DEFAULT_BRUSH = 16
 PROMPT = "Draw a garment on the black square: the prediction follows your pen."
-# Live calls computing at once: one core is left to the queued events (the full explanations, the lessons).
-LIVE_WORKERS = int(os.environ.get("NIN_LIVE_WORKERS", 0)) or max(1, min(2, cpu_count() - 1))
+# Live calls computing at once, in a thread pool of their own (one torch thread each): up to one per core, as the
+# queued events' group. A flood of live calls then shares the cores with the queue instead of starving it.
+LIVE_WORKERS = int(os.environ.get("NIN_LIVE_WORKERS", 0)) or max(1, min(2, cpu_count()))
 LIVE_WAITING = 16     # live calls admitted and waiting for a worker, beyond which they are refused at once
 SESSIONS_KEPT = 4096  # sessions whose latest live call is remembered (for skipping stale full explanations)
 
@@ -154,7 +158,7 @@ CSS_TEMPLATE = """
 # Runs once per page (Gradio's js_on_load: `element`, `trigger`, `server` are given). Everything it keeps lives in
 # this closure; the `.nin-cv` element's `ninStats` exposes the timings the benchmark and the tests read.
 JS_ON_LOAD = """
-const L = %(side)d, EXPORT = %(export)d, IDLE_MS = %(idle)d, MAX_CHARS = %(max_chars)d;
+const L = %(side)d, EXPORT = %(export)d, IDLE_MS = %(idle)d, MAX_CHARS = %(max_chars)d, GAP_MS = %(gap)d;
 const NAMES = %(names)s, PROMPT = %(prompt)s;
 const root = element.querySelector('.nin-cv');
 const pad = root.querySelector('.nin-cv-pad'), canvas = root.querySelector('.nin-cv-ink');
@@ -168,6 +172,7 @@ const stats = root.ninStats = {moves: [], answers: [], fulls: [], refusals: [], 
 let steps = [];          // strokes {size, erase, points} and loaded examples {image}, oldest first
 let current = null, pointerId = null, brush = %(brush)d, erasing = false;
 let seq = 0, shownSeq = 0, generation = 0, inflight = false, dirty = false, idleTimer = null, fullSent = 0;
+let lastSent = -1e9, waitTimer = null;
 
 // ------------------------------------------------------------------ drawing
 function paint(c, s, scale) {
@@ -240,7 +245,9 @@ root.querySelector('[data-tool="erase"]').addEventListener('click', (e) => { era
 function restart() { generation += 1; render(ctx, canvas.width); changed(); }
 function undo() { if (!current && steps.length) { steps.pop(); restart(); } }
 root.querySelector('[data-act="undo"]').addEventListener('click', undo);
-root.querySelector('[data-act="clear"]').addEventListener('click', () => { if (!current) { steps = []; restart(); } });
+root.querySelector('[data-act="clear"]').addEventListener('click', () => {
+  if (!current) { steps = []; showEmpty(PROMPT); restart(); }  // the prediction goes at once, not on the next answer
+});
 root.addEventListener('keydown', (e) => {
   if ((e.ctrlKey || e.metaKey) && !e.shiftKey && e.key.toLowerCase() === 'z') { e.preventDefault(); undo(); }
 });
@@ -314,14 +321,16 @@ function changed() {
   pump();
 }
 async function pump() {  // one call in flight; when it answers, the drawing as it is then goes next
-  if (inflight || !dirty) return;
+  if (inflight || !dirty || waitTimer) return;
+  const wait = lastSent + GAP_MS - performance.now();
+  if (wait > 0) { waitTimer = setTimeout(() => { waitTimer = null; pump(); }, wait); return; }
   dirty = false;
   const mine = ++seq, gen = generation, data = ink();
   if (data === null) { shownSeq = mine; showEmpty(PROMPT); armIdle(); return; }
   stats.inkChars.push(data.length);
   if (data.length > MAX_CHARS) { showEmpty('This drawing is too detailed to send; undo a stroke or clear.'); return; }
   inflight = true;
-  const sent = performance.now();
+  const sent = lastSent = performance.now();
   let answer = null;
   try { answer = await server.live({ink: data, seq: mine}); } catch (err) { answer = null; }
   inflight = false;
@@ -339,7 +348,7 @@ function armIdle() {  // the pen is up and the drawing has stayed the same for I
   clearTimeout(idleTimer);
   if (current) return;
   idleTimer = setTimeout(() => {
-    if (current || inflight || dirty || fullSent === seq) return;
+    if (current || inflight || dirty || waitTimer || fullSent === seq) return;
     fullSent = seq;
     stats.fulls.push(performance.now());
     trigger('drawn', {ink: ink(), seq: seq});
@@ -352,6 +361,7 @@ def js_on_load() -> str:
     import json
 
     return JS_ON_LOAD % {"side": LOGICAL_SIDE, "export": EXPORT_SIDE, "idle": IDLE_MS, "max_chars": MAX_INK_CHARS,
+                         "gap": MIN_INTERVAL_MS,
                          "names": json.dumps(list(CLASS_NAMES)), "prompt": json.dumps(PROMPT), "brush": DEFAULT_BRUSH}
 
 
