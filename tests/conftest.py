@@ -90,12 +90,12 @@ def open_page(browser, app_url):
 
     contexts = []
 
-    def open_(width: int = 1400, height: int = 900):
-        context = browser.new_context(viewport={"width": width, "height": height})
+    def open_(width: int = 1400, height: int = 900, **options):
+        context = browser.new_context(viewport={"width": width, "height": height}, **options)
         contexts.append(context)
         page = context.new_page()
         page.goto(app_url)
-        expect(page.locator("#sketch canvas").first).to_be_visible(timeout=BROWSER_S)
+        expect(page.locator("#canvas .nin-cv-ink")).to_be_visible(timeout=BROWSER_S)
         # The page-load event reports "Ready" in the status line once the page is connected.
         expect(page.locator("#status")).to_contain_text("Ready", timeout=BROWSER_S)
         return page

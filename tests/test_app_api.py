@@ -1,6 +1,6 @@
 """The app's API, through gradio_client, against the real server launched in-process.
 
-What a caller of the Space gets: a label dict, a friendly prompt for an empty sketch, a clear message for every
+What a caller of the Space gets: a label dict, a friendly prompt for an empty drawing, a clear message for every
 bad file (and a server that keeps serving afterwards), and session state that the follow-up events reuse.
 """
 
@@ -27,7 +27,7 @@ from gradio_client.utils import QueueError  # noqa: E402
 EXAMPLES = Path(__file__).resolve().parents[1] / "nin" / "examples"
 GOOD = EXAMPLES / "test00000_ankle-boot.png"
 PULLOVER = EXAMPLES / "test00001_pullover.png"
-PUBLIC_ENDPOINTS = {"/predict", "/predict_sketch", "/classify", "/change_model", "/change_cam", "/change_channels",
+PUBLIC_ENDPOINTS = {"/predict", "/predict_sketch", "/change_model", "/change_cam", "/change_channels",
                     "/ready", "/mlp_at", "/parameters", "/ablate", "/translate", "/gradcam",
                     "/channel", "/neighbours", "/occlusion"}
 CANVAS = 280
@@ -207,41 +207,41 @@ def test_a_burst_beyond_the_queue_bound_is_refused_with_503_and_the_server_keeps
             time.sleep(1)
 
 
-# ----------------------------------------------------------------------------- the sketchpad
+# ----------------------------------------------------------------------------- a drawing as an image file
 
-def rgba_png(path: Path, array: np.ndarray) -> dict:
-    Image.fromarray(array, "RGBA").save(path)
+def drawing_file(tmp_path: Path, stroke: bool, mode: str = "RGBA") -> dict:
+    """A drawing as an API caller sends one to /predict_sketch: white strokes on black (RGB), or on a
+    transparent background (RGBA)."""
+    array = np.zeros((CANVAS, CANVAS, 4), np.uint8)
+    if stroke:  # a white T-shirt-ish shape: body plus sleeves
+        array[90:240, 90:190] = 255
+        array[90:130, 50:230] = 255
+    if mode == "RGB":
+        array[..., 3] = 255
+    path = tmp_path / f"drawing_{mode}_{stroke}.png"
+    Image.fromarray(array, "RGBA").convert(mode).save(path)
     return handle_file(str(path))
 
 
-def sketch_value(tmp_path: Path, stroke: bool) -> dict:
-    """A sketchpad value as the browser sends it: black background, one transparent layer, the composite."""
-    black = np.zeros((CANVAS, CANVAS, 4), np.uint8)
-    black[..., 3] = 255
-    layer = np.zeros((CANVAS, CANVAS, 4), np.uint8)
-    if stroke:  # a white T-shirt-ish shape: body plus sleeves
-        layer[90:240, 90:190] = 255
-        layer[90:130, 50:230] = 255
-    composite = black.copy()
-    composite[layer[..., 3] > 0] = 255
-    return {"background": rgba_png(tmp_path / "bg.png", black),
-            "layers": [rgba_png(tmp_path / "layer.png", layer)] if stroke else [],
-            "composite": rgba_png(tmp_path / "composite.png", composite), "id": None}
-
-
-def test_empty_sketch_gets_the_drawing_prompt_not_an_error(client, tmp_path):
-    label, *_, status, features, steps = client.predict(sketch_value(tmp_path, stroke=False),
+def test_empty_drawing_gets_the_drawing_prompt_not_an_error(client, tmp_path):
+    label, *_, status, features, steps = client.predict(drawing_file(tmp_path, stroke=False),
                                                         api_name="/predict_sketch")
     assert not (label or {}).get("label")   # an empty gr.Label comes back as {}
     assert "Draw" in status
 
 
-def test_sketch_with_a_stroke_is_classified(client, tmp_path):
-    result = client.predict(sketch_value(tmp_path, stroke=True), api_name="/predict_sketch")
+@pytest.mark.parametrize("mode", ["RGBA", "RGB"])
+def test_a_drawing_file_takes_the_drawing_path_with_its_outline_filled(client, tmp_path, mode):
+    result = client.predict(drawing_file(tmp_path, stroke=True, mode=mode), api_name="/predict_sketch")
     assert result[0]["label"] in CLASS_NAMES
     assert result[0]["label"] in result[6]
-    assert "Drawing" in result[8]
+    assert "Drawing" in result[8] and "outline" in result[8]
     assert output_pixels(result[1]).max() > 200   # the stroke is light on black in what the network sees
+
+
+def test_the_drawing_example_black_on_white_is_read_as_ink(client):
+    result = client.predict(handle_file(str(EXAMPLES / "drawing_trouser.png")), api_name="/predict_sketch")
+    assert result[0]["label"] == "Trouser"
 
 
 # ----------------------------------------------------------------------------- follow-up events reuse the session

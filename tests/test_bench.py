@@ -50,8 +50,8 @@ def test_bench_load_reports_levels_sessions_and_hostile_requests_against_a_launc
     assert sequential["vs_sequential"] == 1.0 and concurrent["vs_sequential"] > 0
     assert 0 < concurrent["p50_ms"] <= concurrent["p95_ms"]
     assert report["sessions"]["sessions"] == 4 and report["sessions"]["growth_mb"] is not None
-    layer, blobs = report["attacks"]["layer_64mp"], report["attacks"]["accept_blobs_index"]
-    assert "64 megapixels" in layer["message"] and blobs["status"] == 400
+    layer, live = report["attacks"]["layer_64mp"], report["attacks"]["live_1mb"]
+    assert "64 megapixels" in layer["message"] and live["status"] == 413
     assert re.search(r"^ +2 +8 +0 ", stdout, re.MULTILINE)  # the printed table: 2 clients, 8 ok, 0 errors
     # The same levels against a minimal Gradio app (one Image in, one Label out): the framework's ceiling.
     minimal = report["baseline"]["levels"]

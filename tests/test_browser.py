@@ -1,8 +1,7 @@
-"""The page in a real browser: draw (as a newcomer does: no tool clicked first), live prediction during a
-stroke and the latency after a burst of strokes, the first minute on a phone, upload, clear, a bad file, the
-channel switch, the lessons, the model report, and screenshots.
-
-Measured figures (live-stroke.json, burst-latency.json) land next to the screenshots and in the test log (-s).
+"""The page in a real browser: draw on the canvas (as a newcomer does: no tool clicked first) and watch the
+live answer and class maps follow the pen, undo/eraser/clear, the drawing examples, the first minute on a phone
+(a finger stroke), upload, a bad file, the channel switch, the lessons, the model report, and screenshots.
+The canvas's latency is measured by `python -m nin.dev.bench_canvas`, not here.
 
 Debian's /usr/bin/chromium (`apt-get install -y chromium`) driven by the sync API of PyPI's playwright, never
 `playwright install`: Playwright's own browser download is not used anywhere (see conftest.browser).
@@ -19,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+
 from conftest import sent_events, upload, wait_until_sent
 
 try:
@@ -34,24 +34,27 @@ PREDICTION_S = 30_000   # first prediction on a busy 2-core machine, in ms
 UI_S = 15_000           # anything else the page does, in ms
 
 TOP_LABEL = '#prediction [data-testid="label-output-value"]'
-EDITOR_MARGIN = 30      # px the image editor keeps around its drawing area (Gradio's zoom "fit" border)
+INK = "#canvas .nin-cv-ink"
+LIVE = "#canvas .nin-cv-live"   # the canvas's aria-live line: the top class and its %
+PROMPT = "Draw a garment"
 PHONE = (390, 844)
 DESKTOP = (1400, 1000)
 
 
 def drawing_area(page: Page) -> dict:
-    """The drawing square on screen. The editor's canvas element is 30 px larger on every side (its fit margin),
-    and the page clips that margin away: the visible square is exactly the drawing area."""
-    box = page.locator("#sketch .pixi-target canvas").bounding_box()
-    return {"x": box["x"] + EDITOR_MARGIN, "y": box["y"] + EDITOR_MARGIN,
-            "width": box["width"] - 2 * EDITOR_MARGIN, "height": box["height"] - 2 * EDITOR_MARGIN}
+    """The black drawing square on screen: the canvas element is the whole square."""
+    return page.locator(INK).bounding_box()
 
 
-def stroke(page: Page, points: list[tuple[float, float]], steps: int = 3) -> None:
-    """One pen-down stroke through points given as fractions (0..1) of the visible drawing square. As a
-    newcomer draws: no tool is clicked first."""
+def on_screen(page: Page, points: list[tuple[float, float]]) -> list[tuple[float, float]]:
     area = drawing_area(page)
-    xy = [(area["x"] + x * area["width"], area["y"] + y * area["height"]) for x, y in points]
+    return [(area["x"] + x * area["width"], area["y"] + y * area["height"]) for x, y in points]
+
+
+def stroke(page: Page, points: list[tuple[float, float]], steps: int = 6) -> None:
+    """One pen-down stroke with the mouse through points given as fractions (0..1) of the drawing square. As a
+    newcomer draws: no tool is clicked first."""
+    xy = on_screen(page, points)
     page.mouse.move(*xy[0])
     page.mouse.down()
     for point in xy[1:]:
@@ -59,68 +62,11 @@ def stroke(page: Page, points: list[tuple[float, float]], steps: int = 3) -> Non
     page.mouse.up()
 
 
-def in_viewport(page: Page, selector: str) -> bool:
-    """Whether the element is entirely on screen, without scrolling."""
-    return page.locator(selector).first.evaluate(
-        "e => { const b = e.getBoundingClientRect(); return b.height > 0 && b.top >= 0 && b.left >= 0 && "
-        "b.bottom <= window.innerHeight && b.right <= window.innerWidth; }")
-
-
-RECORD_JS = """() => {
-  // performance.now() of each trusted pointerup, of each event sent, and of each result the page shows:
-  // [time, 28x28 picture, status].
-  window.ninUps = []; window.ninResults = []; window.ninJoins = []; window.ninStart = performance.now();
-  document.addEventListener('pointerup', e => { if (e.isTrusted) window.ninUps.push(performance.now()); }, true);
-  const fetch = window.fetch;  // when each event is sent to the server's queue
-  window.fetch = function (input) {
-    if (String(input && input.url || input).includes('/queue/join')) window.ninJoins.push(performance.now());
-    return fetch.apply(this, arguments);
-  };
-  let last = null;
-  const note = () => {
-    const img = document.querySelector('#input28 img');
-    const status = document.querySelector('#status [data-testid="markdown"]');  // not its progress timer
-    const now = [img ? img.getAttribute('src') : null, status ? status.textContent : null];
-    if (now[0] && (!last || now[0] !== last[0] || now[1] !== last[1])) {
-      last = now; window.ninResults.push([performance.now(), ...now]);
-    }
-  };
-  const watch = {subtree: true, childList: true, attributes: true, characterData: true};
-  for (const id of ['input28', 'status']) new MutationObserver(note).observe(document.getElementById(id), watch);
-}"""
-
-
-def record(page: Page) -> None:
-    """Start noting pen-ups and results (see RECORD_JS); the notes live in the page."""
-    page.evaluate(RECORD_JS)
-
-
-def wait_until_quiet(page: Page, quiet_ms: int = 2500, limit_ms: int = PREDICTION_S) -> None:
-    """Wait until neither a pen-up nor a new result has happened for quiet_ms."""
-    page.wait_for_function(
-        "q => { const r = window.ninResults, u = window.ninUps;"
-        "       const last = Math.max(window.ninStart, r.length ? r[r.length - 1][0] : 0,"
-        "                             u.length ? u[u.length - 1] : 0);"
-        "       return performance.now() - last > q; }", arg=quiet_ms, timeout=limit_ms, polling=100)
-
-
-def png_bytes(page: Page, src: str) -> list[int]:
-    return page.evaluate("async u => Array.from(new Uint8Array(await (await fetch(u)).arrayBuffer()))", src)
-
-
-def save_figures(name: str, figures: dict) -> None:
-    """Measured numbers go next to the screenshots (artifacts/, git-ignored) and to the test log."""
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    (SHOTS / f"{name}.json").write_text(json.dumps(figures, indent=2) + "\n")
-    print(name, figures)
-
-
 def slow_stroke(page: Page, points: list[tuple[float, float]], duration_ms: int = 2500) -> None:
     """Like a hand: the pen goes down and moves through the points for about duration_ms, in small moves with
     short pauses, and stays down at the end. Timed, not counted: on a loaded machine each move is slower, so
     there are fewer of them, but the pen is down as long."""
-    area = drawing_area(page)
-    xy = [(area["x"] + x * area["width"], area["y"] + y * area["height"]) for x, y in points]
+    xy = on_screen(page, points)
     per_segment = duration_ms / 1000 / (len(xy) - 1)
     page.mouse.move(*xy[0])
     page.mouse.down()
@@ -130,6 +76,54 @@ def slow_stroke(page: Page, points: list[tuple[float, float]], duration_ms: int 
             done = min(1.0, (time.monotonic() - start) / per_segment)
             page.mouse.move(x0 + (x1 - x0) * done, y0 + (y1 - y0) * done)
             page.wait_for_timeout(30)
+
+
+def finger_stroke(page: Page, points: list[tuple[float, float]], moves: int = 40) -> None:
+    """A finger drag through the points, as the phone's touchscreen sends it (CDP touch events)."""
+    xy = on_screen(page, points)
+    cdp = page.context.new_cdp_session(page)
+    touch = lambda kind, x, y: cdp.send("Input.dispatchTouchEvent", {  # noqa: E731
+        "type": kind, "touchPoints": [] if kind == "touchEnd" else [{"x": x, "y": y}]})
+    touch("touchStart", *xy[0])
+    per = max(1, moves // (len(xy) - 1))
+    for (x0, y0), (x1, y1) in zip(xy, xy[1:]):
+        for i in range(1, per + 1):
+            touch("touchMove", x0 + (x1 - x0) * i / per, y0 + (y1 - y0) * i / per)
+            page.wait_for_timeout(15)
+    touch("touchEnd", 0, 0)
+    cdp.detach()
+
+
+def ink_pixels(page: Page) -> int:
+    """Pixels of the drawing canvas holding ink (alpha over 20)."""
+    return page.locator(INK).evaluate(
+        "c => { const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; let n = 0;"
+        "       for (let i = 3; i < d.length; i += 4) if (d[i] > 20) n++; return n; }")
+
+
+def class_map_means(page: Page) -> list[str]:
+    return page.locator("#canvas .nin-cv-mean").all_inner_texts()
+
+
+def stats(page: Page) -> dict:
+    """The canvas's own timings (performance.now() ms): pointer moves, live answers [sent, shown, server ms, seq]."""
+    return page.locator("#canvas .nin-cv").evaluate(
+        "e => { const s = e.ninStats; return {moves: s.moves, answers: s.answers, fulls: s.fulls, "
+        "refusals: s.refusals, inkChars: s.inkChars}; }")
+
+
+def in_viewport(page: Page, selector: str) -> bool:
+    """Whether the element is entirely on screen, without scrolling."""
+    return page.locator(selector).first.evaluate(
+        "e => { const b = e.getBoundingClientRect(); return b.height > 0 && b.top >= 0 && b.left >= 0 && "
+        "b.bottom <= window.innerHeight && b.right <= window.innerWidth; }")
+
+
+def save_figures(name: str, figures: dict) -> None:
+    """Measured numbers go next to the screenshots (artifacts/, git-ignored) and to the test log."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    (SHOTS / f"{name}.json").write_text(json.dumps(figures, indent=2) + "\n")
+    print(name, figures)
 
 
 def expect_prediction(page: Page, timeout: int = PREDICTION_S) -> str:
@@ -145,157 +139,119 @@ BAG = [(0.25, 0.4), (0.75, 0.4), (0.75, 0.8), (0.25, 0.8), (0.25, 0.4)]
 
 # ----------------------------------------------------------------------------- drawing
 
-def test_one_stroke_on_the_page_as_loaded_shows_a_prediction_with_no_tool_clicked(open_page):
-    # Regressions: Gradio 6.31's editor starts (and comes back after Clear) with no drawing tool, so a stroke
-    # drew nothing until the Brush icon was clicked; and with a Sketchpad value= the first stroke was swallowed.
-    page = open_page(*DESKTOP)
-    # Nothing is clicked: the brush must already be the active tool (highlighted) on the page as loaded.
-    expect(page.locator("#sketch").get_by_role("button", name="Brush", exact=True)).to_have_class(re.compile(r"\bhighlight\b"),
-                                                                                       timeout=UI_S)
-    expect(page.locator("#sketch")).not_to_contain_text("select the draw tool")
+def test_a_mouse_stroke_on_the_page_as_loaded_updates_the_top_class_and_class_maps_while_the_pen_is_down(open_page):
+    page = open_page(*DESKTOP)  # nothing is clicked first: the page as a newcomer finds it
+    expect(page.locator(LIVE)).to_have_attribute("aria-live", "polite")
+    expect(page.locator(LIVE)).to_contain_text(PROMPT)
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "desktop-as-loaded.png"))
-    record(page)
-    stroke(page, TROUSERS)
-    expect_prediction(page)
-    wait_until_quiet(page)  # the pen-up's prediction, not one from the middle of the stroke
+    slow_stroke(page, SHIRT[:4], duration_ms=1500)  # pen still down
+    expect(page.locator(LIVE)).to_have_text(re.compile(r"^\S.* \d+%$"), timeout=UI_S)
+    first_text, first_means = page.locator(LIVE).inner_text(), class_map_means(page)
+    assert all(mean.startswith("mean ") for mean in first_means) and len(first_means) == 10
+    xy = on_screen(page, SHIRT[3:])
+    for (x0, y0), (x1, y1) in zip(xy, xy[1:]):  # the rest of the outline, pen still down
+        page.mouse.move(x1, y1, steps=25)
+    expect(page.locator("#canvas .nin-cv-mean").first).not_to_have_text(first_means[0], timeout=UI_S)
+    assert page.locator(LIVE).inner_text() != first_text or class_map_means(page) != first_means
+    assert not page.locator(TOP_LABEL).count(), "the full explanation ran while the pen was down"
+    page.mouse.up()
+    # About 300 ms after pen-up the full explanation: the same top class as the live line.
+    label = expect_prediction(page)
+    expect(page.locator(LIVE)).to_contain_text(label, timeout=UI_S)
+    expect(page.locator("#gap .nin-card")).to_have_count(10, timeout=UI_S)
+    answers = stats(page)["answers"]
+    seqs = [answer[3] for answer in answers]
+    assert seqs == sorted(set(seqs)), "an answer older than one already shown was shown"
     page.screenshot(path=str(SHOTS / "desktop-after-a-stroke.png"))
+
+
+def test_undo_the_eraser_and_clear_change_the_drawing_and_clear_shows_no_prediction(open_page):
+    page = open_page()
+    stroke(page, TROUSERS)
+    one = ink_pixels(page)
+    expect_prediction(page)
+    stroke(page, [(0.1, 0.5), (0.9, 0.5)])
+    two = ink_pixels(page)
+    assert two > one > 0
+    page.get_by_role("button", name="Undo").click()
+    assert ink_pixels(page) == one
+    page.get_by_role("button", name="Eraser").click()
+    expect(page.get_by_role("button", name="Eraser")).to_have_attribute("aria-pressed", "true")
+    stroke(page, [(0.2, 0.5), (0.8, 0.5)])
+    assert 0 < ink_pixels(page) < one
+
+    page.get_by_role("button", name="Clear").click()
+    assert ink_pixels(page) == 0
+    expect(page.locator(LIVE)).to_contain_text(PROMPT, timeout=1000)  # at once, on the page
+    expect(page.locator("#canvas .nin-cv-bar.nin-cv-best")).to_have_count(0, timeout=1000)
+    expect(page.locator(TOP_LABEL)).to_have_count(0, timeout=UI_S)
+    expect(page.locator("#gap .nin-card")).to_have_count(0)
+    # A cleared square is black edge to edge: no frame inside it.
+    assert page.locator("#canvas .nin-cv-pad").evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(0, 0, 0)"
+    for element in (INK, "#canvas .nin-cv-pad"):
+        assert page.locator(element).evaluate("e => getComputedStyle(e).borderTopWidth") == "0px"
+
+    page.get_by_role("button", name="Medium brush").click()
+    stroke(page, BAG)  # after Clear the next stroke draws and is classified
+    expect(page.locator(LIVE)).to_have_text(re.compile(r"\d+%"), timeout=UI_S)
 
 
 def test_a_stroke_along_the_edge_of_the_black_square_counts(open_page):
     """The whole visible square takes ink: no dead margin around the drawing area."""
     page = open_page()
-    stroke(page, [(0.02, 0.02), (0.98, 0.02), (0.98, 0.3)])
-    expect_prediction(page)
-    expect(page.locator("#status")).to_contain_text("%", timeout=UI_S)
-    # The 28x28 input is drawn from the ink: an empty or vanished stroke leaves no picture.
-    expect(page.locator("#input28 img")).to_be_visible(timeout=UI_S)
+    stroke(page, [(0.01, 0.01), (0.99, 0.01), (0.99, 0.3)])
+    corner = page.locator(INK).evaluate(
+        "c => c.getContext('2d').getImageData(Math.round(c.width * 0.01), Math.round(c.width * 0.01), 1, 1).data[3]")
+    assert corner > 100
+    expect(page.locator(LIVE)).to_have_text(re.compile(r"\d+%"), timeout=UI_S)
 
 
-def test_the_colour_swatch_pan_and_zoom_are_not_offered(open_page):
+def test_every_canvas_control_is_a_labelled_button_reachable_by_keyboard(open_page):
     page = open_page()
-    for tool in ("Color", "Pan", "Zoom in", "Zoom out"):
-        expect(page.locator(f'#sketch button[aria-label="{tool}"]')).to_be_hidden()
-    for tool in ("Brush", "Erase", "Brush Size", "Undo", "Clear canvas"):
-        expect(page.locator(f'#sketch button[aria-label="{tool}"]')).to_be_visible()
+    names = ["Thin brush", "Medium brush", "Thick brush", "Eraser", "Undo", "Clear"]
+    page.get_by_role("button", name="Thin brush").focus()
+    for name in names[1:]:
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.getAttribute('aria-label')") == name
+    page.get_by_role("button", name="Thick brush").focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("button", name="Thick brush")).to_have_attribute("aria-pressed", "true")
+    expect(page.get_by_role("button", name="Medium brush")).to_have_attribute("aria-pressed", "false")
+    assert page.locator("#canvas .nin-cv-example").count() == 5
+    for example in page.locator("#canvas .nin-cv-example").all():
+        assert (example.get_attribute("aria-label") or "").startswith("Load the ")
 
 
-def test_drawing_shows_a_prediction_that_updates_on_the_next_stroke(open_page):
+def test_a_drawing_example_loads_into_the_canvas_and_can_be_drawn_over(open_page):
     page = open_page()
-    stroke(page, TROUSERS)
-    label = expect_prediction(page)
-    expect(page.locator("#status")).to_contain_text(label, timeout=UI_S)
-    seen = page.locator("#input28 img")
-    expect(seen).to_be_visible(timeout=UI_S)
-    before = seen.get_attribute("src")
-
-    stroke(page, BAG)  # a different shape: the 28x28 input must change
-    expect(seen).not_to_have_attribute("src", before, timeout=PREDICTION_S)
-    expect(page.locator("#gap .nin-card")).to_have_count(10, timeout=UI_S)
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / "draw.png"), full_page=True)
-
-
-def test_clear_canvas_brings_back_the_prompt_and_removes_the_prediction(open_page):
-    page = open_page()
-    stroke(page, SHIRT)
-    stroke(page, [(0.3, 0.5), (0.7, 0.5)])
-    expect_prediction(page)
-
-    page.locator('#sketch button[aria-label="Clear canvas"]').click()
-    expect(page.locator("#status")).to_contain_text("Draw a garment", timeout=PREDICTION_S)
-    expect(page.locator(TOP_LABEL)).to_have_count(0, timeout=UI_S)
-    expect(page.locator("#gap .nin-card")).to_have_count(0)
-    expect(page.locator("#features figure.nin-stage")).to_have_count(0)
-
-    stroke(page, TROUSERS)  # Clear put the editor back to "no tool": the next stroke must still draw
-    expect_prediction(page)
-
-
-# ----------------------------------------------------------------------------- live while drawing
-
-def test_the_prediction_updates_during_a_stroke_before_the_pen_is_lifted(open_page):
-    page = open_page(*DESKTOP)
-    record(page)
-    down = page.evaluate("performance.now()")
-    slow_stroke(page, SHIRT)  # about 2.5 s with the pen down
-    # Still pressed: the prediction of the stroke so far is on the page.
-    expect(page.locator(TOP_LABEL)).to_be_visible(timeout=PREDICTION_S)
-    during = page.evaluate("window.ninResults.map(r => r[0])")
-    lifted = page.evaluate("performance.now()")
-    page.mouse.up()
-    assert during, "no prediction was shown while the pen was down"
-    save_figures("live-stroke", {"pen_down_ms": round(lifted - down), "first_prediction_after_pen_down_ms":
-                                 round(during[0] - down), "predictions_shown_while_pen_down": len(during),
-                                 "load_average_1min": os.getloadavg()[0], "cpus": os.cpu_count()})
-
-
-def test_after_a_quick_burst_of_strokes_the_final_drawing_is_classified_and_the_server_answers_within_a_second(
-        open_page):
-    """Time from the last stroke's pen-up to the page showing the prediction of the whole drawing.
-
-    The target is 1 s from pen-up. Headless Chromium here paints the canvas in software and Gradio 6.31
-    re-exports the drawing on every status message, so the browser alone spends ~2.6 s before the final
-    request leaves (measured on a quiet 2-core machine; milliseconds with a GPU-backed canvas). What the
-    app controls, request sent -> result shown, must stay under 1 s; the whole span is recorded, and must
-    stay under NIN_BURST_BUDGET_MS (10 s by default: no lost or stuck final result)."""
-    page = open_page(*DESKTOP)
-    stroke(page, [(0.3, 0.3), (0.7, 0.3)])  # the page's first request pays one-off costs: not measured
-    expect_prediction(page)
-    record(page)
-    wait_until_quiet(page, 1000)
-    strokes = [[(0.35, 0.15), (0.35, 0.85)], [(0.65, 0.15), (0.65, 0.85)], [(0.35, 0.15), (0.65, 0.15)],
-               [(0.5, 0.15), (0.5, 0.45)], [(0.4, 0.85), (0.3, 0.9)], [(0.6, 0.85), (0.7, 0.9)]]
-    for points in strokes:  # a quick burst: a few moves a stroke, no pause between strokes
-        stroke(page, points, steps=4)
-    wait_until_quiet(page)
-    ups = page.evaluate("window.ninUps")
-    results = page.evaluate("window.ninResults")
-    first_up, last_up = ups[-len(strokes)], ups[-1]
-    shown_at, shown, _ = results[-1]
-    latency = shown_at - last_up
-    updates = [t for t, *_ in results if t > first_up]
-    sent = max((t for t in page.evaluate("window.ninJoins") if t < shown_at), default=shown_at)
-
-    # What was shown last is the prediction of the whole drawing: an explicit "Classify drawing" of the canvas
-    # as it is now sees the same 28x28 input. (Pictures are cached by content, so the same input keeps the
-    # same address; the status line, with its timing, is what changes.)
-    with page.expect_request(lambda request: "/queue/join" in request.url, timeout=UI_S):
-        page.locator("#classify").click()
-    page.evaluate("window.ninStart = performance.now()")
-    wait_until_quiet(page)
-    reference = page.locator("#input28 img").get_attribute("src")
-    assert reference == shown or png_bytes(page, shown) == png_bytes(page, reference), \
-        "the last picture shown was not the final drawing's"
-
-    save_figures("burst-latency", {"strokes": len(strokes), "burst_ms": round(last_up - first_up),
-                                   "results_shown_during_and_after_the_burst": len(updates),
-                                   "last_pen_up_to_final_result_ms": round(latency),
-                                   # of which: in the browser until the final request left (the editor exports
-                                   # the canvas), then the server's round trip and the page showing the result
-                                   "pen_up_to_request_sent_ms": round(sent - last_up),
-                                   "request_sent_to_result_shown_ms": round(shown_at - sent),
-                                   "load_average_1min": os.getloadavg()[0], "cpus": os.cpu_count()})
-    assert shown_at - sent < 1000, f"the server's answer took {shown_at - sent:.0f} ms to show"
-    budget = int(os.environ.get("NIN_BURST_BUDGET_MS", 10_000))
-    assert latency < budget, f"the final result came {latency:.0f} ms after the last stroke (budget {budget} ms)"
+    page.get_by_role("button", name="Load the bag drawing into the canvas").click()
+    expect(page.locator(LIVE)).to_contain_text("Bag", timeout=UI_S)
+    loaded = ink_pixels(page)
+    assert loaded > 0
+    expect(page.locator(TOP_LABEL)).to_have_text("Bag", timeout=PREDICTION_S)
+    expect(page.locator("#steps")).to_contain_text("Drawing → Fashion-MNIST style", timeout=UI_S)
+    expect(page.locator("#steps")).to_contain_text("filled in", timeout=UI_S)
+    stroke(page, [(0.1, 0.1), (0.3, 0.1)])
+    assert ink_pixels(page) > loaded
 
 
 # ----------------------------------------------------------------------------- the first minute on a phone
 
-def test_on_a_phone_the_top_class_shows_under_the_canvas_while_drawing(open_page):
-    page = open_page(*PHONE)
+def test_on_a_phone_a_finger_stroke_draws_without_scrolling_and_the_top_class_shows_beside_the_canvas(open_page):
+    page = open_page(*PHONE, has_touch=True, is_mobile=True, device_scale_factor=2)
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "phone-as-loaded.png"))
-    assert in_viewport(page, "#sketch"), "the canvas is not on the first screen"
-    slow_stroke(page, TROUSERS)  # pen still down
-    expect(page.locator("#status")).to_contain_text(re.compile(r"with \d+%"), timeout=PREDICTION_S)
-    assert in_viewport(page, "#sketch") and in_viewport(page, "#status"), "canvas and prediction not both on screen"
+    assert in_viewport(page, INK), "the canvas is not on the first screen"
+    scrolled = page.evaluate("window.scrollY")
+    finger_stroke(page, TROUSERS)
+    assert ink_pixels(page) > 0, "the finger stroke drew nothing"
+    assert page.evaluate("window.scrollY") == scrolled, "the finger stroke scrolled the page"
+    expect(page.locator(LIVE)).to_have_text(re.compile(r"\d+%"), timeout=UI_S)
+    assert in_viewport(page, INK) and in_viewport(page, LIVE), "canvas and top class not both on screen"
     page.screenshot(path=str(SHOTS / "phone-drawing.png"))
-    page.mouse.up()
     label = expect_prediction(page)
-    expect(page.locator("#status")).to_contain_text(label, timeout=UI_S)  # one source of truth
-    assert in_viewport(page, "#status")
+    expect(page.locator(LIVE)).to_contain_text(label, timeout=UI_S)  # one answer, two places
 
 
 def test_on_a_phone_tapping_an_example_brings_its_prediction_on_screen(open_page):
@@ -307,16 +263,6 @@ def test_on_a_phone_tapping_an_example_brings_its_prediction_on_screen(open_page
     expect(page.locator(TOP_LABEL)).to_be_in_viewport(timeout=UI_S)
     page.wait_for_timeout(600)  # the smooth scroll settles
     page.screenshot(path=str(SHOTS / "phone-after-an-example.png"))
-
-
-def test_tapping_a_drawing_example_loads_it_into_the_canvas_and_names_its_class(open_page):
-    page = open_page()
-    drawing = page.locator("#gallery-sketch button.gallery-item").first  # drawing_bag.png, in file order
-    drawing.scroll_into_view_if_needed()
-    drawing.click()
-    expect(page.locator(TOP_LABEL)).to_have_text("Bag", timeout=PREDICTION_S)
-    expect(page.locator("#steps")).to_contain_text("Drawing → Fashion-MNIST style", timeout=UI_S)
-    expect(page.locator("#steps")).to_contain_text("filled in", timeout=UI_S)
 
 
 def test_on_a_phone_every_lesson_tab_is_visible_without_an_overflow_menu(open_page):

@@ -133,27 +133,19 @@ def test_occlusion_returns_the_grid_and_its_rank_correlation_with_cam(session):
     assert np.asarray(session.predict(4, api_name="/occlusion")["grid"]).shape == (7, 7)
 
 
-def sketch_value(tmp_path: Path) -> dict:
-    """A sketchpad value as the browser sends it: a black canvas and one layer with a white trouser shape."""
-    def png(name, array):
-        Image.fromarray(array, "RGBA").save(tmp_path / name)
-        return handle_file(str(tmp_path / name))
-
-    black = np.zeros((280, 280, 4), np.uint8)
-    black[..., 3] = 255
+def drawing_file(tmp_path: Path) -> dict:
+    """A drawing as an API caller sends it to /predict_sketch: a white trouser shape on a transparent PNG."""
     layer = np.zeros((280, 280, 4), np.uint8)
     layer[40:250, 95:135] = 255   # two legs
     layer[40:250, 150:190] = 255
     layer[40:80, 95:190] = 255    # the waist
-    composite = black.copy()
-    composite[layer[..., 3] > 0] = 255
-    return {"background": png("bg.png", black), "layers": [png("layer.png", layer)],
-            "composite": png("composite.png", composite), "id": None}
+    Image.fromarray(layer, "RGBA").save(tmp_path / "layer.png")
+    return handle_file(str(tmp_path / "layer.png"))
 
 
 def test_the_explorers_follow_a_drawing(app_url, tmp_path):
     drawn = new_client(app_url)
-    label = drawn.predict(sketch_value(tmp_path), api_name="/predict_sketch")[0]["label"]
+    label = drawn.predict(drawing_file(tmp_path), api_name="/predict_sketch")[0]["label"]
     neighbours = drawn.predict(8, api_name="/neighbours")
     assert neighbours["predicted_name"] == label
     assert drawn.predict(12, api_name="/occlusion")["class_name"] == label

@@ -15,6 +15,7 @@ import json
 import math
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -119,6 +120,14 @@ class Raw:
         answer.seconds = time.perf_counter() - start
         return answer
 
+    def live(self, ink, session: str | None = None, seq: int = 1) -> tuple[httpx.Response, float]:
+        """One live call of the drawing canvas (POST /component_server, outside the queue), and its seconds."""
+        body = {"component_id": self.components["canvas"], "fn_name": "live", "session_hash": session or new_session(),
+                "data": {"ink": ink, "seq": seq}}
+        start = time.perf_counter()
+        response = self.http.post(f"{self.url}{PREFIX}/component_server/", json=body)
+        return response, time.perf_counter() - start
+
     def session_with_image(self) -> str:
         """A session whose last input is the example image (the lessons work on it)."""
         session = new_session()
@@ -200,6 +209,63 @@ def row_huge_body(raw: Raw, session: str, size: int) -> Answer:
     payload = {"data": ["y" * size], "event_data": None, "fn_index": raw.fn_ids["predict"], "trigger_id": None,
                "session_hash": session}
     return raw.call("predict", None, session, body=json.dumps(payload).encode())
+
+
+def drawing_ink() -> str:
+    """A trouser outline as the canvas sends it: a 140 px PNG data URL, white strokes on transparent."""
+    import base64
+    import io
+
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGBA", (140, 140))
+    ImageDraw.Draw(image).line([(50, 20), (50, 120), (70, 40), (90, 120), (90, 20), (50, 20)], fill="white", width=8)
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+def row_live_payload(raw: Raw, ink) -> Answer:
+    """One live canvas call with `ink` as its drawing (oversized, malformed, not a PNG)."""
+    response, seconds = raw.live(ink)
+    said = response.json().get("error", "") if response.status_code == 200 else response.text[:300]
+    return Answer(response.status_code, message=said or "answered", response_bytes=len(response.content),
+                  seconds=seconds)
+
+
+def row_live_flood(raw: Raw, seconds: float = 6.0, threads: int = 16, predicts: int = 6) -> dict:
+    """`threads` clients calling the canvas's live function back to back, each under a new session id every call
+    (so the per-session bound does not apply), while another session sends `predicts` /predict one after
+    another: the live calls' answers and refusals, and /predict's latency beside its latency on an idle server."""
+    import concurrent.futures
+    import statistics
+
+    ink, image = drawing_ink(), raw.upload(EXAMPLE)
+    settings = [None, "Predicted class", "Top 16 channels by mean"]
+    idle = [raw.call("predict", [image, *settings]).seconds for _ in range(3)]
+    stop_at = time.monotonic() + seconds
+    counts, lock = {"answered": 0, "refused": 0, "other": 0}, threading.Lock()
+
+    def flood() -> None:
+        with httpx.Client(timeout=30) as http:
+            flooder = Raw.__new__(Raw)
+            flooder.url, flooder.http, flooder.components = raw.url, http, raw.components
+            while time.monotonic() < stop_at:
+                response, _ = flooder.live(ink)
+                body = response.json() if response.status_code == 200 else {}
+                with lock:
+                    counts["answered" if "probs" in body else "refused" if "error" in body else "other"] += 1
+
+    with concurrent.futures.ThreadPoolExecutor(threads) as pool:
+        running = [pool.submit(flood) for _ in range(threads)]
+        time.sleep(0.5)
+        during = [raw.call("predict", [image, *settings]) for _ in range(predicts)]
+        for future in running:
+            future.result()
+    return {**counts, "predict_ok": sum(bool(a.success) for a in during), "predicts": predicts,
+            "predict_idle_s": round(statistics.median(idle), 3),
+            "predict_during_s": round(statistics.median(a.seconds for a in during), 3),
+            "predict_during_max_s": round(max(a.seconds for a in during), 3)}
 
 
 WRONG_VALUES = {
@@ -297,6 +363,17 @@ def run_all(url: str, pid: int | None = None, log: Path | None = None) -> list[R
     add("/gradcam class name of 30 KB (under the body limit)", lambda: row_huge_value(raw, session, 30_000), one)
     add("/predict request of 20 MB", lambda: row_huge_body(raw, session, 20 << 20), one)
     add("/predict request of 10 MB", lambda: row_huge_body(raw, session, 10 << 20), one)
+    add("live canvas call of 1 MB", lambda: row_live_payload(raw, "data:image/png;base64," + "A" * (1 << 20)), one)
+    add("live canvas call of 40,000 characters", lambda: row_live_payload(raw, "data:image/png;base64," + "A" * 40_000),
+        one)
+    add("live canvas call, ink not base64", lambda: row_live_payload(raw, "data:image/png;base64,%%%"), one)
+    add("live canvas call, ink a JPEG", lambda: row_live_payload(raw, "data:image/png;base64,/9j/4AAQSkZJRgABAQ=="),
+        one)
+    add("16 clients flooding live calls for 6 s, /predict beside",
+        lambda: row_live_flood(raw),
+        lambda r: (f"{r['answered']} live answered, {r['refused']} refused; /predict {r['predict_ok']}/"
+                   f"{r['predicts']} ok, median {r['predict_during_s']:.2f} s (idle {r['predict_idle_s']:.2f} s)",
+                   0, r))
     for name, (answer, words) in measured(pid, log, lambda: row_wrong_values(raw, session))[0].items():
         rows.append(Row(name, round(answer.seconds, 2), None, answer.response_bytes, None,
                         answer.message[:120] or f"HTTP {answer.status}", {"expected": words}))

@@ -208,32 +208,30 @@ def huge_png(width: int, height: int) -> bytes:
     return buffer.getvalue()
 
 
-def sketch_component_id(url: str) -> int:
+def canvas_component_id(url: str) -> int:
     with urllib.request.urlopen(f"{url}/config", timeout=30) as response:
         config = json.load(response)
-    return next(c["id"] for c in config["components"] if c.get("props", {}).get("elem_id") == "sketch")
+    return next(c["id"] for c in config["components"] if c.get("props", {}).get("elem_id") == "canvas")
 
 
 def run_attacks(url: str, pid: int | None, workdir: Path) -> dict:
     """Time and server memory of two hostile requests, one at a time on an otherwise idle server.
 
-    - a 64-megapixel layer (a 8000x8000 PNG of ~8 kB) sent to /predict_sketch: refused from its header?
-    - accept_blobs asked to store a layer at index 30,000,000 (Gradio 6.31 allocates index + 1 slots).
+    - a 64-megapixel drawing (a 8000x8000 PNG of ~8 kB) sent to /predict_sketch: refused from its header?
+    - a 1 MB live call to the drawing canvas's server function: refused before it is read?
     """
     import httpx
     from gradio_client import handle_file
 
     from PIL import Image
 
-    blank, huge = workdir / "blank.png", workdir / "huge.png"
-    Image.new("RGBA", (280, 280)).save(blank)
+    huge = workdir / "huge.png"
     huge.write_bytes(huge_png(8000, 8000))
     client = new_client(url)
     call_predict(client, EXAMPLE)  # the session exists before measuring
     before, start = rss_mb(pid), time.perf_counter()
     try:
-        client.predict({"background": handle_file(str(blank)), "layers": [handle_file(str(huge))],
-                        "composite": handle_file(str(blank)), "id": None}, api_name="/predict_sketch")
+        client.predict(handle_file(str(huge)), api_name="/predict_sketch")
         refused = "not refused"
     except Exception as exc:  # the refusal comes back as gradio_client's AppError with the message
         refused = str(exc)[:160]
@@ -241,13 +239,12 @@ def run_attacks(url: str, pid: int | None, workdir: Path) -> dict:
              "growth_mb": _grown(before, rss_mb(pid))}
     client.close()
 
-    fields = {"component_id": str(sketch_component_id(url)), "session_hash": "bench-attacker",
-              "fn_name": "accept_blobs", "type": "layer", "index": "30000000", "id": "x"}
+    body = {"component_id": canvas_component_id(url), "session_hash": "bench-attacker", "fn_name": "live",
+            "data": {"ink": "data:image/png;base64," + "A" * (1 << 20), "seq": 1}}
     before = rss_mb(pid)
-    response = httpx.post(f"{url}/gradio_api/component_server/", data=fields,
-                          files={"file": ("layer_0.png", blank.read_bytes())}, timeout=60, verify=shared_ssl_context())
-    blobs = {"status": response.status_code, "growth_mb": _grown(before, rss_mb(pid))}
-    return {"layer_64mp": layer, "accept_blobs_index": blobs}
+    response = httpx.post(f"{url}/gradio_api/component_server/", json=body, timeout=60, verify=shared_ssl_context())
+    live = {"status": response.status_code, "growth_mb": _grown(before, rss_mb(pid))}
+    return {"layer_64mp": layer, "live_1mb": live}
 
 
 def _grown(before: float | None, after: float | None) -> float | None:
@@ -336,10 +333,10 @@ def print_report(results: dict) -> None:
                   f"({sessions['per_session_kb']:.0f} KB per session)")
     attacks = results.get("attacks")
     if attacks:
-        layer, blobs = attacks["layer_64mp"], attacks["accept_blobs_index"]
-        print(f"64 MP sketch layer: answered in {layer['seconds']} s, server RSS {layer['growth_mb']:+} MB: "
+        layer, live = attacks["layer_64mp"], attacks["live_1mb"]
+        print(f"64 MP drawing: answered in {layer['seconds']} s, server RSS {layer['growth_mb']:+} MB: "
               f"{layer['message']}")
-        print(f"accept_blobs at index 30,000,000: HTTP {blobs['status']}, server RSS {blobs['growth_mb']:+} MB")
+        print(f"1 MB live canvas call: HTTP {live['status']}, server RSS {live['growth_mb']:+} MB")
     if results["stopped_by_time_limit"]:
         print("stopped early: the time limit was reached; the figures cover what ran")
 

@@ -30,6 +30,9 @@ LINE_ART_MAX_SHADED = 0.15 # a drawing's ink is nearly all full, anti-aliased ed
 LINE_ART_MAX_COVER = 0.5   # strokes cover at most this share of the object's box (a photo fills it)
 
 
+DRAW_PROMPT = "Draw a garment on the black canvas and the prediction appears as you draw."
+
+
 class EmptyInput(InputError):
     """Nothing to classify yet (an untouched or cleared sketch, a blank image)."""
 
@@ -180,13 +183,15 @@ def preprocess_sketch(sketch: dict | None) -> Preprocessed:
     """A sketchpad value: ink mask (already light-on-black), then the canvas path (`preprocess_ink`)."""
     mask = ink_mask(sketch)
     if mask is None:
-        raise EmptyInput("Draw a garment on the black canvas and the prediction appears as you draw.")
+        raise EmptyInput(DRAW_PROMPT)
     return preprocess_ink(mask)
 
 
 def preprocess_ink(ink: np.ndarray) -> Preprocessed:
     """A drawing's ink float [H, W] in [0, 1] (white on black) -> outlines filled, trimmed, fitted, centred:
     nin.drawing.ink_to_image, which training runs on its drawings too, with the steps the page shows."""
+    if not ink.any():
+        raise EmptyInput(DRAW_PROMPT)
     h, w = ink.shape
     steps = [f"ink mask of the strokes on the {w}×{h} canvas (white on black, like the dataset)"]
     try:

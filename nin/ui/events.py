@@ -1,6 +1,6 @@
-"""The page's one error path, and the handlers of its top half: input -> prediction, CAM, feature maps.
+"""The handlers of the page's top half: input -> prediction, CAM, feature maps.
 
-`guarded` wraps every handler of the page. `PredictionEvents` holds the prediction handlers (a new drawing or
+Every handler goes through the page's one error path, `nin.ui.limits.guarded`. `PredictionEvents` holds the prediction handlers (a new drawing or
 upload, other weights, another CAM class or channel view) and the model report's confusion-cell handler;
 they return dicts keyed by the components of a `nin.ui.page.Page`, which they are given once the page is
 laid out, so they can be written, read and called without a server. nin.ui.wiring connects them to events.
@@ -8,7 +8,6 @@ laid out, so they can be written, read and called without a server. nin.ui.wirin
 
 from __future__ import annotations
 
-import functools
 import logging
 import urllib.parse
 from dataclasses import dataclass
@@ -24,46 +23,12 @@ from nin.serve.pipeline import Pipeline, Prediction, class_choice
 from nin.serve.decode import InputError
 from nin.serve.preprocess import EmptyInput
 from nin.serve.checks import check_number, quote
-from nin.ui.limits import refuse
+from nin.ui.limits import guarded, refuse
 from nin.ui.page import SHOW_ALL, Page
 READY = "Ready: draw on the black canvas, upload a photo, or pick an example below."
 UNSURE_GAP, UNSURE_TOP = 0.10, 0.50  # the top two within 10 points, or the top under 50%: the page says so
 
 log = logging.getLogger("nin-explorer")
-
-
-# ----------------------------------------------------------------------------- one error path
-
-def guarded(what: str, on_empty=None):
-    """Wrap a handler: a user's mistake becomes a message for the user, anything else a logged plain apology.
-
-    A user's mistake is an `InputError` (nin.serve.decode; nothing else counts, not even a ValueError)
-    or a `gr.Error` already raised as a refusal. EmptyInput, the InputError for "nothing to classify yet",
-    goes to `on_empty` when given. Refusals go through `nin.ui.limits.refuse`: a short message that quotes at
-    most 60 characters of what was sent, one log line, no traceback. Any other exception is a bug: its
-    traceback is logged once and the user gets an apology without internals. Every handler of the page goes
-    through here; `limits.install` checks the raw inputs before (choices, whole numbers, ranges, text
-    length), with the same refusal.
-    """
-    def decorate(fn):
-        @functools.wraps(fn)
-        def run(*args, **kwargs):
-            try:
-                return fn(*args, **kwargs)
-            except gr.Error:  # already a refusal (gr.Error is a ValueError: this comes first)
-                raise
-            except EmptyInput as exc:
-                if on_empty is None:
-                    raise refuse(str(exc)) from None
-                return on_empty(exc)
-            except InputError as exc:
-                raise refuse(str(exc)) from None
-            except Exception:
-                log.exception("%s failed", what)
-                raise gr.Error(f"Something went wrong while {what}; the error was logged. "
-                               "Please try another image, or reload the page.", print_exception=False) from None
-        return run
-    return decorate
 
 
 def session_of(state: dict | None):
@@ -152,16 +117,6 @@ class PredictionEvents:
             return self.empty_outputs("Upload a photo of a garment, or pick an example below it.")
         cam_index = class_choice(cam_class)  # a wrong class is refused before the model runs
         return self.view_outputs(self.pipeline.from_photo(image, model_key), model_key, cam_index, channels)
-
-    @guarded("classifying this drawing")
-    def predict_sketch(self, sketch: dict | None, model_key: str, cam_class: str, channels: str):
-        """Classify the sketchpad drawing; an empty canvas gets a prompt, not an error."""
-        cam_index = class_choice(cam_class)
-        try:
-            prediction = self.pipeline.from_sketch(sketch, model_key)
-        except EmptyInput as exc:
-            return self.empty_outputs(str(exc))
-        return self.view_outputs(prediction, model_key, cam_index, channels)
 
     @guarded("switching the weights")
     def rerun(self, state: dict | None, model_key: str, cam_class: str, channels: str):

@@ -14,11 +14,14 @@ A public Space is reachable by anyone with a script, and Gradio 6.31 trusts what
 and ranges checked on the raw value, text length bounded) and turns whatever Gradio itself still refuses
 into a short message. `refuse` is the one refusal: a plain message that quotes at most `QUOTE` characters
 of what was sent, one short log line, no traceback. `BodyLimit` caps request bodies while they stream in,
-and `PendingEventsLimit` caps the events one session may have waiting.
+and `PendingEventsLimit` caps the events one session may have waiting. `LiveGate` bounds the drawing canvas's
+live calls, which Gradio runs outside its queue: `check_ink` caps their payload before it is decoded.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
 import logging
 import sys
@@ -28,11 +31,15 @@ import gradio as gr
 from nin.serve import checks
 from nin.serve.checks import QUOTE, quote  # noqa: F401  (the refusal quotes what was sent the same way)
 from nin.serve.decode import InputError
+from nin.serve.preprocess import EmptyInput
 
 MAX_TEXT = 2000          # characters of any text input (a Textbox without its own max_length)
 MAX_MESSAGE = 400        # characters of any refusal message
 EVENT_BODY_LIMIT = 32 << 10   # bytes of an event request (measured: see README, "Running it in public")
-COMPONENT_SERVER_LIMIT = 8 << 20
+# Characters of a drawing's ink (a PNG data URL). The canvas sends 140 px: 1-6 KB for real drawings (README,
+# "Drawing"); the cap keeps the same ink inside an event's body limit when the full explanation sends it.
+MAX_INK_CHARS = 30_000
+COMPONENT_SERVER_LIMIT = 64 << 10  # bytes of a /component_server call: the canvas's live calls, ink and all
 MAX_PENDING_PER_SESSION = 16  # events one session may have joined and not yet read
 
 log = logging.getLogger("nin-explorer")
@@ -176,7 +183,7 @@ def body_limit_for(path: str) -> int | None:
     if path.endswith("/upload"):
         return None                     # max_file_size, enforced by Gradio while the multipart body streams
     if path.endswith("/component_server"):
-        return COMPONENT_SERVER_LIMIT   # the sketchpad's canvas files (accept_blobs)
+        return COMPONENT_SERVER_LIMIT   # the drawing canvas's live calls
     return EVENT_BODY_LIMIT             # events and everything else: JSON, files travel separately
 
 
@@ -287,6 +294,94 @@ def _session_hash(body: bytes) -> tuple[bool, str | None]:
     return True, session if isinstance(session, str) else None
 
 
-__all__ = ["refuse", "quote", "shorten", "check_input", "check_number", "check_text", "check_choice", "install",
+# ----------------------------------------------------------------------------- live calls, outside the queue
+
+def check_ink(ink) -> None:
+    """A drawing's ink as sent: a string of at most MAX_INK_CHARS characters, checked before anything decodes it."""
+    if not isinstance(ink, str):
+        raise refuse(f"The drawing must be sent as a PNG data URL (text); got {quote(ink)}.")
+    if len(ink) > MAX_INK_CHARS:
+        raise refuse(f"The drawing is {len(ink):,} characters long; at most {MAX_INK_CHARS:,} are accepted.")
+
+
+class LiveGate:
+    """Bounds for calls that Gradio runs outside its queue (gr.HTML server functions, POST /component_server).
+
+    Such a call gets no queue, no concurrency group and no per-session limit from Gradio. Here: one call in
+    flight per session, `workers` computing at once in the process (the thread pool of `limiter`, separate
+    from the one Gradio's queued events run in, so live calls cannot take their threads), and at most
+    `waiting` more admitted and waiting for a worker. Anything beyond is refused at once through `refuse`,
+    never queued: the canvas sends its latest drawing with its next call anyway. A session hash is chosen by
+    the client, so the process-wide bounds are what hold against a script.
+    """
+
+    def __init__(self, workers: int, waiting: int):
+        self.workers, self.waiting = workers, waiting
+        self.sessions: set[str] = set()
+        self.admitted = 0
+        self._limiter = None
+
+    @property
+    def limiter(self):
+        """The live calls' own worker threads (created on first use, inside the server's event loop)."""
+        if self._limiter is None:
+            import anyio
+
+            self._limiter = anyio.CapacityLimiter(self.workers)
+        return self._limiter
+
+    @contextlib.contextmanager
+    def admit(self, session):
+        """Admit one call of `session`, or raise a refusal; only ever entered from the server's event loop."""
+        if not isinstance(session, str) or not 0 < len(session) <= 64:
+            raise refuse(f"A live call needs the page's session id; got {quote(session)}.")
+        if session in self.sessions:
+            raise refuse("One live call at a time per page: this one was refused while the last is answered.")
+        if self.admitted >= self.workers + self.waiting:
+            raise refuse("The server is busy with live drawings; this one was refused, the next will be tried.")
+        self.sessions.add(session)
+        self.admitted += 1
+        try:
+            yield
+        finally:
+            self.sessions.discard(session)
+            self.admitted -= 1
+
+
+__all__ = ["guarded", "refuse", "quote", "shorten", "check_input", "check_number", "check_text", "check_choice", "install",
            "BodyLimit", "PendingEventsLimit", "StderrHandler", "log_to_stderr", "body_limit_for", "answer", "QUOTE",
-           "MAX_TEXT", "EVENT_BODY_LIMIT", "MAX_PENDING_PER_SESSION"]
+           "MAX_TEXT", "EVENT_BODY_LIMIT", "MAX_PENDING_PER_SESSION", "check_ink", "LiveGate", "MAX_INK_CHARS"]
+
+
+# ----------------------------------------------------------------------------- the one error path of handlers
+
+def guarded(what: str, on_empty=None):
+    """Wrap a handler: a user's mistake becomes a message for the user, anything else a logged plain apology.
+
+    A user's mistake is an `InputError` (nin.serve.decode; nothing else counts, not even a ValueError)
+    or a `gr.Error` already raised as a refusal. EmptyInput, the InputError for "nothing to classify yet",
+    goes to `on_empty` when given. Refusals go through `nin.ui.limits.refuse`: a short message that quotes at
+    most 60 characters of what was sent, one log line, no traceback. Any other exception is a bug: its
+    traceback is logged once and the user gets an apology without internals. Every handler of the page goes
+    through here; `limits.install` checks the raw inputs before (choices, whole numbers, ranges, text
+    length), with the same refusal.
+    """
+    def decorate(fn):
+        @functools.wraps(fn)
+        def run(*args, **kwargs):
+            try:
+                return fn(*args, **kwargs)
+            except gr.Error:  # already a refusal (gr.Error is a ValueError: this comes first)
+                raise
+            except EmptyInput as exc:
+                if on_empty is None:
+                    raise refuse(str(exc)) from None
+                return on_empty(exc)
+            except InputError as exc:
+                raise refuse(str(exc)) from None
+            except Exception:
+                log.exception("%s failed", what)
+                raise gr.Error(f"Something went wrong while {what}; the error was logged. "
+                               "Please try another image, or reload the page.", print_exception=False) from None
+        return run
+    return decorate

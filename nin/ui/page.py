@@ -26,11 +26,11 @@ from nin.serve import lessons
 from nin.serve.neighbours import DEFAULT_K, K_MAX
 from nin.serve.occlusion import PATCH_SIZES
 from nin.serve.pipeline import DEFAULT_EXAMPLE, EXAMPLES_DIR, Pipeline
-from nin.ui.components import PngImage, SafeSketchpad, UploadImage
+from nin.ui.canvas import DrawingCanvas
+from nin.ui.components import PngImage, UploadImage
 from nin.ui.limits import MAX_TEXT
 from nin.ui.page_js import PAGE_CSS
 
-CANVAS = 280
 LESSON_NOTE = "Works on your current image: draw or upload one above, then come back here."
 EMPTY = '<div class="nin-empty">{}</div>'  # a panel's placeholder until there is something to show
 PREDICTED = "Predicted class"
@@ -51,7 +51,6 @@ CSS = BARS_CSS + GAP_PANEL_CSS + lesson_render.LESSONS_CSS + report_render.REPOR
 #notice { border-left: 4px solid #f59e0b; padding-left: 10px; }
 #status { font-size: 16px; }
 #mlp-map img { cursor: crosshair; image-rendering: pixelated; }
-#gallery-sketch img { filter: invert(1); }  /* drawings are black on white, like the canvas they load into */
 /* Pictures whose title is drawn into them: Gradio's label badge would sit on that title. */
 #mlp-w1 [data-testid="block-label"], #mlp-w2 [data-testid="block-label"],
 #mlp-vectors [data-testid="block-label"] { display: none; }
@@ -185,10 +184,8 @@ class Page:
     """The components the handlers answer to, by name."""
 
     state: gr.State                # the session's input: {"preprocessed", "model"} or None
-    sketch: SafeSketchpad
-    classify: gr.Button
+    drawing: DrawingCanvas         # the Draw tab's canvas (its gr.HTML is drawing.html)
     upload: UploadImage
-    drawing_examples: gr.Examples  # the drawings' gallery: loads into the sketchpad
     status: gr.Markdown
     model: gr.Radio
     label: gr.Label
@@ -230,16 +227,13 @@ def architecture_rows() -> list[list]:
 
 def examples(pipeline: Pipeline) -> dict[str, tuple[str, list[str]]]:
     """Example files by kind -> (the input they load into, files); the official test images in class order.
-    Drawings load into the sketchpad (as its canvas, black on white, shown inverted), so they take the
-    drawing path, outline filling included, and can be drawn on; the rest are uploads."""
+    The drawings are not here: they load into the drawing canvas, which shows them itself (nin/ui/canvas.py)."""
     tests = sorted(EXAMPLES_DIR.glob("test*.png"), key=lambda p: (pipeline.example_class(p), p.name))
     return {
         "Official test images, two per class in class order (T-shirt/top, Trouser, Pullover, Dress, Coat, "
         "Sandal, Shirt, Sneaker, Bag, Ankle boot)": ("upload", [str(p) for p in tests]),
         "Product-style photos (dark on white: the app negates them)":
             ("upload", [str(p) for p in sorted(EXAMPLES_DIR.glob("photo*.jpg"))]),
-        "Drawings (outlines, as people draw: tap one, then draw on it)":
-            ("sketch", [str(p) for p in sorted(EXAMPLES_DIR.glob("drawing*.png"))]),
     }
 
 
@@ -264,7 +258,7 @@ def build_page(pipeline: Pipeline, *, reports: dict[str, metrics.Report], parame
     with gr.Row(equal_height=False):
         with gr.Column(scale=5, min_width=300):
             with gr.Tabs():
-                sketch, classify = build_draw_tab()
+                drawing = build_draw_tab(pipeline)
                 upload = build_upload_tab()
             status = gr.Markdown("Loading the canvas…", elem_id="status", label="Status", show_label=False)
             model_choices = [(loaded.label, key) for key, loaded in pipeline.models.items()]
@@ -272,7 +266,7 @@ def build_page(pipeline: Pipeline, *, reports: dict[str, metrics.Report], parame
                              visible=len(model_choices) > 1, elem_id="model")
         with gr.Column(scale=4, min_width=300):
             label, input28, input224, steps = build_prediction()
-    drawing_examples = build_examples(pipeline, sketch, upload)
+    build_examples(pipeline, upload)
     # The guided path, after the input and its examples: where to look next, each step a link to its place.
     gr.HTML(explorers_render.start_here_html(), elem_id="start-here", js_on_load=None)
 
@@ -287,7 +281,7 @@ def build_page(pipeline: Pipeline, *, reports: dict[str, metrics.Report], parame
         confusions = build_report_tab(reports)
 
     return Page(
-        state=state, sketch=sketch, classify=classify, upload=upload, drawing_examples=drawing_examples,
+        state=state, drawing=drawing, upload=upload,
         status=status, model=model, label=label, input28=input28, input224=input224, steps=steps, gap=gap,
         cam_class=cam_class, cam=cam, cam_caption=cam_caption, channels=channels, features=features, mlp=mlp,
         parameters_tab=parameters_tab, parameters_json=parameters_json, ablation=ablation, translation=translation,
@@ -315,24 +309,12 @@ def build_header(pipeline: Pipeline) -> None:
             gr.Markdown(notice, elem_id="notice")
 
 
-def build_draw_tab() -> tuple[SafeSketchpad, gr.Button]:
-    """The Draw tab: the canvas, and a button that classifies it (it also predicts as you draw)."""
+def build_draw_tab(pipeline: Pipeline) -> DrawingCanvas:
+    """The Draw tab: the canvas, its tools, its live answers and the drawing examples (nin/ui/canvas.py)."""
     with gr.Tab("Draw", id="draw", elem_id="tab-draw"):
-        sketch = SafeSketchpad(
-            type="numpy", image_mode="RGBA", canvas_size=(CANVAS, CANVAS), fixed_canvas=True,
-            layers=False, transforms=(), sources=(),
-            # A black brush on Gradio's default white canvas, shown inverted by CSS: white on black like the
-            # dataset, with no initial value= (which makes the frontend swallow the first stroke) and nothing
-            # for "Clear canvas" to lose. The model reads the strokes' alpha, so their colour does not matter.
-            brush=gr.Brush(colors=["#000000"], default_color="#000000", color_mode="fixed", default_size=16),
-            # The brush is active from the start and the whole square takes ink (nin/ui/page_js.py).
-            label="Draw in white", show_label=False, elem_id="sketch",
-        )
-        with gr.Row():
-            gr.Markdown("Predicts as you draw.", elem_id="sketch-help")
-            classify = gr.Button("Classify drawing", variant="secondary", size="sm", elem_id="classify", scale=0,
-                                 min_width=150)
-    return sketch, classify
+        drawing = DrawingCanvas(pipeline)
+        drawing.build()
+    return drawing
 
 
 def build_upload_tab() -> UploadImage:
@@ -356,16 +338,13 @@ def build_prediction() -> tuple[gr.Label, PngImage, PngImage, gr.Markdown]:
     return label, input28, input224, steps
 
 
-def build_examples(pipeline: Pipeline, sketch: SafeSketchpad, upload: UploadImage) -> gr.Examples:
-    """The example galleries under the input; returns the drawings' gallery (it loads into the sketchpad)."""
+def build_examples(pipeline: Pipeline, upload: UploadImage) -> None:
+    """The example galleries under the input: official test images and photos, which load as uploads."""
     with gr.Row(equal_height=False, elem_id="examples"):
         for title, (target, files) in examples(pipeline).items():
             with gr.Column(scale=len(files) + 2, min_width=200):
-                gallery = gr.Examples(files, inputs=[sketch if target == "sketch" else upload], label=title,
-                                      examples_per_page=len(files), elem_id=f"gallery-{target}")
-                if target == "sketch":
-                    drawing_examples = gallery
-    return drawing_examples
+                gr.Examples(files, inputs=[upload], label=title, examples_per_page=len(files),
+                            elem_id=f"gallery-{target}")
 
 
 def build_inside_tab() -> tuple:

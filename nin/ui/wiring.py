@@ -10,7 +10,8 @@ from typing import Callable, NamedTuple
 
 import gradio as gr
 
-from nin.ui.events import PredictionEvents, guarded
+from nin.ui.events import PredictionEvents
+from nin.ui.limits import guarded
 from nin.ui.explore import FOLLOW_JS, ExploreEvents
 from nin.ui.lessons import LessonEvents, quiet
 from nin.ui.page import AblationPanel, ExplorePanel, GradcamPanel, MlpPanel, Page, TranslationPanel
@@ -41,14 +42,9 @@ def wire(demo: gr.Blocks, page: Page, predictions: PredictionEvents, lessons: Le
     # explains it instead of an "Error" badge on every panel.
     settings, outputs = page.settings, page.outputs
     page.upload.change(predictions.predict, [page.upload, *settings], outputs, api_name="predict", **model_events)
-    page.sketch.change(predictions.predict_sketch, [page.sketch, *settings], outputs, api_name="predict_sketch",
-                       trigger_mode="always_last", **model_events)
-    page.classify.click(predictions.predict_sketch, [page.sketch, *settings], outputs, api_name="classify",
-                        **model_events)
-    # Loading an example into the sketchpad does not fire its .change (the upload examples' Image does), so the
-    # drawing gallery runs the same prediction itself once the example is in the canvas.
-    page.drawing_examples.load_input_event.then(predictions.predict_sketch, [page.sketch, *settings], outputs,
-                                                api_visibility="private", **model_events)
+    # The canvas answers live by itself; about 300 ms after the pen lifts it asks for the full explanation
+    # (a private queued event), and /predict_sketch takes a drawing as an image file (nin/ui/canvas.py).
+    page.drawing.wire(predictions, settings, outputs, page.upload, model_events)
     page.model.change(predictions.rerun, [page.state, *settings], outputs, api_name="change_model", **model_events)
     page.cam_class.change(predictions.change_cam, [page.state, page.cam_class], [page.cam, page.cam_caption],
                           api_name="change_cam", **model_events)
