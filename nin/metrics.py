@@ -52,6 +52,8 @@ class EpochPoint:
     train_acc: float             # running accuracy over the epoch's (augmented) training batches
     test_acc: float              # on the official test set (or the run's --limit-test part), at input_size
     examples_per_s: float | None
+    phase: str | None = None     # the phase of a phased recipe ("A", "B", "C"); None for a one-phase run
+    drawn_acc: dict = field(default_factory=dict)  # style -> accuracy on the drawn test set; {} before it existed
 
 
 @dataclass(frozen=True, eq=False)  # eq=False: comparing numpy arrays field by field has no single truth value
@@ -73,6 +75,10 @@ class Report:
     tile_size: int = 28
     columns: int = PER_CELL                     # tiles per sprite row
     cells: tuple = field(default=(), repr=False)  # cells[i][j] = ((test index, tile number), ...), test index order
+    # The drawn test set (official test images drawn as silhouettes and outlines, nin.train.drawings), measured
+    # at publish time: style -> accuracy, and style -> per-class accuracy in class_names order. {} when absent.
+    drawn_accuracy: dict = field(default_factory=dict)
+    drawn_per_class: dict = field(default_factory=dict)
 
     @property
     def trained_on_gpu(self) -> bool:
@@ -134,6 +140,7 @@ def report_from_record(name: str, record: dict, weights_dir: Path | None) -> Rep
     class_names = tuple(evaluation["class_names"])
     confusion = np.asarray(evaluation["confusion_matrix"], dtype=np.int64)
     examples = record.get("confusion_examples")
+    drawn = record.get("drawn_evaluation_fp32_cpu") or {}
     sprite, cells = None, ()
     if examples:
         sprite = Path(examples["sprite"]) if weights_dir is None else Path(weights_dir) / examples["sprite"]
@@ -154,6 +161,8 @@ def report_from_record(name: str, record: dict, weights_dir: Path | None) -> Rep
         tile_size=int(examples["tile_size"]) if examples else 28,
         columns=int(examples["columns"]) if examples else PER_CELL,
         cells=cells,
+        drawn_accuracy={style: float(e["accuracy"]) for style, e in drawn.items()},
+        drawn_per_class={style: tuple(e["per_class_accuracy"][c] for c in class_names) for style, e in drawn.items()},
     )
 
 
@@ -165,7 +174,8 @@ def _epoch_point(row: dict, recipe: dict) -> EpochPoint:
     fraction = row.get("fraction", fractions[i] if i < len(fractions) else 1.0)
     return EpochPoint(epoch=int(row["epoch"]), input_size=int(size), fraction=float(fraction),
                       loss=float(row["loss"]), train_acc=float(row["train_acc"]), test_acc=float(row["test_acc"]),
-                      examples_per_s=row.get("examples_per_s"))
+                      examples_per_s=row.get("examples_per_s"), phase=row.get("phase"),
+                      drawn_acc=dict(row.get("drawn_acc") or {}))
 
 
 # ----------------------------------------------------------------------------- confusion-cell examples

@@ -32,7 +32,7 @@ import torch
 from PIL import Image
 
 from nin.data import IMAGE_SIZE, load_fashion_mnist
-from nin.train.evaluate import evaluate
+from nin.train.evaluate import evaluate, evaluate_drawn
 from nin.model import NUM_CLASSES, load_weights, preprocessing_of
 from nin.train.model_card import model_card
 from nin.metrics import MIN_CLASS_ACC, PER_CELL, read_metrics, weak_classes  # every class must score MIN_CLASS_ACC to ship
@@ -90,6 +90,7 @@ def evaluate_file(path: Path, weights_dir: Path, data_dir: str | None = None, li
     images, labels = data.test_images[:limit], data.test_labels[:limit]
     evaluation = evaluate(model, images, labels, preprocessing_of(metadata), predictions=True)
     predictions = evaluation.pop("predictions").numpy()
+    drawn = evaluate_drawn(model, images, labels, preprocessing_of(metadata))
     sprite, cells = confusion_sprite(images.numpy(), labels.numpy(), predictions)
     sprite_path = weights_dir / sprite_name(path.name)
     png = png_bytes(sprite)
@@ -98,6 +99,9 @@ def evaluate_file(path: Path, weights_dir: Path, data_dir: str | None = None, li
         "sha256": sha256_of(path),
         "bytes": path.stat().st_size,
         "evaluation_fp32_cpu": evaluation,
+        # The drawn test set: the same official test images drawn as people draw (nin.train.drawings).
+        "drawn_evaluation_fp32_cpu": {style: {k: e[k] for k in ("accuracy", "n", "per_class_accuracy")}
+                                      for style, e in drawn.items()},
         "confusion_examples": {
             "sprite": sprite_path.name,
             "sha256": sha256_of(sprite_path),
