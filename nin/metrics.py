@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import re
+from decimal import ROUND_HALF_UP, Decimal
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -246,11 +247,24 @@ def weakest_classes(report: Report, k: int = 3) -> list[tuple[str, float]]:
 
 # ----------------------------------------------------------------------------- how a file was made, in plain words
 
-def _minutes(seconds: float | None) -> str:
+def percent(share: float, digits: int = 1) -> str:
+    """A share as a percentage, rounded half up, the one way every page and card writes an accuracy:
+    0.9105 -> "91.1%" (Python's own formatting rounds the float 0.91049999... down to 91.0%)."""
+    quantum = Decimal(1).scaleb(-digits)
+    return f"{(Decimal(repr(share)) * 100).quantize(quantum, ROUND_HALF_UP)}%"
+
+
+def minutes_text(seconds: float | None) -> str:
+    """A wall time to the nearest minute, the one way pages and cards write it: "1 h 9 min", "42 min"."""
     if not seconds:
         return ""
     minutes = round(seconds / 60)
     return f"{minutes // 60} h {minutes % 60} min" if minutes >= 60 else f"{minutes} min"
+
+
+def device_text(device_name: str | None) -> str:
+    """A run's device name as recorded, with the thread count's plural right ("1 threads" in older records)."""
+    return re.sub(r"\b1 threads\b", "1 thread", str(device_name or "an unnamed device"))
 
 
 def _cpu_kind(device_name: str | None) -> str:
@@ -270,26 +284,34 @@ def training_story(run: dict) -> str:
     """How a weight file was trained, for people: the stages, sizes, machines and times, no jargon.
 
     `run` is a run header (metrics.json's "run", or the weight file's own metadata): with "phases" it tells
-    each phase, where a phase given by `--init` came from; otherwise the one schedule.
+    each phase, and for a phase given by `--init` (trained by an earlier run) the commit that made it;
+    otherwise the one schedule.
     """
     phases = run.get("phases") or []
     if phases:
         parts = []
         for i, phase in enumerate(phases):
             first = "first" if i == 0 else "then"
-            size = phase.get("input_size") or (phase.get("recipe") or {}).get("input_size")
+            recipe = phase.get("recipe") or {}
+            size = phase.get("input_size") or recipe.get("input_size")
             where = _cpu_kind(phase.get("device_name"))
-            bits = [b for b in (_passes(phase), _minutes(phase.get("wall_time_s")) + f" on {where}") if b]
+            passes = _passes(phase)
+            if recipe.get("drawings"):
+                passes += (f", {percent(recipe['drawings'], 0)} of each pass's images drawn as people draw them "
+                           "(silhouettes, outlines, scribbles)")
+            bits = [b for b in (passes, minutes_text(phase.get("wall_time_s")) + f" on {where}") if b]
             origin = ""
             if phase.get("given_by_init"):
-                origin = f"; this stage is the project's reference run at commit {str(phase.get('git_commit'))[:7]}"
-            parts.append(f"{first} at {size} px ({', '.join(bits)}{origin})")
-        return "trained in " + ("two" if len(phases) == 2 else str(len(phases))) + " stages: " + ", ".join(parts)
+                origin = f"; made earlier, at commit {str(phase.get('git_commit'))[:7]}"
+            stage = "a drawing stage" if recipe.get("drawings") else ""
+            parts.append(f"{first} {stage + ' ' if stage else ''}at {size} px ({', '.join(bits)}{origin})")
+        count = {2: "two", 3: "three", 4: "four"}.get(len(phases), str(len(phases)))
+        return f"trained in {count} stages: " + ", ".join(parts)
     recipe = run.get("recipe") or {}
     sizes = recipe.get("sizes") or [recipe.get("input_size", 224)]
     size_text = " then ".join(f"{s} px" for s in dict.fromkeys(sizes))
     epochs = recipe.get("epochs")
-    wall = _minutes(run.get("wall_time_s") or (run.get("metrics") or {}).get("wall_time_s"))
+    wall = minutes_text(run.get("wall_time_s") or (run.get("metrics") or {}).get("wall_time_s"))
     return (f"trained at {size_text}" + (f", {epochs} pass{'es' if epochs != 1 else ''} over the training images"
                                            if epochs else "")
             + (f", {wall}" if wall else "") + f" on {_cpu_kind(run.get('device_name'))}")

@@ -7,7 +7,7 @@ figure recorded when it was published within 0.3 points (training may have measu
 import pytest
 import torch
 
-from nin.train.evaluate import evaluate
+from nin.train.evaluate import evaluate, evaluate_drawn
 from nin.train.publish import MIN_CLASS_ACC
 from nin.files import sha256_of
 from nin.model import CLASS_NAMES, INPUT_SIZE, load_weights, parameter_count, preprocessing_of
@@ -58,6 +58,20 @@ def test_shipped_file_scores_its_recorded_accuracy_on_all_10000_test_images(name
     assert weak == recorded.get("weak_classes_allowed", {}), weak
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("name", SHIPPED)
+def test_shipped_file_scores_its_recorded_accuracy_on_the_drawn_test_set(name, metrics, official_data):
+    """The drawn test set (1,000 silhouettes, 1,000 outlines made from official test images) is redrawn here
+    from its fixed seed and scored again: the same drawings, the same figures."""
+    model, metadata = load_weights(WEIGHTS_DIR / name)
+    drawn = evaluate_drawn(model.to(memory_format=torch.channels_last), official_data.test_images,
+                           official_data.test_labels, preprocessing_of(metadata))
+    recorded = metrics["files"][name]["drawn_evaluation_fp32_cpu"]
+    for style, report in drawn.items():
+        assert report["n"] == 1_000
+        assert abs(report["accuracy"] - recorded[style]["accuracy"]) <= 0.003, style
+
+
 def test_the_default_weights_score_at_least_091_and_every_class_at_least_06(metrics):
     """The file the app opens with (the best shipped) is good in every class, not just on average; the
     test above re-evaluates it, so its record is the live figure."""
@@ -67,3 +81,10 @@ def test_the_default_weights_score_at_least_091_and_every_class_at_least_06(metr
     assert min(evaluation["per_class_accuracy"].values()) >= 0.6, evaluation["per_class_accuracy"]
     predicted = [sum(column) for column in zip(*evaluation["confusion_matrix"])]
     assert all(predicted), "every class must be predicted for some test image"
+
+
+def test_the_default_weights_read_drawings_too():
+    """People draw silhouettes and outlines: the default file reads at least 0.80 of the drawn test set's
+    silhouettes and 0.78 of its outlines (re-measured above)."""
+    drawn = read_metrics(WEIGHTS_DIR)["files"][SHIPPED[0]]["drawn_evaluation_fp32_cpu"]
+    assert drawn["silhouette"]["accuracy"] >= 0.80 and drawn["outline"]["accuracy"] >= 0.78, drawn

@@ -46,17 +46,12 @@ class LoadedModel:
     metadata: dict
     notice: str            # one plain line on the page: what these weights are and how good they are
     preprocessing: Preprocessing = field(default_factory=Preprocessing)  # the file's input spec, read once
-
-    @property
-    def test_accuracy(self) -> float | None:
-        summary = self.metadata.get("metrics") or {}
-        value = summary.get("test_acc") if isinstance(summary, dict) else None
-        return float(value) if value is not None else None
+    test_accuracy: float | None = None  # the fp32 evaluation on all official test images (metrics.json)
 
     @property
     def label(self) -> str:
         acc = self.test_accuracy
-        return f"{self.title} · test acc {acc:.1%}" if acc is not None else self.title
+        return f"{self.title} · test acc {metrics.percent(acc)}" if acc is not None else self.title
 
 
 @dataclass
@@ -80,18 +75,31 @@ def cpu_count() -> int:
     return max(1, count)
 
 
+def test_accuracy_of(name: str, metadata: dict, weights_dir: Path) -> float | None:
+    """The one accuracy the page shows for a file: its fp32 evaluation on all 10,000 official test images
+    (metrics.json), or what its training run measured when the file has no record."""
+    evaluation = metrics.shipped_record(weights_dir, name).get("evaluation_fp32_cpu") or {}
+    value = evaluation.get("accuracy", (metadata.get("metrics") or {}).get("test_acc"))
+    return float(value) if value is not None else None
+
+
 def model_notice(name: str, metadata: dict, weights_dir: Path) -> str:
     """The banner: what the weights are and how good they are, in one line a newcomer can read."""
-    acc = (metadata.get("metrics") or {}).get("test_acc")
-    evaluation = metrics.shipped_record(weights_dir, name).get("evaluation_fp32_cpu") or {}
-    acc = evaluation.get("accuracy", acc)
+    record = metrics.shipped_record(weights_dir, name)
+    acc = test_accuracy_of(name, metadata, weights_dir)
+    evaluation = record.get("evaluation_fp32_cpu") or {}
     unsure = metrics.weak_classes(evaluation.get("per_class_accuracy") or {}, below=metrics.UNSURE_CLASS_ACC)
     weak = sorted(unsure.items(), key=lambda item: item[1])
+    drawn = {style: e["accuracy"] for style, e in (record.get("drawn_evaluation_fp32_cpu") or {}).items()}
     text = f"**About these weights:** a NiN {metrics.training_story(metadata)}."
     if acc:
-        text += (f" It gets **{acc:.1%}** of the 10,000 official Fashion-MNIST test images right "
-                 f"(people score {metrics.HUMAN_BASELINE:.1%})")
-        text += ("; it is least sure of " + ", ".join(f"{c} ({a:.0%})" for c, a in weak[:2]) + "." if weak else ".")
+        text += (f" It gets **{metrics.percent(acc)}** of the 10,000 official Fashion-MNIST test images right "
+                 f"(people score {metrics.percent(metrics.HUMAN_BASELINE)})")
+        if drawn:
+            text += (", and " + " and ".join(f"{metrics.percent(a)} of them drawn as {style}s"
+                                             for style, a in drawn.items()))
+        text += ("; it is least sure of " + ", ".join(f"{c} ({metrics.percent(a, 0)})" for c, a in weak[:2]) + "."
+                 if weak else ".")
     return text
 
 
@@ -104,7 +112,8 @@ def load_models(weights_dir: Path = WEIGHTS_DIR, device: str = "cpu") -> dict[st
             continue
         model, metadata = load_weights(path, device)  # a corrupt shipped file is a bug: fail loudly at start-up
         notice = model_notice(name, metadata, weights_dir)
-        models[name] = LoadedModel(name, title, model, metadata, notice, preprocessing_of(metadata))
+        models[name] = LoadedModel(name, title, model, metadata, notice, preprocessing_of(metadata),
+                                   test_accuracy_of(name, metadata, weights_dir))
     if not models:
         torch.manual_seed(0)
         model = xavier_init_(NiN()).eval()

@@ -44,7 +44,7 @@ def evaluate(model: nn.Module, images_u8: torch.Tensor, labels: torch.Tensor, pr
     num_classes = len(CLASS_NAMES)
     batches = DeviceBatches(images_u8, labels, batch_size, device, shuffle=False, input_size=preprocessing.input_size,
                             mean=preprocessing.mean, std=preprocessing.std)
-    predicted, truth = predict(model, batches)  # the one evaluation loop (nin.train.scoring), fp32
+    predicted, truth = predict(model, batches)  # the classifying loop training uses too (nin.train.scoring), fp32
     confusion = confusion_counts(predicted, truth, num_classes).cpu()
     n = int(confusion.sum())
     per_class_total = confusion.sum(1).tolist()

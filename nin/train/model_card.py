@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import shlex
 
-from nin.metrics import D2L_REFERENCE, HUMAN_BASELINE, Report, report_from_record, training_story, weakest_classes
+from nin.metrics import (D2L_REFERENCE, HUMAN_BASELINE, Report, device_text, minutes_text, percent, report_from_record,
+                         training_story, weakest_classes)
 
 # Files the app looks for (nin/serve/pipeline.py: WEIGHT_FILES) that only a GPU run can make, and what to expect.
 PLANNED = {
@@ -28,7 +29,9 @@ ABOUT_METRICS = """The app picks the best file present (`nin/serve/pipeline.py: 
 running on CPU-trained weights. `metrics.json` holds, per file: its sha256 and size, the command that made
 it, the training run's header (recipe, seed, device, torch version, wall time) and per-epoch curves (input
 size, share of the training set, loss, train accuracy, test accuracy, examples/s), a fresh fp32 evaluation on
-all 10,000 official test images (accuracy, per-class accuracy, confusion matrix), and the index of
+all 10,000 official test images (accuracy, per-class accuracy, confusion matrix) and on the drawn test set
+(the same kind of figures for 1,000 of those images drawn as silhouettes and 1,000 drawn as outlines), and
+the index of
 `<file>.confusion.png`, the first 8 official test images of every confusion cell, which the app shows when
 a cell of the matrix is clicked. `tests/test_weights.py` and `tests/test_report.py` re-check all of it in CI.
 """
@@ -46,14 +49,19 @@ DATA = """## Data
 
 Fashion-MNIST (Xiao, Rasul & Vollgraf 2017), the official release, MIT licence: 60,000 training and
 10,000 test images, read from Debian's `dataset-fashion-mnist` and verified by sha256 of the decompressed
-files. The test set was used only for measuring, never for choosing anything during training.
+files. The test set was used only for measuring, never for choosing anything during training; that holds
+for the drawn test set too, which is drawn from test images (nin.train.drawings, a fixed seed), while
+training draws only training images.
 """
 
 LIMITATIONS = """## Known limitations
 
-- **Out of distribution**: Fashion-MNIST is centred, trimmed, greyscale product photos. Drawings and real
-  photos are preprocessed the same way (`nin/serve/preprocess.py`), but textures, shadows, clutter, several
-  garments in one picture or a person wearing the garment are outside what the network has seen.
+- **Out of distribution**: Fashion-MNIST is centred, trimmed, greyscale product photos. Real photos are
+  preprocessed the same way (`nin/serve/preprocess.py`), but textures, shadows, clutter, several garments in
+  one picture or a person wearing the garment are outside what the network has seen. Drawings are filled in
+  and fitted the same way (`nin/drawing.py`), and a file trained with a drawing phase has seen training
+  images drawn through that same path; a garment drawn from an unusual angle, or a class drawn the way
+  another class looks (a coat and a shirt differ mostly inside the outline), is still read poorly.
 - Upload-path check (`tests/test_pipeline.py`): 600 official test images turned into dark-on-white, 4–12×
   enlarged, off-centre JPEG "product photos" must score within 2 points of the raw images through the app's
   upload path, with the best shipped file.
@@ -75,7 +83,7 @@ def shipped_table(reports: list[Report], records: dict) -> str:
     rows = ["## What is shipped", "",
             "| file | trained on | test accuracy (10,000 official test images, fp32) | sha256 |", "|---|---|---|---|"]
     for r in reports:
-        status = f"GPU: {r.device_name}" if r.trained_on_gpu else r.device_name
+        status = f"GPU: {r.device_name}" if r.trained_on_gpu else device_text(r.device_name)
         rows.append(f"| `{r.name}` | {status} | **{r.accuracy:.4f}** (n = {r.n:,}) | `{records[r.name]['sha256']}` |")
     for name, (what, target) in PLANNED.items():
         if name not in records:
@@ -88,9 +96,10 @@ def shipped_table(reports: list[Report], records: dict) -> str:
 def file_section(r: Report, record: dict) -> str:
     run = record.get("run", {})
     lines = [f"## `{r.name}`", ""]
-    lines += [f"**In plain words:** a NiN {training_story(run)}. It gets {r.accuracy:.1%} of the 10,000 official "
-              f"test images right; weakest on " + ", ".join(f"{n} ({a:.0%})" for n, a in weakest_classes(r, 2)) + ".",
-              ""]
+    drawn = "".join(f", {percent(a)} of them drawn as {style}s" for style, a in r.drawn_accuracy.items())
+    lines += [f"**In plain words:** a NiN {training_story(run)}. It gets {percent(r.accuracy)} of the 10,000 "
+              f"official test images right{drawn}; weakest on "
+              + ", ".join(f"{n} ({percent(a, 0)})" for n, a in weakest_classes(r, 2)) + ".", ""]
     lines += [f"- **What it is**: {what_it_is(r, run, record)}",
               f"- **Recipe** `{r.recipe.get('name', '?')}`: {recipe_line(r.recipe)}",
               f"- **Schedule**: {schedule_line(r)}",
@@ -100,6 +109,10 @@ def file_section(r: Report, record: dict) -> str:
               + (f"; the run's last epoch measured {run['final_test_acc']:.4f} ({run.get('precision', '?')})"
                  if run.get("final_test_acc") is not None else ""),
               "- **Weakest classes**: " + ", ".join(f"{name} {acc:.3f}" for name, acc in weakest_classes(r))]
+    if r.drawn_accuracy:
+        lines.append("- **Drawn test set** (official test images drawn as people draw them by `nin.train.drawings`, "
+                     "through the app's canvas path; 100 per class and style): "
+                     + ", ".join(f"{style}s **{a:.4f}**" for style, a in r.drawn_accuracy.items()))
     lines += phase_lines(run)
     if record.get("weak_classes_allowed"):
         lines.append("- **Shipped although some classes score under 0.5** (`nin.train.publish --allow-weak-classes`): "
@@ -118,7 +131,7 @@ def file_section(r: Report, record: dict) -> str:
 
 
 def what_it_is(r: Report, run: dict, record: dict) -> str:
-    where = f"GPU: {r.device_name}" if r.trained_on_gpu else r.device_name  # a CPU's name starts "CPU (...)"
+    where = f"GPU: {r.device_name}" if r.trained_on_gpu else device_text(r.device_name)  # a CPU's starts "CPU (...)"
     processes = run.get("world_size", 1)
     text = (f"trained by `nin.train` on {where}, {processes} process{'es' if processes > 1 else ''}, "
             f"{run.get('precision', '?')}, torch {run.get('torch_version', '?')}, seed {run.get('seed', '?')}, "
@@ -148,7 +161,10 @@ def phase_lines(run: dict) -> list[str]:
         lines.append(f"- **Phase {phase.get('phase')}** at {size} px: recipe `{recipe.get('name', '?')}` "
                      f"({recipe_line(recipe)}); test accuracy at {size} px "
                      + (f"{acc:.4f}" if acc is not None else "not recorded")
-                     + f"; {duration(phase.get('wall_time_s'))} on {phase.get('device_name', '?')}{picked}{origin}")
+                     + (f", drawn test set " + ", ".join(f"{k}s {v:.4f}" for k, v in phase["drawn_acc"].items())
+                        if phase.get("drawn_acc") else "")
+                     + f"; {duration(phase.get('wall_time_s'))} on {device_text(phase.get('device_name', '?'))}"
+                     f"{picked}{origin}")
     return lines
 
 
@@ -176,12 +192,12 @@ def schedule_line(r: Report) -> str:
 
 
 def duration(seconds: float | None) -> str:
+    """A wall time as the page writes it (nin.metrics.minutes_text), with the exact seconds beside it."""
     if seconds is None:
         return "not recorded"
-    h, rest = divmod(int(round(seconds)), 3600)
-    if not h and rest < 60:
-        return f"{rest} s"
-    return (f"{h} h {rest // 60} min" if h else f"{rest // 60} min {rest % 60} s") + f" ({seconds:,.0f} s)"
+    if seconds < 60:
+        return f"{seconds:.0f} s"
+    return f"{minutes_text(seconds)} ({seconds:,.0f} s)"
 
 
 def throughput(r: Report) -> str:
@@ -203,22 +219,33 @@ def run_folder(command: str, recipe: dict) -> str:
 
 
 def curves_table(r: Report) -> str:
-    rows = ["| epoch | input size | share of training set | loss | train acc | test acc | examples/s |",
-            "|---|---|---|---|---|---|---|"]
-    rows += [f"| {p.epoch} | {p.input_size} | {p.fraction:.0%} | {p.loss:.3f} | {p.train_acc:.3f} | {p.test_acc:.3f} | "
-             f"{'–' if p.examples_per_s is None else f'{p.examples_per_s:,.0f}'} |" for p in r.epochs]
+    styles = list(dict.fromkeys(style for p in r.epochs for style in p.drawn_acc))
+    phased = any(p.phase for p in r.epochs)
+    head = ["epoch", *(["phase"] if phased else []), "input size", "share of training set", "loss", "train acc",
+            "test acc", *(f"drawn {style}s" for style in styles), "examples/s"]
+    rows = ["| " + " | ".join(head) + " |", "|---" * len(head) + "|"]
+    for p in r.epochs:
+        cells = [str(p.epoch), *([p.phase or "–"] if phased else []), str(p.input_size), f"{p.fraction:.0%}",
+                 f"{p.loss:.3f}", f"{p.train_acc:.3f}", f"{p.test_acc:.3f}",
+                 *(f"{p.drawn_acc[s]:.3f}" if s in p.drawn_acc else "–" for s in styles),
+                 "–" if p.examples_per_s is None else f"{p.examples_per_s:,.0f}"]
+        rows.append("| " + " | ".join(cells) + " |")
     note = ("Per epoch, as training measured it: loss includes label smoothing when the recipe has it, train "
             "accuracy is the running figure over the epoch's (augmented) batches, test accuracy is on the run's "
-            "test images at that epoch's input size, in the run's precision.")
+            "test images at that epoch's input size, in the run's precision"
+            + ("; the drawn columns score the drawn test set the same way" if styles else "") + ".")
     return "\n".join(rows) + "\n\n" + note
 
 
 def per_class_table(r: Report) -> str:
-    rows = ["| class | accuracy | right / images |", "|---|---|---|"]
+    styles = list(r.drawn_per_class)
+    head = ["class", "accuracy", "right / images", *(f"drawn {style}s" for style in styles)]
+    rows = ["| " + " | ".join(head) + " |", "|---" * len(head) + "|"]
     for i, (name, acc) in enumerate(zip(r.class_names, r.per_class_accuracy)):
         value = "–" if acc is None else f"{acc:.3f}"
+        drawn = ["–" if r.drawn_per_class[s][i] is None else f"{r.drawn_per_class[s][i]:.2f}" for s in styles]
         rows.append(f"| {name} | {'**' + value + '**' if acc is not None and acc < 0.5 else value} | "
-                    f"{r.confusion[i, i]:,} / {r.confusion[i].sum():,} |")
+                    f"{r.confusion[i, i]:,} / {r.confusion[i].sum():,} |" + "".join(f" {d} |" for d in drawn))
     return "\n".join(rows)
 
 

@@ -226,7 +226,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     mode.add_argument("--card-only", action="store_true", help="only rewrite weights/README.md from metrics.json")
     p.add_argument("--name", help="file name in weights/, e.g. nin_cpu.safetensors")
     p.add_argument("--command", help="with --run: the exact command that produced the run, for the record")
-    p.add_argument("--trained-by", help="with --run: who or which session trained it, for the model card")
+    p.add_argument("--trained-by", help="with --run: who trained it and on what machine, for the model card")
     p.add_argument("--note", action="append", dest="notes", metavar="TEXT",
                    help="a remark for the model card's section on this file (repeatable; replaces earlier notes)")
     p.add_argument("--allow-weak-classes", action="store_true", dest="allow_weak",

@@ -115,10 +115,15 @@ def device_name(device: torch.device) -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
-                return f"CPU ({line.split(':', 1)[1].strip()}, {torch.get_num_threads()} threads)"
+                return f"CPU ({line.split(':', 1)[1].strip()}, {threads_text()})"
     except OSError:
         pass
-    return f"CPU ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
+    return f"CPU ({platform.processor() or platform.machine()}, {threads_text()})"
+
+
+def threads_text() -> str:
+    n = torch.get_num_threads()
+    return f"{n} thread{'s' if n != 1 else ''}"
 
 
 def git_commit() -> str:

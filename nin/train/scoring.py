@@ -1,4 +1,4 @@
-"""The one evaluation loop: a model's predicted classes over a stream of batches.
+"""The classifying loop of training, evaluation and publishing: a model's predicted classes over a stream of batches.
 
 Training (test accuracy each epoch), `nin.train.evaluate` (accuracy, per-class accuracy, confusion matrix,
 per-image predictions) and the benchmarks all score through `predict`, so a number means the same
