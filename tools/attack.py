@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 import tempfile
 import threading
@@ -521,6 +522,29 @@ def run_all(url: str, pid: int | None = None, log: Path | None = None) -> list[R
         lambda r: (f"{r['answered']} live answered, {r['refused']} refused; /predict {r['predict_ok']}/"
                    f"{r['predicts']} ok, median {r['predict_during_s']:.2f} s (idle {r['predict_idle_s']:.2f} s)",
                    0, r))
+    add("Gradio's routes: 8 client mistakes x 20 each",
+        lambda: row_route_mistakes(raw),
+        lambda r: (f"{sum(400 <= s < 500 for v in r.values() for s in v)} x 4xx, "
+                   f"{sum(s >= 500 for v in r.values() for s in v)} x 5xx", 0, r))
+    add("/queue/data, unknown sessions, 8 connections x 5 s", lambda: row_unknown_session_flood(raw),
+        lambda r: (f"{r['requests']} requests, {r['404']} x 404", 0, r))
+    add("60 POST /call/predict on one session, never read", lambda: row_call_unread(raw),
+        lambda r: (f"{r['accepted']} accepted, {r['refused']} refused (429)", 0, r))
+    add("60 POST /call/predict without a session, never read", lambda: row_call_unread(raw, session=None),
+        lambda r: (f"{r['accepted']} accepted, {r['refused']} refused (429)", 0, r))
+    add("8 sessions x 70 joins at once, never read", lambda: row_simultaneous_joins(raw, sessions=8),
+        lambda r: (f"{r['accepted']} accepted, {r['refused']} refused (429)", 0, r))
+    add("4 clients x 30 uploads of 1 MB", lambda: row_upload_flood(raw),
+        lambda r: (f"{r['accepted']} stored ({r['stored_mb']:.0f} MB), {r['refused']} refused (429)", 0, r))
+    time.sleep(15)  # the joined events above run first
+    add("40 /occlusion (patch 4) from one address, /predict from another",
+        lambda: row_starve(raw),
+        lambda r: (f"flood {r['flood_accepted']} joined, {r['flood_refused']} refused; /predict p95 "
+                   f"{r['predict_p95_s']:.2f} s, max {r['predict_max_s']:.2f} s", 0, r))
+    add("100 explore_refresh from one address, /predict from another",
+        lambda: row_starve(raw, flood="explore", sessions=100),
+        lambda r: (f"flood {r['flood_accepted']} joined, {r['flood_refused']} refused; /predict p95 "
+                   f"{r['predict_p95_s']:.2f} s, max {r['predict_max_s']:.2f} s", 0, r))
     for name, (answer, words) in measured(pid, log, lambda: row_wrong_values(raw, session))[0].items():
         rows.append(Row(name, round(answer.seconds, 2), None, answer.response_bytes, None,
                         answer.message[:120] or f"HTTP {answer.status}", {"expected": words}))
@@ -550,7 +574,8 @@ def main() -> None:
     args = parser.parse_args()
     server, pid, log = None, args.pid, None
     with tempfile.TemporaryDirectory() as workdir:
-        if args.launch:
+        if args.launch:  # as on a Space: the caller's address from X-Forwarded-For, which the rows set
+            os.environ.setdefault("NIN_CLIENT_HEADER", "x-forwarded-for")
             log = Path(workdir) / "server.log"
             server, url = launch(args.startup_timeout, log=log)
             pid = server.pid

@@ -44,7 +44,7 @@ EVENT_BODY_LIMIT = 32 << 10   # bytes of an event request (measured: see README,
 MAX_INK_CHARS = 30_000
 COMPONENT_SERVER_LIMIT = 64 << 10  # bytes of a /component_server call: the canvas's live calls, ink and all
 MAX_PENDING_PER_SESSION = 16  # events one session may have joined and not yet read
-UPLOAD_BODY_LIMIT = 11 << 20  # bytes of one upload request: one file of at most 10 MB, and its multipart frame
+UPLOAD_BODY_LIMIT = 12 << 20  # bytes of one upload request: one file (Gradio refuses one over 10 MB with its own message)
 
 log = logging.getLogger("nin-explorer")
 
