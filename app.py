@@ -53,6 +53,11 @@ MODEL_WORKERS = int(os.environ.get("NIN_MODEL_WORKERS", 0)) or max(1, min(2, cpu
 QUEUE_SIZE = 64          # requests waiting beyond this are refused with "queue full", not kept in memory
 MAX_FILE_SIZE = "10mb"
 SESSION_TTL_S = 3600     # a session's state (its 28x28 input) is dropped an hour after its last update
+# The header the Space's proxy writes the caller's address into (X-Forwarded-For on Hugging Face): with it
+# set, one caller may have at most limits.MAX_ACTIVE_PER_CLIENT model events queued or running, and uploads
+# are rated per caller. Unset when run locally, where a header is anyone's to write (README, "Running it in public").
+limits.CLIENT_HEADER = os.environ.get("NIN_CLIENT_HEADER") or None
+limits.PROXY_HOPS = int(os.environ.get("NIN_PROXY_HOPS", 1))
 # Sessions kept at once (Gradio evicts the oldest). A session's state is its 28x28 input and its
 # preprocessing steps: ~1.4 KB pickled, measured on the shipped examples.
 MAX_SESSIONS = 2000
@@ -91,13 +96,15 @@ demo, page = build_demo()
 # ----------------------------------------------------------------------------- how it is served
 
 # Here and by the tests: the upload limit, no SSR (it needs Node), bounded sessions, and the middleware of
-# nin/ui/server.py (request bodies capped before Gradio reads them, at most 16 unread events per session, no
-# deep-link route).
+# nin/ui/server.py (client mistakes answered 4xx with one quiet log line, request bodies capped before Gradio
+# reads them, an upload rate and a disk budget, at most 16 unread events per session on every route, a cap on
+# each caller's queued model events, no deep-link route).
 LAUNCH = dict(max_file_size=MAX_FILE_SIZE, ssr_mode=False, css=CSS, js=PAGE_JS, state_session_capacity=MAX_SESSIONS,
               app_kwargs={"middleware": MIDDLEWARE})
 
 # One bounded queue: past QUEUE_SIZE waiting requests a caller is told the queue is full (nothing piles up).
-demo.queue(max_size=QUEUE_SIZE, default_concurrency_limit=MODEL_WORKERS)
+# api_open=False: /run/* and /api/* cannot skip the queue (Gradio opens them when not on a Space).
+demo.queue(max_size=QUEUE_SIZE, default_concurrency_limit=MODEL_WORKERS, api_open=False)
 
 if __name__ == "__main__":
     demo.launch(**LAUNCH)

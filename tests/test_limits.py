@@ -212,3 +212,115 @@ def test_switching_the_block_moves_the_picked_pixel_onto_the_new_grid(raw, sessi
     assert moved.success, moved.message
     result, row, col = moved.output[5], moved.output[7], moved.output[8]
     assert "block4, row 2, column 2" in result and (row, col) == (2, 2)
+
+
+# ----------------------------------------------------------------------------- Gradio's own routes and the log
+
+def logged_lines(capfd) -> list[str]:
+    return [line for line in "".join(capfd.readouterr()).splitlines() if line.strip()]
+
+
+def test_a_clients_mistakes_on_gradios_own_routes_get_4xx_and_at_most_a_short_line_a_second_each(raw, capfd):
+    capfd.readouterr()
+    start = time.monotonic()
+    found = attack.row_route_mistakes(raw, repeat=10)
+    seconds = time.monotonic() - start
+    lines = logged_lines(capfd)
+    for name, statuses in found.items():
+        assert all(400 <= s < 500 for s in statuses), (name, statuses)
+    assert not any("Traceback" in line or "Error in" in line for line in lines), lines[:5]
+    assert all(len(line.encode()) <= 200 for line in lines), max(lines, key=len)
+    kinds = 8  # at most one line a second per kind of mistake
+    assert len(lines) <= kinds * (math.ceil(seconds) + 1), (len(lines), seconds)
+
+
+def test_a_flood_of_streams_for_unknown_sessions_writes_a_few_lines_not_megabytes(raw, capfd):
+    capfd.readouterr()
+    found = attack.row_unknown_session_flood(raw, seconds=2.0, threads=4)
+    logged = sum(len(line) + 1 for line in logged_lines(capfd))
+    assert found["requests"] > 20 and found["other"] == 0, found
+    assert logged <= 1000, logged  # one line a second, not a 6 KB traceback per request
+
+
+# ----------------------------------------------------------------------------- numbers written in other scripts
+
+@pytest.mark.parametrize("digit", ["²", "١", "３", "⁵"])
+def test_digits_outside_ascii_are_refused_as_values_not_crashes(raw, session, digit, capfd):
+    capfd.readouterr()
+    response, _ = raw.live(attack.drawing_ink(), seq=digit)
+    assert response.status_code == 200 and "seq must be a whole number" in response.json()["error"]
+    ablated = raw.call("ablate", attack.lesson_data("ablate", stage="block1", channels=digit), session)
+    refused_quickly(ablated)
+    joined = raw.http.post(f"{raw.url}/gradio_api/queue/join",
+                           json={"data": [], "fn_index": digit, "session_hash": attack.new_session()})
+    assert joined.status_code == 404
+    out, err = capfd.readouterr()
+    assert "Traceback" not in out + err
+
+
+# ----------------------------------------------------------------------------- unread results on every route
+
+def test_call_results_left_unread_are_bounded_per_session_and_without_a_session_per_address(raw):
+    assert attack.row_call_unread(raw, count=30) == {"accepted": 16, "refused": 14, "other": 0}
+    assert attack.row_call_unread(raw, count=30, session=None) == {"accepted": 16, "refused": 14, "other": 0}
+
+
+def test_simultaneous_joins_cannot_race_past_16_unread_per_session(raw):
+    found = attack.row_simultaneous_joins(raw, count=40, sessions=2)
+    assert found["other"] == 0 and found["accepted"] <= 2 * MAX_PENDING_PER_SESSION, found
+    assert found["accepted"] + found["refused"] == 80, found
+
+
+def test_a_refreshed_explore_tab_sends_its_pictures_as_files_and_is_under_50_kb(raw, session, app_url):
+    answer = raw.call("explore_refresh", [None, "block1", 0, 8, 4], session)
+    assert answer.success, answer.message
+    assert answer.response_bytes < 50_000, answer.response_bytes
+    html_out = " ".join(x for x in answer.output if isinstance(x, str))
+    sources = re.findall(r'<img src="([^"]+)"', html_out)
+    assert sources and all(s.startswith("gradio_api/file=") for s in sources)
+    picture = httpx.get(f"{app_url}/{sources[0]}", timeout=30)
+    assert picture.status_code == 200 and picture.content.startswith(b"\x89PNG")
+
+
+# ----------------------------------------------------------------------------- the disk
+
+def test_an_upload_flood_from_one_address_is_refused_with_429_and_few_log_lines(raw, capfd):
+    capfd.readouterr()
+    found = attack.row_upload_flood(raw, threads=4, files=15)
+    lines = logged_lines(capfd)
+    assert found["refused"] > 0 and found["other"] == 0, found
+    assert found["stored_mb"] <= 50, found  # 40 MB at once, refilled at 1 MB a second
+    assert len(lines) <= 10 and "Traceback" not in "".join(lines), lines[:5]
+
+
+def test_the_cache_keeps_its_budget_by_deleting_the_oldest_files_first(tmp_path):
+    from nin.ui.limits import cache_size, evict_oldest
+
+    for i in range(10):
+        folder = tmp_path / f"h{i}"
+        folder.mkdir()
+        (folder / "f.png").write_bytes(b"x" * 1000)
+        os.utime(folder / "f.png", (1000 + i, 1000 + i))
+    assert evict_oldest(str(tmp_path), 4500) == 4000 == cache_size(str(tmp_path))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["h6", "h7", "h8", "h9"]
+
+
+# ----------------------------------------------------------------------------- one caller cannot starve another
+
+@pytest.fixture
+def trusted_proxy():
+    """The server trusts X-Forwarded-For as a Space's proxy writes it, for one test."""
+    from nin.ui import limits
+
+    limits.CLIENT_HEADER = "x-forwarded-for"
+    yield
+    limits.CLIENT_HEADER = None
+
+
+@pytest.mark.slow
+def test_one_address_flooding_occlusion_leaves_another_address_predict_p95_under_2_s(raw, trusted_proxy):
+    from nin.ui.limits import MAX_ACTIVE_PER_CLIENT
+
+    found = attack.row_starve(raw, flood="occlusion", sessions=40, predicts=10)
+    assert found["flood_accepted"] <= MAX_ACTIVE_PER_CLIENT + 2, found  # a few may finish while the rest join
+    assert found["predict_ok"] == found["predicts"] and found["predict_p95_s"] <= 2.0, found

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 import tempfile
 import threading
@@ -72,13 +73,14 @@ class Raw:
         return {"path": server_path, "orig_name": path.name, "meta": {"_type": "gradio.FileData"}}
 
     def join(self, api_name: str, data, session: str, event_data=None, trigger: str | None = None,
-             body: bytes | None = None) -> tuple[httpx.Response, str | None]:
-        """POST one join; `body` replaces the JSON body (raw bytes: NaN, oversized, malformed)."""
+             body: bytes | None = None, client: str | None = None) -> tuple[httpx.Response, str | None]:
+        """POST one join; `body` replaces the JSON body (raw bytes: NaN, oversized, malformed); `client` is the
+        address a proxy would report (X-Forwarded-For), for a server that trusts that header."""
         payload = {"data": data, "event_data": event_data, "fn_index": self.fn_ids[api_name],
                    "trigger_id": self.components.get(trigger) if trigger else None, "session_hash": session}
         content = body if body is not None else json.dumps(payload).encode()  # allow_nan: NaN goes through
         response = self.http.post(f"{self.url}{PREFIX}/queue/join", content=content,
-                                  headers={"content-type": "application/json"})
+                                  headers={"content-type": "application/json", **forwarded(client)})
         event = response.json().get("event_id") if response.status_code == 200 else None
         return response, event
 
@@ -101,11 +103,11 @@ class Raw:
         return done
 
     def call(self, api_name: str, data, session: str | None = None, event_data=None, trigger: str | None = None,
-             body: bytes | None = None) -> Answer:
+             body: bytes | None = None, client: str | None = None) -> Answer:
         """One event, joined and read to its end."""
         session = session or new_session()
         start = time.perf_counter()
-        response, event = self.join(api_name, data, session, event_data, trigger, body)
+        response, event = self.join(api_name, data, session, event_data, trigger, body, client)
         answer = Answer(response.status_code, response_bytes=len(response.content))
         if event is None:
             answer.message = response.text[:2000]
@@ -140,6 +142,10 @@ class Raw:
 
 def new_session() -> str:
     return uuid.uuid4().hex[:11]
+
+
+def forwarded(client: str | None) -> dict:
+    return {"x-forwarded-for": client} if client else {}
 
 
 # ----------------------------------------------------------------------------- the table's rows
@@ -185,9 +191,10 @@ def row_unread_predicts(raw: Raw, count: int = 150) -> dict:
     session = new_session()
     image = raw.upload(EXAMPLE)
     statuses, slowest = [], 0.0
-    for _ in range(count):
+    for i in range(count):  # each from another address, so a per-caller cap (behind a proxy) does not hide the bound
         start = time.perf_counter()
-        response, _ = raw.join("predict", [image, None, "Predicted class", "All channels"], session)
+        response, _ = raw.join("predict", [image, None, "Predicted class", "All channels"], session,
+                               client=f"10.1.{i // 250}.{i % 250 + 1}")
         slowest = max(slowest, time.perf_counter() - start)
         statuses.append(response.status_code)
     deadline = time.monotonic() + 120  # let the joined events run, so the memory figure includes their results
@@ -266,6 +273,147 @@ def row_live_flood(raw: Raw, seconds: float = 6.0, threads: int = 16, predicts: 
             "predict_idle_s": round(statistics.median(idle), 3),
             "predict_during_s": round(statistics.median(a.seconds for a in during), 3),
             "predict_during_max_s": round(max(a.seconds for a in during), 3)}
+
+
+# ----------------------------------------------------------------------------- Gradio's own routes, the disk, fairness
+
+def route_mistakes(raw: Raw) -> dict[str, callable]:
+    """Requests that Gradio's own routes fail on (each wrote a 5-6 KB traceback in Gradio 6.31), by name."""
+    p, http = f"{raw.url}{PREFIX}", raw.http
+    image = raw.upload(EXAMPLE)
+    browser_only = next(dep["id"] for dep in raw.http.get(f"{raw.url}/config").json()["dependencies"]
+                        if dep.get("api_name") == "explore_follow_input")
+    return {
+        "/queue/data, unknown session": lambda: http.get(f"{p}/queue/data", params={"session_hash": new_session()}),
+        "GET /call/predict/<unknown id>": lambda: http.get(f"{p}/call/predict/{uuid.uuid4().hex}"),
+        "/run/predict fn_index 9999": lambda: http.post(f"{p}/run/predict", json={"data": [], "fn_index": 9999,
+                                                                                  "session_hash": new_session()}),
+        "/queue/join fn_index -1": lambda: http.post(f"{p}/queue/join", json={"data": [], "fn_index": -1,
+                                                                              "session_hash": new_session()}),
+        "/call/nonexistent": lambda: http.post(f"{p}/call/nonexistent", json={"data": []}),
+        "component_server, unknown component": lambda: http.post(
+            f"{p}/component_server", json={"data": {}, "component_id": 99999, "session_hash": new_session(),
+                                           "fn_name": "live"}),
+        "Range bytes=0-1,2-3 on a cached file": lambda: http.get(f"{p}/file={image['path']}",
+                                                                 headers={"range": "bytes=0-1,2-3"}),
+        "the browser-only event through /queue/join": lambda: http.post(
+            f"{p}/queue/join", json={"data": [None], "fn_index": browser_only, "session_hash": new_session()}),
+    }
+
+
+def row_route_mistakes(raw: Raw, repeat: int = 20) -> dict[str, list[int]]:
+    """Each of `route_mistakes` sent `repeat` times: the statuses it got."""
+    return {name: [send().status_code for _ in range(repeat)] for name, send in route_mistakes(raw).items()}
+
+
+def row_unknown_session_flood(raw: Raw, seconds: float = 5.0, threads: int = 8) -> dict:
+    """`threads` connections asking for unknown sessions' streams back to back for `seconds`."""
+    import concurrent.futures
+
+    stop_at, statuses = time.monotonic() + seconds, []
+
+    def flood() -> None:
+        with httpx.Client(timeout=30) as http:
+            while time.monotonic() < stop_at:
+                statuses.append(http.get(f"{raw.url}{PREFIX}/queue/data",
+                                         params={"session_hash": new_session()}).status_code)
+
+    with concurrent.futures.ThreadPoolExecutor(threads) as pool:
+        for future in [pool.submit(flood) for _ in range(threads)]:
+            future.result()
+    return {"requests": len(statuses), "404": statuses.count(404), "other": len(statuses) - statuses.count(404)}
+
+
+def call_join(raw: Raw, api_name: str, data: list, session: str | None, client: str | None = None) -> int:
+    body = {"data": data, **({"session_hash": session} if session else {})}
+    return raw.http.post(f"{raw.url}{PREFIX}/call/{api_name}", json=body, headers=forwarded(client)).status_code
+
+
+def row_call_unread(raw: Raw, count: int = 60, session: str | None = "new") -> dict:
+    """`count` POST /call/predict ("All channels"), never read, on one session (or with no session hash:
+    session=None), each from another address."""
+    session = new_session() if session == "new" else session
+    image = raw.upload(EXAMPLE)
+    statuses = [call_join(raw, "predict", [image, None, "Predicted class", "All channels"], session,
+                          client=None if session is None else f"10.2.{i // 250}.{i % 250 + 1}") for i in range(count)]
+    return {"accepted": statuses.count(200), "refused": statuses.count(429), "other": len(statuses)
+            - statuses.count(200) - statuses.count(429)}
+
+
+def row_simultaneous_joins(raw: Raw, count: int = 70, sessions: int = 1) -> dict:
+    """`count` joins sent at once (threads) on each of `sessions` sessions, never read."""
+    import concurrent.futures
+
+    image = raw.upload(EXAMPLE)
+    data = [image, None, "Predicted class", "Top 16 channels by mean"]
+    chosen = [new_session() for _ in range(sessions)]
+    barrier = threading.Barrier(min(count * sessions, 64))
+
+    def one(i: int) -> int:
+        with httpx.Client(timeout=60) as http:
+            joiner = Raw.__new__(Raw)
+            joiner.url, joiner.http, joiner.fn_ids, joiner.components = raw.url, http, raw.fn_ids, raw.components
+            try:
+                barrier.wait(timeout=5)
+            except threading.BrokenBarrierError:
+                pass
+            response, _ = joiner.join("predict", data, chosen[i % sessions], client=f"10.3.{i // 250}.{i % 250 + 1}")
+            return response.status_code
+
+    with concurrent.futures.ThreadPoolExecutor(64) as pool:
+        statuses = list(pool.map(one, range(count * sessions)))
+    return {"accepted": statuses.count(200), "refused": statuses.count(429), "sessions": sessions,
+            "other": len(statuses) - statuses.count(200) - statuses.count(429)}
+
+
+def row_upload_flood(raw: Raw, threads: int = 4, files: int = 30, size: int = 1 << 20) -> dict:
+    """`threads` clients each uploading `files` files of `size` random bytes as fast as they can."""
+    import concurrent.futures
+    import os
+
+    blob = os.urandom(size)
+
+    def one(_) -> list[int]:
+        with httpx.Client(timeout=60) as http:
+            return [http.post(f"{raw.url}{PREFIX}/upload", files={"files": ("x.png", blob, "image/png")}).status_code
+                    for _ in range(files)]
+
+    with concurrent.futures.ThreadPoolExecutor(threads) as pool:
+        statuses = [s for batch in pool.map(one, range(threads)) for s in batch]
+    return {"accepted": statuses.count(200), "refused": statuses.count(429), "stored_mb": statuses.count(200) * size / 2 ** 20,
+            "other": len(statuses) - statuses.count(200) - statuses.count(429)}
+
+
+def row_starve(raw: Raw, flood: str = "occlusion", sessions: int = 40, predicts: int = 10) -> dict:
+    """One address (10.9.9.9) joins `flood` events on `sessions` sessions at once; meanwhile another address
+    (10.8.8.8) sends `predicts` /predict one after another: their seconds (a server that trusts
+    X-Forwarded-For keys the per-caller cap by it)."""
+    import concurrent.futures
+
+    image = raw.upload(EXAMPLE)
+    flooder = [new_session() for _ in range(sessions)]
+    for session in flooder:  # an image in each session, so the flood runs the model
+        raw.call("predict", [image, None, "Predicted class", "Top 16 channels by mean"], session, client="10.9.9.9")
+    data = {"occlusion": ("occlusion_page", [None, 4]), "explore": ("explore_refresh", [None, "block1", 0, 8, 4])}[flood]
+    settings = [image, None, "Predicted class", "Top 16 channels by mean"]
+
+    def flood_one(session: str) -> int:
+        with httpx.Client(timeout=120) as http:
+            joiner = Raw.__new__(Raw)
+            joiner.url, joiner.http, joiner.fn_ids, joiner.components = raw.url, http, raw.fn_ids, raw.components
+            response, _ = joiner.join(data[0], data[1], session, client="10.9.9.9")
+            return response.status_code
+
+    with concurrent.futures.ThreadPoolExecutor(sessions) as pool:
+        joined = pool.map(flood_one, flooder)
+        during = [raw.call("predict", settings, client="10.8.8.8") for _ in range(predicts)]
+        statuses = list(joined)
+    seconds = sorted(a.seconds for a in during)
+    return {"flood_accepted": statuses.count(200), "flood_refused": statuses.count(429),
+            "predict_ok": sum(bool(a.success) for a in during), "predicts": predicts,
+            "predict_p95_s": round(seconds[min(len(seconds) - 1, int(0.95 * len(seconds)))], 3),
+            "predict_max_s": round(seconds[-1], 3)}
+
 
 
 WRONG_VALUES = {
@@ -374,6 +522,29 @@ def run_all(url: str, pid: int | None = None, log: Path | None = None) -> list[R
         lambda r: (f"{r['answered']} live answered, {r['refused']} refused; /predict {r['predict_ok']}/"
                    f"{r['predicts']} ok, median {r['predict_during_s']:.2f} s (idle {r['predict_idle_s']:.2f} s)",
                    0, r))
+    add("Gradio's routes: 8 client mistakes x 20 each",
+        lambda: row_route_mistakes(raw),
+        lambda r: (f"{sum(400 <= s < 500 for v in r.values() for s in v)} x 4xx, "
+                   f"{sum(s >= 500 for v in r.values() for s in v)} x 5xx", 0, r))
+    add("/queue/data, unknown sessions, 8 connections x 5 s", lambda: row_unknown_session_flood(raw),
+        lambda r: (f"{r['requests']} requests, {r['404']} x 404", 0, r))
+    add("60 POST /call/predict on one session, never read", lambda: row_call_unread(raw),
+        lambda r: (f"{r['accepted']} accepted, {r['refused']} refused (429)", 0, r))
+    add("60 POST /call/predict without a session, never read", lambda: row_call_unread(raw, session=None),
+        lambda r: (f"{r['accepted']} accepted, {r['refused']} refused (429)", 0, r))
+    add("8 sessions x 70 joins at once, never read", lambda: row_simultaneous_joins(raw, sessions=8),
+        lambda r: (f"{r['accepted']} accepted, {r['refused']} refused (429)", 0, r))
+    add("4 clients x 30 uploads of 1 MB", lambda: row_upload_flood(raw),
+        lambda r: (f"{r['accepted']} stored ({r['stored_mb']:.0f} MB), {r['refused']} refused (429)", 0, r))
+    time.sleep(15)  # the joined events above run first
+    add("40 /occlusion (patch 4) from one address, /predict from another",
+        lambda: row_starve(raw),
+        lambda r: (f"flood {r['flood_accepted']} joined, {r['flood_refused']} refused; /predict p95 "
+                   f"{r['predict_p95_s']:.2f} s, max {r['predict_max_s']:.2f} s", 0, r))
+    add("100 explore_refresh from one address, /predict from another",
+        lambda: row_starve(raw, flood="explore", sessions=100),
+        lambda r: (f"flood {r['flood_accepted']} joined, {r['flood_refused']} refused; /predict p95 "
+                   f"{r['predict_p95_s']:.2f} s, max {r['predict_max_s']:.2f} s", 0, r))
     for name, (answer, words) in measured(pid, log, lambda: row_wrong_values(raw, session))[0].items():
         rows.append(Row(name, round(answer.seconds, 2), None, answer.response_bytes, None,
                         answer.message[:120] or f"HTTP {answer.status}", {"expected": words}))
@@ -403,7 +574,8 @@ def main() -> None:
     args = parser.parse_args()
     server, pid, log = None, args.pid, None
     with tempfile.TemporaryDirectory() as workdir:
-        if args.launch:
+        if args.launch:  # as on a Space: the caller's address from X-Forwarded-For, which the rows set
+            os.environ.setdefault("NIN_CLIENT_HEADER", "x-forwarded-for")
             log = Path(workdir) / "server.log"
             server, url = launch(args.startup_timeout, log=log)
             pid = server.pid

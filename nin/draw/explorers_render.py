@@ -3,7 +3,8 @@
 numpy, PIL and HTML only, no torch: every function takes what nin.serve.channels, nin.serve.neighbours and nin.serve.occlusion
 computed (their dataclasses or plain arrays) and the official test images, and draws it. Activations use
 nin.draw.render's viridis from 0; signed values (kernels, changes of probability) nin.draw.lesson_render's blue-white-red
-centred on 0. Pictures are inline PNGs (a few kB each). Every text put into HTML is escaped. `start_here_html`
+centred on 0. Pictures are inline PNGs by default; the app passes `src`, which writes each to a file and
+gives its address, so a panel's HTML stays small. Every text put into HTML is escaped. `start_here_html`
 is the page's guided path, plain HTML with inline styles so it needs no stylesheet.
 """
 
@@ -87,19 +88,19 @@ def _enlarge(rgb: np.ndarray, side: int) -> np.ndarray:
 
 # ----------------------------------------------------------------------------- a channel
 
-def channel_map_figure(values: np.ndarray, title: str) -> str:
+def channel_map_figure(values: np.ndarray, title: str, src=data_uri) -> str:
     """One channel's map for the session's input, enlarged, its value under the pointer printed below it."""
     values = np.asarray(values, np.float64)
     vmax = float(values.max())
     picture = _enlarge(render.colorize(values, vmax or 1.0), MAP_SIDE)
     h, w = values.shape
     return (f'<figure class="nin-x-fig nin-x-map"><figcaption>{html.escape(title)} · colour 0 → {vmax:.2f}'
-            f'</figcaption><img src="{data_uri(picture)}" data-side="{w}" data-values="{_values_attr(values, 3)}" '
+            f'</figcaption><img src="{src(picture)}" data-side="{w}" data-values="{_values_attr(values, 3)}" '
             f'alt="{html.escape(title)}" width="{MAP_SIDE}" height="{MAP_SIDE}">'
             '<span class="nin-readout">Point at the map (or tap it) to read a value.</span></figure>')
 
 
-def kernel_figure(kernel: np.ndarray, index: int) -> str:
+def kernel_figure(kernel: np.ndarray, index: int, src=data_uri) -> str:
     """block1's 11x11 kernel of one channel, blue (negative) - white - red (positive), values on hover."""
     kernel = np.asarray(kernel, np.float64)
     vmax = float(np.abs(kernel).max())
@@ -107,7 +108,7 @@ def kernel_figure(kernel: np.ndarray, index: int) -> str:
     return (f'<figure class="nin-x-fig nin-x-map"><figcaption>block1 kernel #{index}: the 11×11 weights its first '
             f'conv slides over the 224×224 input (stride 4) · blue −{vmax:.2f}, white 0, red +{vmax:.2f}. The block\'s '
             f'output #{index} then mixes all 96 such responses through two 1×1 convs.</figcaption>'
-            f'<img src="{data_uri(picture)}" data-side="{kernel.shape[1]}" data-values="{_values_attr(kernel, 4)}" '
+            f'<img src="{src(picture)}" data-side="{kernel.shape[1]}" data-values="{_values_attr(kernel, 4)}" '
             f'alt="block1 kernel {index}" width="176" height="176">'
             '<span class="nin-readout">Point at the kernel to read a weight.</span></figure>')
 
@@ -122,13 +123,13 @@ def thumbnail_with_box(image28: np.ndarray, box: list[float] | tuple[float, ...]
     return np.asarray(picture)
 
 
-def top_images_html(top: ChannelTop, images: np.ndarray) -> str:
+def top_images_html(top: ChannelTop, images: np.ndarray, src=data_uri) -> str:
     """The 3x3 most exciting official test images of a channel, each with the cell's receptive field outlined."""
     tiles = []
     for rank, (t, y, a, box, cell) in enumerate(zip(top.test_indices, top.labels, top.activations, top.boxes,
                                                    top.cells), 1):
         picture = thumbnail_with_box(images[t], box, THUMB_SCALE)
-        tiles.append(f'<figure class="nin-x-tile" data-test-index="{t}"><img src="{data_uri(picture)}" '
+        tiles.append(f'<figure class="nin-x-tile" data-test-index="{t}"><img src="{src(picture)}" '
                      f'alt="test image {t}, {html.escape(CLASS_NAMES[y])}"><figcaption>{rank}. '
                      f'<b>{html.escape(CLASS_NAMES[y])}</b><br>#{t} · {a:.2f} at ({cell[0]}, {cell[1]})'
                      f'</figcaption></figure>')
@@ -161,26 +162,26 @@ def channel_summary_md(top: ChannelTop, own: tuple[float, int, int] | None) -> s
 
 # ----------------------------------------------------------------------------- neighbours
 
-def _neighbour_tiles(found, images: np.ndarray, predicted: int) -> str:
+def _neighbour_tiles(found, images: np.ndarray, predicted: int, src=data_uri) -> str:
     tiles = []
     for n in found:
         match = " nin-x-match" if n.label == predicted else ""
         picture = render.grey_to_rgb(images[n.test_index], NEIGHBOUR_SCALE)
         tiles.append(f'<figure class="nin-x-tile{match}" data-test-index="{n.test_index}" data-label="{n.label}">'
-                     f'<img src="{data_uri(picture)}" alt="test image {n.test_index}, '
+                     f'<img src="{src(picture)}" alt="test image {n.test_index}, '
                      f'{html.escape(CLASS_NAMES[n.label])}"><figcaption><b>{html.escape(CLASS_NAMES[n.label])}</b>'
                      f'<br>#{n.test_index} · {n.distance:.3f}</figcaption></figure>')
     return f'<div class="nin-x-tiles nin-x-wide">{"".join(tiles)}</div>'
 
 
-def neighbours_html(result: Neighbours, images: np.ndarray) -> str:
+def neighbours_html(result: Neighbours, images: np.ndarray, src=data_uri) -> str:
     """Both lists side by side (stacked on a phone), tiles of the predicted class outlined, and the sentence."""
     predicted = CLASS_NAMES[result.predicted]
     spaces = (("feature", "In the network's feature space", FEATURE_METRIC, result.feature_space),
               ("pixel", "In pixel space", PIXEL_METRIC, result.pixel_space))
     blocks = "".join(
         f'<div class="nin-x-space" data-space="{key}"><h4>{title}</h4><p>{html.escape(metric)}</p>'
-        f'{_neighbour_tiles(found, images, result.predicted)}</div>'
+        f'{_neighbour_tiles(found, images, result.predicted, src)}</div>'
         for key, title, metric, found in spaces)
     left_out = (f" Left out: test image{'s' if len(result.left_out) > 1 else ''} "
                 f"{', '.join('#' + str(i) for i in result.left_out)} (identical to your input)."
@@ -201,7 +202,7 @@ def occlusion_overlay(input224: np.ndarray, pixel_map: np.ndarray, vmax: float, 
     return np.clip((1 - strength) * grey + strength * colours, 0, 255).astype(np.uint8)
 
 
-def occlusion_html(result: Occlusion) -> str:
+def occlusion_html(result: Occlusion, src=data_uri) -> str:
     """Occlusion map beside the CAM, and the grid of drops with every value printed."""
     name = CLASS_NAMES[result.class_index]
     vmax = float(np.abs(result.grid).max()) or 1e-6
@@ -217,10 +218,10 @@ def occlusion_html(result: Occlusion) -> str:
         f'<div class="nin-x-row">'
         f'<figure class="nin-x-fig"><figcaption>Occlusion: drop of p({html.escape(name)}) when a {result.patch}×'
         f'{result.patch} grey patch covers each place (red = the prediction needs it, blue = it gets more sure '
-        f'without it; ±{vmax * 100:.0f} points)</figcaption><img src="{data_uri(overlay)}" alt="occlusion map" '
+        f'without it; ±{vmax * 100:.0f} points)</figcaption><img src="{src(overlay)}" alt="occlusion map" '
         f'width="224" height="224"></figure>'
         f'<figure class="nin-x-fig"><figcaption>CAM of {html.escape(name)}: block4\'s 5×5 map, bilinear to the '
-        f'input (colour 0 → its max {float(result.cam.max()):.2f})</figcaption><img src="{data_uri(cam)}" alt="CAM" '
+        f'input (colour 0 → its max {float(result.cam.max()):.2f})</figcaption><img src="{src(cam)}" alt="CAM" '
         f'width="224" height="224"></figure>'
         f'<figure class="nin-x-fig"><figcaption>The {n}×{n} drops in percentage points, patch at rows/columns '
         f'{", ".join(map(str, result.offsets))} px</figcaption><table class="nin-x-grid">{rows}</table></figure>'

@@ -11,12 +11,15 @@ yet, no precomputed data for these weights) says why in place, with the command 
 from __future__ import annotations
 
 import html
+import urllib.parse
 from dataclasses import dataclass
 
 import gradio as gr
 import numpy as np
+from gradio import processing_utils
 
 from nin.draw import explorers_render as draw
+from nin.draw.render import png_bytes
 from nin.model import CLASS_NAMES
 from nin.serve.checks import is_number
 from nin.serve.explorers import Explorers, Unavailable
@@ -43,20 +46,33 @@ class ExploreEvents:
 
     # ------------------------------------------------------------------ numbers and panels
 
+    @staticmethod
+    def pictures_of(view: gr.HTML):
+        """`src` for the panel drawn into `view`: each picture a PNG in Gradio's cache, addressed by URL.
+
+        Inline, a refreshed tab was ~190 KB of HTML held in memory until the client read it; as files the
+        HTML is a few kB. Each file is registered with `view`, so delete_cache removes it with Gradio's own.
+        """
+        def src(image) -> str:
+            path = processing_utils.save_bytes_to_cache(png_bytes(image), "explore.png", view.GRADIO_CACHE)
+            view.temp_files.add(path)
+            return "gradio_api/file=" + urllib.parse.quote(path)
+        return src
+
     def channel_panel(self, session, stage, index) -> dict:
         panel, (preprocessed, model_key) = self.page.explore, session_or_none(session)
         top = self.explorers.channel(model_key, stage, index)
-        parts, own = [], None
+        parts, own, src = [], None, self.pictures_of(panel.channel_view)
         if preprocessed is not None:
             values = self.pipeline.explain(preprocessed, model_key).stages[top.stage][top.index]
             row, col = np.unravel_index(int(np.argmax(values)), values.shape)
             own = (float(values[row, col]), int(row), int(col))
             label = f" ({CLASS_NAMES[top.index]})" if top.stage == "block4" else ""
             parts.append(draw.channel_map_figure(values, f"Your image: {top.stage} #{top.index}{label}, "
-                                                         f"{values.shape[0]}×{values.shape[1]}"))
+                                                         f"{values.shape[0]}×{values.shape[1]}", src))
         if top.stage == "block1":
-            parts.append(draw.kernel_figure(self.explorers.kernel(model_key, top.index), top.index))
-        parts.append(draw.top_images_html(top, self.explorers.bank(model_key, "channel explorer").test.images))
+            parts.append(draw.kernel_figure(self.explorers.kernel(model_key, top.index), top.index, src))
+        parts.append(draw.top_images_html(top, self.explorers.bank(model_key, "channel explorer").test.images, src))
         if preprocessed is None:
             parts.insert(0, EMPTY.format("Draw or upload something to see this channel's map for your image."))
         return {panel.channel_json: top.to_json(), panel.channel_result: draw.channel_summary_md(top, own),
@@ -68,13 +84,13 @@ class ExploreEvents:
         numbers = result.to_json()
         return {panel.neighbours_json: numbers, panel.neighbours_result: numbers["summary"],
                 panel.neighbours_view: draw.neighbours_html(result, self.explorers.bank(model_key, "neighbour search")
-                                                            .test.images)}
+                                                            .test.images, self.pictures_of(panel.neighbours_view))}
 
     def occlusion_panel(self, session, patch, explanation=None) -> dict:
         panel, (preprocessed, model_key) = self.page.explore, session_of(session)
         result = self.explorers.occlusion(preprocessed, model_key, patch, explanation)
         return {panel.occlusion_json: result.to_json(), panel.occlusion_result: draw.occlusion_summary_md(result),
-                panel.occlusion_view: draw.occlusion_html(result)}
+                panel.occlusion_view: draw.occlusion_html(result, self.pictures_of(panel.occlusion_view))}
 
     @staticmethod
     def unavailable(outputs: list, exc: Exception) -> dict:

@@ -24,7 +24,10 @@ import contextlib
 import functools
 import json
 import logging
+import os
+import re
 import sys
+import time
 
 import gradio as gr
 
@@ -41,6 +44,7 @@ EVENT_BODY_LIMIT = 32 << 10   # bytes of an event request (measured: see README,
 MAX_INK_CHARS = 30_000
 COMPONENT_SERVER_LIMIT = 64 << 10  # bytes of a /component_server call: the canvas's live calls, ink and all
 MAX_PENDING_PER_SESSION = 16  # events one session may have joined and not yet read
+UPLOAD_BODY_LIMIT = 12 << 20  # bytes of one upload request: one file (Gradio refuses one over 10 MB with its own message)
 
 log = logging.getLogger("nin-explorer")
 
@@ -178,10 +182,10 @@ EVENT_ROUTES = ("/queue/join", "/run/", "/api/", "/call/", "/stream/", "/cancel"
 
 
 def body_limit_for(path: str) -> int | None:
-    """Bytes a request body to `path` may have; None for the routes Gradio limits itself (uploads)."""
+    """Bytes a request body to `path` may have."""
     path = path.rstrip("/")
     if path.endswith("/upload"):
-        return None                     # max_file_size, enforced by Gradio while the multipart body streams
+        return UPLOAD_BODY_LIMIT        # one file: Gradio's max_file_size bounds each file, not how many are sent
     if path.endswith("/component_server"):
         return COMPONENT_SERVER_LIMIT   # the drawing canvas's live calls
     return EVENT_BODY_LIMIT             # events and everything else: JSON, files travel separately
@@ -237,21 +241,99 @@ class _BodyTooLarge(Exception):
     pass
 
 
-class PendingEventsLimit:
-    """ASGI middleware: a session may have at most MAX_PENDING_PER_SESSION events joined and not yet read.
+# ----------------------------------------------------------------------------- who is calling, and the quiet log
 
-    Gradio keeps every result until the session's event stream reads it (`pending_event_ids_session`,
-    `pending_messages_per_session`), with no bound per session; a script that joins and never reads piles up
-    results. The page reads each result as it comes, so it never has more than a few events open. The body
-    is read here (BodyLimit, outside this one, has bounded it) and handed on unchanged.
+class QuietLog:
+    """At most one log line per second per kind of refusal; the lines held back are counted into the next.
+
+    A script can send thousands of bad requests a second; each writing even one line would still flood the
+    log. Here the first of a kind in a second is written, the rest are counted, and the next line of that
+    kind says how many were held back.
     """
 
-    def __init__(self, app, limit: int = MAX_PENDING_PER_SESSION):
-        self.app, self.limit = app, limit
+    def __init__(self, every_s: float = 1.0):
+        self.every_s = every_s
+        self.last: dict[str, float] = {}
+        self.held: dict[str, int] = {}
+
+    def line(self, kind: str, message: str) -> bool:
+        """Log `kind: message` (shortened to one line of at most 200 characters) unless held back; True if written."""
+        now = time.monotonic()
+        if now - self.last.get(kind, -1e9) < self.every_s:
+            self.held[kind] = self.held.get(kind, 0) + 1
+            return False
+        self.last[kind] = now
+        held = self.held.pop(kind, 0)
+        more = f" (+{held} like it)" if held else ""
+        log.info("%s", shorten(f"{kind}: {' '.join(message.split())}", 200 - len(more)) + more)
+        return True
+
+
+quiet = QuietLog()
+
+# The header a trusted proxy writes the caller's address into, or None to use the connection's own address.
+# Off by default: run locally, the connection's address is the caller's, and a header could be forged by
+# anyone. On a Hugging Face Space the proxy appends the caller's address to X-Forwarded-For; app.py reads
+# the setting from NIN_CLIENT_HEADER (README, "Running it in public").
+CLIENT_HEADER: str | None = None
+PROXY_HOPS = 1   # X-Forwarded-For entries, counted from the right, that trusted proxies appended
+
+
+def client_of(headers, peer) -> str:
+    """The caller's address: the PROXY_HOPS-th entry from the right of CLIENT_HEADER when that is set (the
+    entries left of it are the caller's own to write), else the connection's address."""
+    if CLIENT_HEADER:
+        value = headers.get(CLIENT_HEADER.lower()) if hasattr(headers, "get") else None
+        if isinstance(value, bytes):
+            value = value.decode("latin-1")
+        entries = [e.strip() for e in value.split(",")] if value else []
+        if len(entries) >= PROXY_HOPS and entries[-PROXY_HOPS]:
+            return entries[-PROXY_HOPS][:64]
+    return str(peer[0] if isinstance(peer, (tuple, list)) and peer else peer or "?")[:64]
+
+
+def scope_client(scope) -> str:
+    return client_of(dict(scope.get("headers") or []) if CLIENT_HEADER else {}, scope.get("client"))
+
+
+# ----------------------------------------------------------------------------- who may join an event
+
+EVENT_JOIN_ROUTES = re.compile(r".*/(queue/join|call/v2/[^/]+|call/[^/]+|run/[^/]+|api/[^/]+)/?")
+MAX_ACTIVE_PER_CLIENT = 4    # model events one caller may have queued or running at once (with CLIENT_HEADER)
+MODEL_GROUP = "model"        # the concurrency group of every event that runs the network (app.py)
+
+
+class PendingEventsLimit:
+    """ASGI middleware: who may join an event, checked before Gradio reads the request.
+
+    On every route that starts an event (`/queue/join`, `/call/*`, `/run/*`, `/api/*`):
+
+    - the event must exist and run on the server: an unknown `fn_index` or API name, or an event that only
+      runs in the browser, gets 400/404 with one quiet log line (Gradio answers them with a traceback);
+    - a session may have at most MAX_PENDING_PER_SESSION events joined and not yet read. Gradio keeps every
+      result until the session's stream reads it, with no bound per session. `/call/*` without a session
+      hash makes each call its own session, so those calls count per caller address instead;
+    - with CLIENT_HEADER set, one caller may have at most MAX_ACTIVE_PER_CLIENT model events queued or
+      running, whatever sessions it uses, so one caller cannot fill the queue that everyone shares.
+
+    The counts include joins still inside Gradio (`joining`): the check and the count happen with no await
+    between them, so simultaneous joins cannot race past a bound. BodyLimit, outside this one, has bounded
+    the body; it is read here and handed on unchanged.
+    """
+
+    def __init__(self, app, limit: int = MAX_PENDING_PER_SESSION, active_limit: int = MAX_ACTIVE_PER_CLIENT):
+        self.app, self.limit, self.active_limit = app, limit, active_limit
+        self.joining: dict[str, int] = {}             # session (or "caller address/call") -> joins in flight
+        self.joining_client: dict[str, int] = {}      # caller -> model joins in flight
+        self.sessionless: dict[str, set[str]] = {}   # caller -> event ids of its /call joins without a session
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http" or scope.get("method") != "POST" or \
-                not scope["path"].rstrip("/").endswith("/queue/join"):
+                not EVENT_JOIN_ROUTES.fullmatch(scope["path"]):
+            return await self.app(scope, receive, send)
+        blocks = getattr(scope.get("app"), "get_blocks", lambda: None)()
+        queue = getattr(blocks, "_queue", None)
+        if blocks is None or queue is None:
             return await self.app(scope, receive, send)
         chunks, more = [], True
         while more:
@@ -261,16 +343,43 @@ class PendingEventsLimit:
             chunks.append(message.get("body", b""))
             more = message.get("more_body", False)
         body = b"".join(chunks)
-        readable, session = _session_hash(body)
-        if not readable:
+        value = _json_object(body)
+        if value is None:
+            quiet.line("bad event request", f"{scope['path']}: body is not a JSON object")
             return await answer(send, 400, "The request body is not a JSON object.")
-        queue = getattr(scope.get("app"), "get_blocks", lambda: None)()
-        pending = getattr(getattr(queue, "_queue", None), "pending_event_ids_session", {}).get(session, ()) \
-            if session else ()
-        if len(pending) >= self.limit:
-            return await answer(send, 429, f"This session has {len(pending)} events whose results it has not "
-                                           f"read; at most {self.limit} may wait. Read them first.")
-        replayed = False
+        fn, problem = _event_of(blocks, scope["path"], value)
+        if fn is None:
+            quiet.line("bad event request", f"{scope['path']}: {problem}")
+            return await answer(send, 404 if problem.startswith("no ") else 400, problem)
+        client = scope_client(scope)
+        session = value.get("session_hash")
+        session = session if isinstance(session, str) else None
+        route_call = "/call/" in scope["path"]
+        if session is None and route_call:
+            unread_key = f"{client}/call"
+            ids = self.sessionless.setdefault(client, set())
+            ids.intersection_update(s for s in ids if queue.pending_event_ids_session.get(s))
+            unread = len(ids)
+        else:
+            unread_key = session or ""
+            unread = len(queue.pending_event_ids_session.get(session, ())) if session else 0
+        unread += self.joining.get(unread_key, 0)
+        if unread_key and unread >= self.limit:
+            quiet.line("too many unread", f"{client}: {unread} results unread")
+            return await answer(send, 429, f"This session has {unread} events whose results it has not read; "
+                                           f"at most {self.limit} may wait. Read them first.")
+        counts_active = bool(CLIENT_HEADER) and fn.concurrency_id == MODEL_GROUP
+        if counts_active:
+            active = self.joining_client.get(client, 0) + sum(
+                1 for event in list(queue.event_ids_to_events.values())
+                if event.concurrency_id == MODEL_GROUP and _event_client(event) == client)
+            if active >= self.active_limit:
+                quiet.line("too many running", f"{client}: {active} model events queued or running")
+                return await answer(send, 429, f"You have {active} requests queued or running; at most "
+                                               f"{self.active_limit} at a time. Wait for one to finish.")
+            self.joining_client[client] = self.joining_client.get(client, 0) + 1
+        self.joining[unread_key] = self.joining.get(unread_key, 0) + 1
+        replayed, sent = False, []
 
         async def replay():
             nonlocal replayed
@@ -279,19 +388,176 @@ class PendingEventsLimit:
             replayed = True
             return {"type": "http.request", "body": body, "more_body": False}
 
-        await self.app(scope, replay, send)
+        async def sending(message):
+            if session is None and route_call and message["type"] == "http.response.body":
+                sent.append(message.get("body", b""))
+            await send(message)
+
+        try:
+            await self.app(scope, replay, sending)
+        finally:
+            _decrement(self.joining, unread_key)
+            if counts_active:
+                _decrement(self.joining_client, client)
+            if sent:
+                event_id = (_json_object(b"".join(sent)) or {}).get("event_id")
+                if isinstance(event_id, str):
+                    self.sessionless.setdefault(client, set()).add(event_id)
 
 
-def _session_hash(body: bytes) -> tuple[bool, str | None]:
-    """(whether the body is a JSON object, its session_hash if it is a string)."""
+def _decrement(counts: dict, key) -> None:
+    counts[key] -= 1
+    if counts[key] <= 0:
+        del counts[key]
+
+
+def _event_client(event) -> str:
+    request = getattr(event, "request", None)
+    return client_of(getattr(request, "headers", {}) if CLIENT_HEADER else {},
+                     getattr(getattr(request, "client", None), "host", None))
+
+
+def _json_object(body: bytes) -> dict | None:
     try:
         value = json.loads(body)
     except (ValueError, RecursionError):  # deep nesting ("[[[[...") exhausts the parser: refused here, once
-        return False, None
-    if not isinstance(value, dict):
-        return False, None
-    session = value.get("session_hash")
-    return True, session if isinstance(session, str) else None
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _event_of(blocks, path: str, body: dict):
+    """(the BlockFunction a join names, None) or (None, why it names none), as Gradio's get_fn would find it."""
+    fn_index = body.get("fn_index")
+    if fn_index is not None:
+        if isinstance(fn_index, bool) or not isinstance(fn_index, int) or fn_index not in blocks.fns:
+            return None, f"no event with fn_index {quote(fn_index)}"
+        fn = blocks.fns[fn_index]
+    elif path.rstrip("/").endswith("/queue/join"):
+        return None, "a join needs an fn_index"
+    else:
+        api_name = path.rstrip("/").rsplit("/", 1)[-1]
+        fn = next((f for f in blocks.fns.values() if f.api_name == api_name), None)
+        if fn is None:
+            return None, f"no endpoint named {quote(api_name)}"
+    if fn.fn is None:
+        return None, "this event runs in the browser only"
+    return fn, ""
+
+
+# ----------------------------------------------------------------------------- the upload cache on disk
+
+CACHE_BUDGET = 500 << 20            # bytes of Gradio's file cache (uploads and the app's pictures) kept on disk
+UPLOAD_BURST = 40 << 20             # bytes one caller may upload at once ...
+UPLOAD_RATE = 1 << 20               # ... refilled at this many bytes a second
+CACHE_RESCAN_S = 10.0               # how old the cache's measured size may get before it is measured again
+
+
+class UploadBudget:
+    """ASGI middleware: uploads cannot fill the disk.
+
+    Gradio writes every upload to its cache and deletes files only once they are an hour old (delete_cache),
+    so a script could write gigabytes an hour. Here, before Gradio reads an upload: the caller's upload rate
+    is checked (a token bucket of UPLOAD_BURST bytes refilled at UPLOAD_RATE a second, per caller address),
+    and the cache's size plus this upload must fit CACHE_BUDGET, the oldest files being deleted first to
+    make room. The size is measured by walking the cache at most every CACHE_RESCAN_S seconds (in a worker
+    thread) and counted up in between. A refused upload gets 429 and one quiet log line.
+    """
+
+    def __init__(self, app, budget: int = CACHE_BUDGET, burst: int = UPLOAD_BURST, rate: float = UPLOAD_RATE,
+                 folder: str | None = None):
+        self.app, self.budget, self.burst, self.rate = app, budget, burst, rate
+        self.folder = folder
+        self.buckets: dict[str, tuple[float, float]] = {}   # caller -> (bytes allowed now, when)
+        self.used, self.measured_at = 0, -1e9
+        self._lock = None
+
+    def cache_folder(self) -> str:
+        if self.folder is None:
+            from gradio.utils import get_upload_folder
+
+            self.folder = get_upload_folder()
+        return self.folder
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope.get("method") != "POST" or not scope["path"].rstrip("/").endswith("/upload"):
+            return await self.app(scope, receive, send)
+        declared = dict(scope.get("headers") or []).get(b"content-length", b"")
+        size = int(declared) if declared.isdigit() and len(declared) < 12 else UPLOAD_BODY_LIMIT
+        client = scope_client(scope)
+        if not self.take(client, size):
+            quiet.line("upload rate", f"{client}: over {self.burst >> 20} MB at {self.rate / (1 << 20):g} MB/s")
+            return await answer(send, 429, "Too many uploads from your address; wait a few seconds and try again.")
+        if not await self.make_room(size):
+            quiet.line("upload cache full", f"{size} bytes refused")
+            return await answer(send, 429, "The server's upload space is full; try again in a minute.")
+        await self.app(scope, receive, send)
+
+    def take(self, client: str, size: int) -> bool:
+        now = time.monotonic()
+        allowed, then = self.buckets.get(client, (self.burst, now))
+        allowed = min(self.burst, allowed + (now - then) * self.rate)
+        if size > allowed:
+            self.buckets[client] = (allowed, now)
+            return False
+        self.buckets[client] = (allowed - size, now)
+        if len(self.buckets) > 10_000:  # forget callers whose bucket has refilled
+            full_after = self.burst / self.rate
+            self.buckets = {k: v for k, v in self.buckets.items() if now - v[1] < full_after}
+        return True
+
+    async def make_room(self, size: int) -> bool:
+        """Count `size` bytes into the cache, deleting its oldest files first if they would not fit."""
+        import anyio
+
+        if self._lock is None:
+            self._lock = anyio.Lock()
+        async with self._lock:  # one upload at a time measures and makes room: the count cannot be raced
+            if size > self.budget:
+                return False
+            if time.monotonic() - self.measured_at > CACHE_RESCAN_S or self.used + size > self.budget:
+                self.used = await anyio.to_thread.run_sync(cache_size, self.cache_folder())
+                self.measured_at = time.monotonic()
+            if self.used + size > self.budget:
+                self.used = await anyio.to_thread.run_sync(evict_oldest, self.cache_folder(),
+                                                           int(0.8 * self.budget) - size)
+                self.measured_at = time.monotonic()
+                if self.used + size > self.budget:
+                    return False
+            self.used += size
+            return True
+
+
+def _cache_files(folder: str) -> list[tuple[float, int, str]]:
+    """(modified, bytes, path) of every file under `folder`."""
+    found = []
+    for root, _, names in os.walk(folder):
+        for name in names:
+            path = os.path.join(root, name)
+            try:
+                stat = os.stat(path, follow_symlinks=False)
+            except OSError:
+                continue
+            found.append((stat.st_mtime, stat.st_size, path))
+    return found
+
+
+def cache_size(folder: str) -> int:
+    return sum(size for _, size, _ in _cache_files(folder))
+
+
+def evict_oldest(folder: str, target: int) -> int:
+    """Delete the oldest files under `folder` until at most `target` bytes are left; the bytes left."""
+    files = sorted(_cache_files(folder))
+    total = sum(size for _, size, _ in files)
+    for _, size, path in files:
+        if total <= target:
+            break
+        with contextlib.suppress(OSError):
+            os.remove(path)
+            total -= size
+            with contextlib.suppress(OSError):
+                os.rmdir(os.path.dirname(path))  # Gradio keeps each file in a folder of its own
+    return total
 
 
 # ----------------------------------------------------------------------------- live calls, outside the queue
