@@ -51,6 +51,7 @@ CSS = BARS_CSS + GAP_PANEL_CSS + lesson_render.LESSONS_CSS + report_render.REPOR
 #notice { border-left: 4px solid #f59e0b; padding-left: 10px; }
 #status { font-size: 16px; }
 #mlp-map img { cursor: crosshair; image-rendering: pixelated; }
+#translation-inputs img { width: 100%; height: auto; object-fit: contain; image-rendering: pixelated; }
 /* Pictures whose title is drawn into them: Gradio's label badge would sit on that title. */
 #mlp-w1 [data-testid="block-label"], #mlp-w2 [data-testid="block-label"],
 #mlp-vectors [data-testid="block-label"] { display: none; }
@@ -58,7 +59,7 @@ CSS = BARS_CSS + GAP_PANEL_CSS + lesson_render.LESSONS_CSS + report_render.REPOR
   #title h1 { font-size: 26px; }
   #status { font-size: 15px; }
   #ablation-logits, #translation-logits { min-width: 100% !important; }  /* the table gets its own line */
-  #shift-x, #shift-y { min-width: 100% !important; }  /* one slider a line: its label stays on one line */
+  #shift-x, #shift-y, #translation-maps { min-width: 100% !important; }  /* one slider a line: its label stays on one line */
 }
 """
 
@@ -469,7 +470,7 @@ def build_translation_tab(pipeline: Pipeline, default_shift: int, survey: lesson
                 gr.Markdown("**The input**, unshifted and shifted, side by side in one picture",
                             elem_id="translation-inputs-caption")
                 inputs = gr.Image(label="Input: unshifted | shifted", show_label=False, interactive=False,
-                                  format="png", elem_id="translation-inputs", buttons=[], height=160)
+                                  format="png", elem_id="translation-inputs", buttons=[])
             maps = gr.HTML(elem_id="translation-maps", js_on_load=None)
         logits = gr.HTML(elem_id="translation-logits", js_on_load=None)
         numbers = numbers_json("translate", "translation-json")
@@ -534,8 +535,8 @@ def build_report_tab(reports: dict[str, metrics.Report]) -> list[ConfusionPanel]
     confusions: list[ConfusionPanel] = []
     with gr.Tab("Model report", id="report", elem_id="tab-report"):
         gr.Markdown("### Model report\nHow the shipped weights were trained and how they do on all 10,000 official "
-                    f"test images, beside the Fashion-MNIST human baseline ({metrics.HUMAN_BASELINE}) and the d2l "
-                    f"chapter's result ({metrics.D2L_REFERENCE}). **Click a count in the confusion matrix** to see "
+                    f"test images, beside the Fashion-MNIST human baseline ({metrics.HUMAN_BASELINE:.1%}) and the "
+                    f"d2l chapter's result ({metrics.D2L_REFERENCE:.1%}). **Click a count in the confusion matrix** to see "
                     "the test images that fell there.")
         if not reports:
             gr.Markdown("No evaluated weight file is shipped in `weights/`.")
