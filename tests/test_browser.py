@@ -232,7 +232,7 @@ def test_a_drawing_example_loads_into_the_canvas_and_can_be_drawn_over(open_page
     loaded = ink_pixels(page)
     assert loaded > 0
     expect(page.locator(TOP_LABEL)).to_have_text("Bag", timeout=PREDICTION_S)
-    expect(page.locator("#steps")).to_contain_text("Drawing → Fashion-MNIST style", timeout=UI_S)
+    expect(page.locator("#steps")).to_contain_text("Drawing on the canvas → Fashion-MNIST style", timeout=UI_S)
     expect(page.locator("#steps")).to_contain_text("filled in", timeout=UI_S)
     stroke(page, [(0.1, 0.1), (0.3, 0.1)])
     assert ink_pixels(page) > loaded
@@ -568,7 +568,7 @@ def test_a_refused_upload_clears_the_previous_result_and_says_so_once(open_page,
     assert toast.count() == 1 and toast.first.inner_text().count("TIFF file") == 1, toast.all_inner_texts()
 
 
-@pytest.mark.parametrize("example, heading", [("test00018_bag.png", "Official test image"),
+@pytest.mark.parametrize("example, heading", [("test00018_bag.png", "Official Fashion-MNIST test image"),
                                               ("photo00009_sneaker.jpg", "Photo")])
 def test_an_example_opens_in_the_upload_tab_and_the_steps_name_the_path_taken(open_page, example, heading):
     page = open_page()

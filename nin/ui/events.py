@@ -82,9 +82,9 @@ def path_heading(pre: Preprocessed, official: bool) -> str:
     if pre.source == "line drawing":
         return "Line drawing (upload) → filled like a canvas drawing"
     if official:
-        return "Official test image → photo path (already light on black, 28×28)"
+        return "Official Fashion-MNIST test image → photo path (already light on black)"
     if pre.original_size == (28, 28) and not pre.negated:
-        return "28×28 image in the dataset's style → photo path"
+        return "28×28 image in Fashion-MNIST's style → photo path"
     return "Photo → Fashion-MNIST style"
 
 

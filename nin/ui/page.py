@@ -51,6 +51,8 @@ CSS = BARS_CSS + GAP_PANEL_CSS + lesson_render.LESSONS_CSS + report_render.REPOR
 #notice { border-left: 4px solid #f59e0b; padding-left: 10px; }
 #status { font-size: 16px; }
 #mlp-map img { cursor: crosshair; image-rendering: pixelated; }
+/* The upload box's label wraps before its Fullscreen and Clear buttons instead of running under them. */
+#upload [data-testid="block-label"] { max-width: calc(100% - 76px); white-space: normal; }
 #translation-inputs img { width: 100%; height: auto; object-fit: contain; image-rendering: pixelated; }
 /* Pictures whose title is drawn into them: Gradio's label badge would sit on that title. */
 #mlp-w1 [data-testid="block-label"], #mlp-w2 [data-testid="block-label"],

@@ -42,10 +42,18 @@ PAGE_JS = """
     if (!(e.target instanceof Element) || !e.target.closest('#examples button')) return;
     const uploadTab = document.getElementById('tab-upload-button');
     if (uploadTab && uploadTab.getAttribute('aria-selected') !== 'true') uploadTab.click();
-    const prediction = document.getElementById('prediction');
-    if (!prediction) return;
-    const top = prediction.getBoundingClientRect().top;
-    if (top < 0 || top > window.innerHeight / 2) prediction.scrollIntoView({behavior: 'smooth', block: 'start'});
+    // The Prediction box shows once the Upload tab has been drawn: wait for it a few frames at most.
+    const bring = (frames) => {
+      const prediction = document.getElementById('prediction');
+      if (!prediction) return;
+      if (prediction.offsetParent === null) {
+        if (frames > 0) requestAnimationFrame(() => bring(frames - 1));
+        return;
+      }
+      const top = prediction.getBoundingClientRect().top;
+      if (top < 0 || top > window.innerHeight / 2) prediction.scrollIntoView({behavior: 'smooth', block: 'start'});
+    };
+    bring(60);
   }, true);
 }
 """
