@@ -127,9 +127,11 @@ def save_figures(name: str, figures: dict) -> None:
 
 
 def expect_prediction(page: Page, timeout: int = PREDICTION_S) -> str:
+    """The full explanation's top class. While the Draw tab is open the Prediction box steps aside (the canvas
+    shows the probabilities live), so it is read from the page, not from the screen."""
     top = page.locator(TOP_LABEL)
-    expect(top).to_be_visible(timeout=timeout)
-    return top.inner_text().strip()
+    expect(top).to_be_attached(timeout=timeout)
+    return top.text_content().strip()
 
 
 TROUSERS = [(0.35, 0.15), (0.35, 0.85), (0.5, 0.3), (0.65, 0.85), (0.65, 0.15)]
@@ -230,7 +232,7 @@ def test_a_drawing_example_loads_into_the_canvas_and_can_be_drawn_over(open_page
     loaded = ink_pixels(page)
     assert loaded > 0
     expect(page.locator(TOP_LABEL)).to_have_text("Bag", timeout=PREDICTION_S)
-    expect(page.locator("#steps")).to_contain_text("Drawing → Fashion-MNIST style", timeout=UI_S)
+    expect(page.locator("#steps")).to_contain_text("Drawing on the canvas → Fashion-MNIST style", timeout=UI_S)
     expect(page.locator("#steps")).to_contain_text("filled in", timeout=UI_S)
     stroke(page, [(0.1, 0.1), (0.3, 0.1)])
     assert ink_pixels(page) > loaded
@@ -434,9 +436,9 @@ def test_new_input_refreshes_the_open_lesson_with_one_extra_event(open_page):
     # (all on the prediction's state change) has been sent before it arrives.
     expect(page.locator("#gradcam")).to_contain_text("Ankle boot", timeout=PREDICTION_S)
     wait_until_sent(page, names, "refresh_open_lesson")
-    assert "predict" in names, names
+    assert "upload_page" in names, names
     # (the tab's own refresh, sent when it opened, may come first: it found no image and did nothing)
-    assert names[names.index("predict"):] == ["predict", "refresh_open_lesson"], names
+    assert names[names.index("upload_page"):] == ["upload_page", "refresh_open_lesson"], names
 
 
 def test_clicking_a_confusion_cell_opens_its_test_images(open_page):
@@ -490,3 +492,101 @@ def test_the_translation_slider_follows_typing_enter_and_arrow_keys(uploaded):
     expect(result).to_contain_text("Shift (-2, +0)", timeout=PREDICTION_S)
     page.locator("#shift-x input[type=range]").press("ArrowRight")
     expect(result).to_contain_text("Shift (-1, +0)", timeout=PREDICTION_S)
+
+
+# ----------------------------------------------------------------------------- every screen, both viewports
+
+# What a reader must be able to read whole: captions, labels, headings, table cells, the status line.
+TEXT = ("figcaption, caption, label, [data-testid='block-label'], h1, h2, h3, h4, th, .nin-bar-name, "
+        ".nin-cv-live, .nin-cv-word, .nin-cv-map figcaption span, .nin-bar-detail, #status p, .nin-cm-caption, "
+        ".nin-ex-caption")
+CLIPPED_JS = """(sel) => [...document.querySelectorAll(sel)].filter(e => e.offsetParent !== null && e.clientWidth > 0
+  && getComputedStyle(e).overflow !== 'visible' && e.scrollWidth > e.clientWidth + 1)
+  .map(e => (e.id || e.className || e.tagName) + ': ' + e.textContent.trim().slice(0, 60))"""
+COVERED_JS = """() => [...document.querySelectorAll('img, canvas')].filter(e => {
+    const r = e.getBoundingClientRect();
+    if (e.offsetParent === null || r.width < 8 || r.height < 8 || r.bottom < 0 || r.top > innerHeight) return false;
+    const x = r.left + r.width / 2, y = r.top + r.height / 2;
+    if (x < 0 || x > innerWidth || y < 0 || y > innerHeight) return false;
+    const hit = document.elementFromPoint(x, y);
+    return hit && hit !== e && !e.contains(hit) && !hit.contains(e) && !e.parentElement.contains(hit);
+  }).map(e => (e.closest('[id]') || {}).id + ' ' + e.tagName)"""
+
+
+def layout_faults(page: Page) -> list[str]:
+    """Text cut off (scrollWidth beyond clientWidth) and pictures with something else over their centre, for
+    every part of the page: each element is scrolled into view in turn, since elementFromPoint sees only the
+    screen."""
+    faults = [f"clipped {text}" for text in page.evaluate(CLIPPED_JS, TEXT)]
+    height = page.evaluate("document.documentElement.scrollHeight")
+    viewport = page.viewport_size["height"]
+    for top in range(0, height, viewport // 2):
+        page.evaluate(f"window.scrollTo(0, {top})")
+        faults += [f"covered {where}" for where in page.evaluate(COVERED_JS)]
+    return sorted(set(faults))
+
+
+@pytest.mark.parametrize("viewport", [(1400, 900), PHONE], ids=["desktop", "phone"])
+def test_no_caption_or_label_is_cut_off_and_no_picture_is_covered_on_any_tab(open_page, viewport):
+    page = open_page(*viewport)
+    stroke(page, TROUSERS)
+    expect(page.locator(LIVE)).to_have_text(re.compile(r"\d+%"), timeout=UI_S)
+    expect_prediction(page)
+    faults = {"Draw": layout_faults(page)}
+    upload(page, EXAMPLE)
+    expect(page.locator(TOP_LABEL)).to_have_text("Ankle boot", timeout=PREDICTION_S)
+    faults["Upload"] = layout_faults(page)
+    from nin.dev.screenshots import TABS  # (short name, tab label, what shows once the tab has drawn)
+
+    for _, name, ready in TABS:
+        open_tab(page, name)
+        expect(page.locator(ready).first).to_be_visible(timeout=PREDICTION_S)
+        page.wait_for_function("[...document.querySelectorAll('#lessons img')].every(i => i.complete || "
+                               "i.loading === 'lazy')", timeout=PREDICTION_S)
+        faults[name] = layout_faults(page)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    save_figures(f"layout-{viewport[0]}", faults)
+    assert not any(faults.values()), {tab: found for tab, found in faults.items() if found}
+
+
+def test_a_refused_upload_clears_the_previous_result_and_says_so_once(open_page, tmp_path):
+    from PIL import Image
+
+    page = open_page()
+    upload(page, ROOT / "nin" / "examples" / "test00018_bag.png")
+    expect(page.locator(TOP_LABEL)).to_have_text("Bag", timeout=PREDICTION_S)
+    tiff = tmp_path / "garment.tiff"
+    Image.new("RGB", (64, 64), "white").save(tiff)
+    page.locator("#upload input[type=file]").set_input_files(str(tiff))  # dropped over the shown picture
+    toast = page.locator('[data-testid="toast-body"]')
+    expect(toast).to_contain_text("TIFF", timeout=PREDICTION_S)
+    expect(page.locator(TOP_LABEL)).to_have_count(0, timeout=UI_S)  # no stale "Bag"
+    expect(page.locator("#gap .nin-card")).to_have_count(0)
+    expect(page.locator("#input28 img")).to_have_count(0)
+    expect(page.locator("#upload img")).to_have_count(0, timeout=UI_S)  # no broken picture in the box
+    page.wait_for_timeout(1500)  # a second refusal would arrive within this
+    assert toast.count() == 1 and toast.first.inner_text().count("TIFF file") == 1, toast.all_inner_texts()
+
+
+@pytest.mark.parametrize("example, heading", [("test00018_bag.png", "Official Fashion-MNIST test image"),
+                                              ("photo00009_sneaker.jpg", "Photo")])
+def test_an_example_opens_in_the_upload_tab_and_the_steps_name_the_path_taken(open_page, example, heading):
+    page = open_page()
+    page.locator("#examples button.gallery-item").filter(
+        has=page.locator(f"img[src*='{example.split('_')[0]}']")).first.click()
+    expect(page.locator("#tab-upload-button")).to_have_attribute("aria-selected", "true", timeout=UI_S)
+    expect(page.locator("#upload img")).to_be_visible(timeout=PREDICTION_S)
+    expect(page.locator(TOP_LABEL)).to_be_visible(timeout=PREDICTION_S)
+    expect(page.locator("#steps strong").first).to_have_text(re.compile("^" + heading), timeout=UI_S)
+
+
+def test_while_drawing_the_probabilities_show_once_and_the_prediction_box_returns_for_an_upload(open_page):
+    page = open_page(1400, 900)
+    stroke(page, TROUSERS)
+    expect(page.locator(LIVE)).to_have_text(re.compile(r"\d+%"), timeout=UI_S)
+    expect_prediction(page)
+    expect(page.locator("#canvas .nin-cv-bar")).to_have_count(10)
+    expect(page.locator("#prediction")).to_be_hidden()
+    upload(page, EXAMPLE)
+    expect(page.locator(TOP_LABEL)).to_have_text("Ankle boot", timeout=PREDICTION_S)
+    expect(page.locator("#canvas .nin-cv-bar").first).to_be_hidden()

@@ -256,3 +256,85 @@ def test_curve_points_feed_gradio_lineplot():
     assert {r["series"] for r in rows} >= {"train acc", "test acc", "humans", "d2l chapter"}
     plot = gr.LinePlot(x="epoch", y="accuracy", color="series").postprocess(pd.DataFrame(rows))
     assert plot.datatypes["accuracy"] == "quantitative" and len(plot.data) == len(rows)
+
+
+def phased_record() -> dict:
+    """A hand-made metrics.json record of a three-phase run with the drawn test set measured per epoch and at
+    publish time: phase A given by --init (only its end known), phases B and C recorded per epoch."""
+    confusion = np.full((10, 10), 10, np.int64) + np.diag(np.full(10, 900))
+    per_class = {name: 0.9 for name in CLASS_NAMES}
+    drawn = {"silhouette": 0.781, "outline": 0.744}
+
+    def epoch(n, phase, size, test, drawn_acc):
+        return {"epoch": n, "input_size": size, "fraction": 1.0, "loss": 0.3, "train_acc": 0.9, "test_acc": test,
+                "examples_per_s": 20.0, "phase": phase, "drawn_acc": drawn_acc}
+
+    return {
+        "run": {"recipe": {"name": "cpu-c", "epochs": 1}, "device_name": "CPU (AMD EPYC, 1 threads)",
+                "phases": [{"phase": "A", "given_by_init": True, "input_size": 160, "test_acc": 0.9146,
+                            "recipe": {"epochs": 5}},
+                           {"phase": "B", "input_size": 224, "recipe": {"epochs": 2}},
+                           {"phase": "C", "input_size": 224, "recipe": {"epochs": 1}}]},
+        "epochs": [epoch(1, "B", 224, 0.9018, {}), epoch(2, "B", 224, 0.9111, {"silhouette": 0.64}),
+                   epoch(1, "C", 224, 0.9071, drawn)],
+        "evaluation_fp32_cpu": {"accuracy": 0.9105, "n": 10_000, "class_names": list(CLASS_NAMES),
+                                "confusion_matrix": confusion.tolist(), "per_class_accuracy": per_class},
+        "drawn_evaluation_fp32_cpu": {style: {"accuracy": acc, "per_class_accuracy": {n: 0.5 for n in CLASS_NAMES}}
+                                      for style, acc in drawn.items()},
+    }
+
+
+def test_every_phase_is_charted_on_one_axis_of_whole_epochs_with_its_input_size():
+    from nin.metrics import report_from_record
+
+    record = phased_record()
+    report = report_from_record("phased.safetensors", record, None)
+    phases = report_render.training_phases(report, record["run"]["phases"])
+    assert [(p.name, p.input_size, p.first_epoch, p.epochs) for p in phases] == [
+        ("A", 160, 1, 5), ("B", 224, 6, 2), ("C", 224, 8, 1)]
+    rows, order = report_render.curve_rows(report, phases)
+    assert order == ["1–5 A 160px (end)", "6 B 224px", "7 B 224px", "8 C 224px"]
+    assert {r["epoch"] for r in rows} == set(order)
+    import pandas as pd
+
+    import gradio as gr
+
+    plot = gr.LinePlot(x="epoch", y="accuracy", color="series", sort=order).postprocess(pd.DataFrame(rows))
+    assert plot.datatypes["epoch"] == "nominal" and len(plot.data) == len(rows)
+    assert {r["series"] for r in rows} >= {"train acc", "test acc", "drawn test: silhouette", "drawn test: outline"}
+    low, high = report_render.y_range(rows)
+    assert 0.5 <= low < min(r["accuracy"] for r in rows) and high <= 1.0  # not 0–1: the curves keep their shape
+    caption = report_render.phases_caption(phases)
+    assert "phase A: epochs 1–5 at 160 px (only its end recorded" in caption and "phase C: epoch 8 at 224 px" in caption
+
+
+def test_the_report_shows_the_drawn_test_set_beside_the_official_accuracy_when_measured():
+    from nin.metrics import report_from_record
+
+    record = phased_record()
+    report = report_from_record("phased.safetensors", record, None)
+    phases = report_render.training_phases(report, record["run"]["phases"])
+    summary = report_render.summary_html(report, phases)
+    assert "91.05%" in summary and "drawn: silhouette" in summary and "78.1%" in summary and "74.4%" in summary
+    assert "8 epochs at 160 → 224 px in 3 phases" in summary and "1 thread)" in summary
+    assert "drawn silhouette 50%" in report_render.per_class_html(report)
+    table = report_render.curves_table_html(report, phases)
+    assert "<th>drawn: silhouette</th>" in table and "<th>input size</th>" in table and "64.0%" in table
+    assert "91.46% (end)" in table
+
+    del record["drawn_evaluation_fp32_cpu"]
+    for row in record["epochs"]:
+        row.pop("drawn_acc")
+        row.pop("phase")
+    bare = report_from_record("old.safetensors", record, None)
+    bare_phases = report_render.training_phases(bare)
+    assert [(p.name, p.epochs) for p in bare_phases] == [("", 3)]
+    for part in (report_render.summary_html(bare, bare_phases), report_render.per_class_html(bare),
+                 report_render.curves_table_html(bare, bare_phases)):
+        assert "drawn" not in part
+
+
+def test_an_accuracy_is_written_with_exactly_the_decimals_its_test_set_resolves():
+    assert report_render.percent(0.9105, 10_000) == "91.05%"
+    assert report_render.percent(0.781, 1_000) == "78.1%"
+    assert report_render.percent(0.9, 100) == "90%"

@@ -210,7 +210,7 @@ def occlusion_html(result: Occlusion, src=data_uri) -> str:
     cam = render.cam_overlay(result.input224, result.cam)
     rows = "".join(
         "<tr>" + "".join(
-            '<td style="background:{};color:{}">{}</td>'.format(*_signed_cell(v, vmax), f"{v * 100:+.0f}")
+            '<td style="background:{};color:{}">{}</td>'.format(*_signed_cell(v, vmax), signed_points(v))
             for v in row) + "</tr>"
         for row in result.grid)
     n = len(result.offsets)
@@ -226,6 +226,12 @@ def occlusion_html(result: Occlusion, src=data_uri) -> str:
         f'<figure class="nin-x-fig"><figcaption>The {n}×{n} drops in percentage points, patch at rows/columns '
         f'{", ".join(map(str, result.offsets))} px</figcaption><table class="nin-x-grid">{rows}</table></figure>'
         f'</div>')
+
+
+def signed_points(value: float) -> str:
+    """A change of probability in whole percentage points, signed; one that rounds to nothing is "0", never "-0"."""
+    points = round(value * 100)
+    return f"{points:+d}" if points else "0"
 
 
 def _signed_cell(value: float, vmax: float) -> tuple[str, str]:
@@ -246,7 +252,7 @@ def occlusion_summary_md(result: Occlusion) -> str:
         verdict = f"Spearman's rank correlation with CAM over the {result.grid.size} positions is **ρ = {rho:+.2f}**: they {agreement}"
     return (f"Without occlusion the network says **{name}** with {result.probability:.0%}. Covering rows "
             f"{top}–{top + result.patch - 1}, columns {left}–{left + result.patch - 1} costs the most: "
-            f"**{result.grid[i, j] * 100:+.0f}** percentage points. {verdict}. CAM shows where the class map is high; "
+            f"**{signed_points(result.grid[i, j])}** percentage points. {verdict}. CAM shows where the class map is high; "
             f"occlusion shows what the prediction cannot do without. {result.forward_passes} occluded inputs, "
             f"{result.server_ms:.0f} ms on the server.")
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -30,29 +31,152 @@ element.addEventListener('keydown', pick);
 """
 
 
-def _accuracy_row(name: str, value: float | None, detail: str, tone: str = "") -> str:
-    """An accuracy as a bar of the whole track (1.0), printed to 3 places; "–" when there is none."""
-    return bar_row(name, value or 0.0, "–" if value is None else f"{value:.3f}", detail=detail, tone=tone)
+def percent(value: float, n: int) -> str:
+    """An accuracy over n images as a percentage with as many decimals as n resolves (10,000 images: 2, 1,000: 1),
+    so it is exact: the page writes every accuracy this way (status line, report)."""
+    decimals = max(0, len(str(max(1, n))) - 3)
+    return f"{value:.{decimals}%}"
 
 
-def summary_html(report: Report) -> str:
-    """This file's test accuracy beside the human baseline and the d2l chapter's result, as bars."""
-    where = f"GPU: {report.device_name}" if report.trained_on_gpu else report.device_name
-    epochs = len(report.epochs)
-    sizes = " → ".join(str(p.input_size) for p in report.epochs) if report.sizes_varied else ""
-    facts = (f"{report.recipe.get('name', '?')} recipe, {epochs} epoch{'s' if epochs != 1 else ''}"
-             + (f" at {sizes} px" if sizes else "") + f", trained on {where}")
-    rows = [_accuracy_row("this model", report.accuracy, f"{report.n:,} official test images, fp32", "top")]
-    rows += [_accuracy_row(label, value, source, "muted") for label, value, source in CONTEXT]
+def _accuracy_row(name: str, value: float | None, detail: str, tone: str = "", n: int = 10_000) -> str:
+    """An accuracy over n images as a bar of the whole track (100 %); "–" when there is none."""
+    return bar_row(name, value or 0.0, "–" if value is None else percent(value, n), detail=detail, tone=tone)
+
+
+def device_words(device_name: str) -> str:
+    """'CPU (AMD EPYC, 1 threads)' -> 'CPU (AMD EPYC, 1 thread)': the run header's name, in grammar."""
+    return device_name.replace(" 1 threads)", " 1 thread)")
+
+
+DRAWN_PER_STYLE = 1_000  # drawings per style in the drawn test set (nin.train.drawings)
+
+
+@dataclass(frozen=True)
+class Phase:
+    """One phase of a file's training as the report charts it."""
+
+    name: str                 # "A", "B", … ("" for a one-phase run)
+    input_size: int
+    epochs: int               # epochs the phase ran
+    first_epoch: int          # its first epoch, counted over the whole training (1-based)
+    points: tuple             # its EpochPoints, recorded per epoch; () when only its end was recorded
+    end_test_acc: float | None = None  # the phase's final test accuracy, when its epochs were not recorded
+
+
+def training_phases(report: Report, phases: list[dict] | None = None) -> list[Phase]:
+    """Every phase of the file's training in order, numbered on one epoch axis. `phases` is the run header's
+    list (metrics.json "run" → "phases"): a phase given by --init has no per-epoch rows in this file, only
+    its end. Without it, one phase per recorded phase letter (or one phase for a one-phase run)."""
+    by_phase: dict[str, list] = {}
+    for p in report.epochs:
+        by_phase.setdefault(p.phase or "", []).append(p)
+    out, first = [], 1
+    for header in phases or []:
+        name = str(header.get("phase", ""))
+        points = tuple(by_phase.pop(name, []))
+        recipe = header.get("recipe") or {}
+        epochs = len(points) or int(recipe.get("epochs") or 0) or 1
+        size = int(header.get("input_size") or recipe.get("input_size") or (points[0].input_size if points else 224))
+        out.append(Phase(name, size, epochs, first, points, None if points else header.get("test_acc")))
+        first += epochs
+    for name, points in by_phase.items():  # rows of phases the header does not list
+        out.append(Phase(name, points[0].input_size, len(points), first, tuple(points)))
+        first += len(points)
+    return out
+
+
+def drawn_styles(report: Report) -> list[str]:
+    """The drawn test set's styles measured for this file (at publish time or per epoch), in a stable order."""
+    styles = dict.fromkeys(report.drawn_accuracy)
+    for p in report.epochs:
+        styles.update(dict.fromkeys(p.drawn_acc))
+    return list(styles)
+
+
+def epoch_label(phase: Phase, k: int | None, size: int) -> str:
+    """The x-axis label of one epoch: its number over the whole training, its phase and input size."""
+    where = f"{phase.name} " if phase.name else ""
+    if k is None:
+        return f"{phase.first_epoch}–{phase.first_epoch + phase.epochs - 1} {where}{size}px (end)"
+    return f"{phase.first_epoch + k} {where}{size}px"
+
+
+def curve_rows(report: Report, phases: list[Phase]) -> tuple[list[dict], list[str]]:
+    """Long-form rows for gr.LinePlot (x "epoch" as an ordered label, y "accuracy", color "series") over every
+    phase, and the x labels in order: train and test accuracy per epoch, the drawn test set per style where it
+    was measured, a phase known only by its end as one test point, and the human and d2l lines for context."""
+    rows, order = [], []
+    for phase in phases:
+        if not phase.points:
+            if phase.end_test_acc is not None:
+                label = epoch_label(phase, None, phase.input_size)
+                order.append(label)
+                rows.append({"epoch": label, "accuracy": float(phase.end_test_acc), "series": "test acc"})
+            continue
+        for k, p in enumerate(phase.points):
+            label = epoch_label(phase, k, p.input_size)
+            order.append(label)
+            rows.append({"epoch": label, "accuracy": p.train_acc, "series": "train acc"})
+            rows.append({"epoch": label, "accuracy": p.test_acc, "series": "test acc"})
+            for style, acc in p.drawn_acc.items():
+                rows.append({"epoch": label, "accuracy": float(acc), "series": f"drawn test: {style}"})
+    if order:
+        for name, value, _ in CONTEXT:
+            rows += [{"epoch": order[0], "accuracy": value, "series": name},
+                     {"epoch": order[-1], "accuracy": value, "series": name}]
+    return rows, order
+
+
+def y_range(rows: list[dict]) -> list[float]:
+    """A y range that shows the curves: the plotted values with a margin, on a 0.05 grid, within [0, 1]."""
+    values = [r["accuracy"] for r in rows]
+    if not values:
+        return [0.0, 1.0]
+    low, high = math.floor((min(values) - 0.02) * 20) / 20, math.ceil((max(values) + 0.02) * 20) / 20
+    return [max(0.0, low), min(1.0, high)]
+
+
+def phases_caption(phases: list[Phase]) -> str:
+    """Where each phase starts and at what input size, in one line under the chart."""
+    parts = []
+    for phase in phases:
+        span = (f"epoch {phase.first_epoch}" if phase.epochs == 1 else
+                f"epochs {phase.first_epoch}–{phase.first_epoch + phase.epochs - 1}")
+        what = f"phase {phase.name}: " if phase.name else ""
+        note = "" if phase.points else " (only its end recorded in this file)"
+        parts.append(f"{what}{span} at {phase.input_size} px{note}")
+    return "; ".join(parts) + "."
+
+
+def summary_html(report: Report, phases: list[Phase] | None = None) -> str:
+    """This file's test accuracy, and the drawn test set's where measured, beside the human baseline and the
+    d2l chapter's result, as bars."""
+    where = f"GPU: {report.device_name}" if report.trained_on_gpu else device_words(report.device_name)
+    phases = phases if phases is not None else training_phases(report)
+    epochs = sum(p.epochs for p in phases) or len(report.epochs)
+    sizes = " → ".join(dict.fromkeys(f"{p.input_size}" for p in phases))
+    facts = (f"{epochs} epoch{'s' if epochs != 1 else ''} at {sizes} px"
+             + (f" in {len(phases)} phases" if len(phases) > 1 else "") + f", last trained on {where}")
+    rows = [_accuracy_row("this model", report.accuracy, f"{report.n:,} official test images, fp32", "top",
+                          report.n)]
+    rows += [_accuracy_row(f"drawn: {style}", acc, f"{DRAWN_PER_STYLE:,} test images drawn as {style}s", "top",
+                           DRAWN_PER_STYLE) for style, acc in report.drawn_accuracy.items()]
+    rows += [_accuracy_row(label, value, source, "muted", 1_000) for label, value, source in CONTEXT]
     return (f'<div class="nin-rep nin-rep-summary" data-file="{html.escape(report.name)}">'
             f'<p class="nin-rep-facts">{html.escape(facts)}</p>{"".join(rows)}</div>')
 
 
 def per_class_html(report: Report) -> str:
-    """Per-class accuracy as a bar table; a class under MIN_CLASS_ACC (50 %) is marked weak."""
-    rows = [_accuracy_row(r["class"], r["accuracy"], f"{r['correct']:,} / {r['total']:,}",
-                          "weak" if r["accuracy"] is not None and r["accuracy"] < MIN_CLASS_ACC else "")
-            for r in per_class_rows(report)]
+    """Per-class accuracy as a bar table; a class under MIN_CLASS_ACC (50 %) is marked weak. Where the drawn
+    test set was measured, each class's drawn accuracy per style follows its right / total."""
+    rows = []
+    for i, r in enumerate(per_class_rows(report)):
+        drawn = [f"drawn {style} {percent(accs[i], DRAWN_PER_STYLE // 10)}"
+                 for style, accs in report.drawn_per_class.items() if i < len(accs) and accs[i] is not None]
+        detail = " · ".join([f"{r['correct']:,} / {r['total']:,}", *drawn])
+        rows.append(_accuracy_row(r["class"], r["accuracy"], detail,
+                                  "weak" if r["accuracy"] is not None and r["accuracy"] < MIN_CLASS_ACC else "",
+                                  r["total"] or 1))
     return (f'<div class="nin-rep nin-rep-classes"><div class="nin-rep-title">Accuracy per class '
             f'(right / test images of that class)</div>{"".join(rows)}</div>')
 
@@ -92,10 +216,12 @@ def confusion_html(report: Report, selected: tuple[int, int] | None = None) -> s
             tds.append(f'<td {attrs} class="{" ".join(classes)}" role="button" tabindex="0" '
                        f'aria-label="{html.escape(what)}" style="background:{background};color:{text}">{count}</td>')
         body.append(f'<tr><th scope="row" class="nin-cm-row">{html.escape(true_name)}</th>{"".join(tds)}</tr>')
-    return (f'<div class="nin-rep nin-cm-wrap" data-file="{html.escape(report.name)}">'
+    # The caption sits above the scrolling box, not in the table: on a phone the table scrolls sideways under
+    # a faded edge, and a caption inside it would be cut off.
+    return (f'<p class="nin-rep nin-cm-caption">Rows: true class · columns: predicted · the outlined diagonal is '
+            f'right. Colour: share of the true class (square-root scale). Click a count to see its test images.</p>'
+            f'<div class="nin-rep nin-cm-wrap" data-file="{html.escape(report.name)}">'
             f'<table class="nin-cm" id="cm-{file_slug(report.name)}">'
-            f'<caption>Rows: true class · columns: predicted · the outlined diagonal is right. '
-            f'Colour: share of the true class (square-root scale). Click a count to see its test images.</caption>'
             f'<thead><tr><th class="nin-cm-corner" scope="col">true ↓ / predicted →</th>{head}</tr></thead>'
             f'<tbody>{"".join(body)}</tbody></table></div>')
 
@@ -122,20 +248,34 @@ def examples_html(report: Report, true_idx: int, pred_idx: int, examples: list[t
             f'<p class="nin-ex-caption">{html.escape(caption)}</p><div class="nin-ex-row">{figures}</div></div>')
 
 
-def curves_table_html(report: Report) -> str:
-    """The per-epoch curves as a table: epoch, input size (when it varied), loss, train and test accuracy."""
-    show_size = report.sizes_varied
-    head = "<th>epoch</th>" + ("<th>size</th>" if show_size else "") + \
-        "<th>loss</th><th>train acc</th><th>test acc</th>"
-    rows = "".join(
-        f"<tr><td>{p.epoch}</td>" + (f"<td>{p.input_size}"
-                                     + (f" <small>({p.fraction:.0%})</small>" if p.fraction != 1 else "") + "</td>"
-                                     if show_size else "")
-        + f"<td>{p.loss:.3f}</td><td>{p.train_acc:.3f}</td><td>{p.test_acc:.3f}</td></tr>"
-        for p in report.epochs)
+def curves_table_html(report: Report, phases: list[Phase] | None = None) -> str:
+    """Every epoch of every phase as a table: epoch, phase, input size, loss, train and test accuracy, and the
+    drawn test set per style where it was measured; a phase known only by its end is one row."""
+    phases = phases if phases is not None else training_phases(report)
+    styles = drawn_styles(report)
+    n_test = report.n
+    head = ("<th>epoch</th><th>phase</th><th>input size</th><th>loss</th><th>train acc</th><th>test acc</th>"
+            + "".join(f"<th>drawn: {html.escape(style)}</th>" for style in styles))
+    rows = []
+    for phase in phases:
+        if not phase.points:
+            last = phase.first_epoch + phase.epochs - 1
+            test = "–" if phase.end_test_acc is None else percent(float(phase.end_test_acc), n_test)
+            rows.append(f"<tr><td>{phase.first_epoch}–{last}</td><td>{html.escape(phase.name)}</td>"
+                        f"<td>{phase.input_size} px</td><td>–</td><td>–</td><td>{test} (end)</td>"
+                        + "<td>–</td>" * len(styles) + "</tr>")
+            continue
+        for k, p in enumerate(phase.points):
+            size = f"{p.input_size} px" + (f" <small>({p.fraction:.0%})</small>" if p.fraction != 1 else "")
+            drawn = "".join(f"<td>{percent(p.drawn_acc[s], DRAWN_PER_STYLE) if s in p.drawn_acc else '–'}</td>"
+                            for s in styles)
+            rows.append(f"<tr><td>{phase.first_epoch + k}</td><td>{html.escape(phase.name)}</td><td>{size}</td>"
+                        f"<td>{p.loss:.3f}</td><td>{percent(p.train_acc, 1_000)}</td>"
+                        f"<td>{percent(p.test_acc, n_test)}</td>{drawn}</tr>")
+    rows = "".join(rows)
     note = ("Test accuracy per epoch is measured at that epoch's input size; the headline figure is the fp32 "
-            "evaluation at the serving size." if show_size else "")
-    return (f'<div class="nin-rep nin-rep-curves"><table class="nin-rep-table"><thead><tr>{head}</tr></thead>'
+            "evaluation at the serving size." if len({p.input_size for p in phases}) > 1 else "")
+    return (f'<div class="nin-rep nin-rep-curves nin-scroll"><table class="nin-rep-table"><thead><tr>{head}</tr></thead>'
             f'<tbody>{rows}</tbody></table>' + (f'<p class="nin-rep-note">{html.escape(note)}</p>' if note else "")
             + "</div>")
 
@@ -147,7 +287,7 @@ REPORT_CSS = """
 .nin-rep-title { font-weight: 600; margin-bottom: 4px; }
 .nin-cm-wrap { overflow-x: auto; max-width: 100%; -webkit-overflow-scrolling: touch; }
 .nin-cm { border-collapse: separate; border-spacing: 2px; font-variant-numeric: tabular-nums; }
-.nin-cm caption { caption-side: top; text-align: left; font-size: 12px; padding-bottom: 4px; max-width: 90vw; }
+.nin-cm-caption { text-align: left; font-size: 12px; margin: 0 0 4px 0; }
 .nin-cm th { font-size: 12px; font-weight: 600; }
 .nin-cm-row { position: sticky; left: 0; z-index: 1; background: var(--block-background-fill, #fff); text-align: right;
   padding-right: 4px; white-space: nowrap; }

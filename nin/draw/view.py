@@ -47,8 +47,12 @@ def render_cam(explanation: Explanation, class_index: int | None) -> tuple[np.nd
     """The CAM of a class (None: the predicted one) over the network input, and its caption."""
     index = explanation.predicted if class_index is None else class_index
     cam = explanation.cam(index)
-    title = (f"CAM: {CLASS_NAMES[index]} map (mean {explanation.logits[index]:.2f}), bilinear 5×5 → 224×224, "
-             f"colour 0 → its max {cam.max():.2f}")
+    # The 5x5 cells are printed to one decimal in the GAP panel; the caption rounds them the same way, and says
+    # that upsampling (which averages neighbouring cells) tops out a little lower than the largest cell.
+    cells = explanation.class_maps[index]
+    title = (f"CAM: {CLASS_NAMES[index]} map (mean {explanation.logits[index]:.2f}, largest cell "
+             f"{float(cells.max()):.1f}), bilinear 5×5 → 224×224; colour 0 → {cam.max():.1f}, the upsampled map's "
+             f"largest value")
     return render.cam_overlay(explanation.input224, cam), title
 
 

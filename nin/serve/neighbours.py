@@ -130,13 +130,13 @@ def comparison_sentence(result: Neighbours) -> str:
                 "garment is, raw pixels by outline and brightness.")
     if in_features > in_pixels:
         return (f"{in_features} of {k} feature-space neighbours are {name} (the prediction) against {in_pixels} of {k} "
-                f"in pixel space: the outline alone already points to {name}, and the network's features group the "
+                f"in pixel space: the raw pixels alone already point to {name}, and the network's features group the "
                 "class more tightly than raw pixels do.")
     if in_features == in_pixels:
-        return (f"Both spaces find {in_features} of {k} {name} images (the prediction): for this input the outline "
-                "alone already points where the network's features point.")
+        return (f"Both spaces find {in_features} of {k} {name} images (the prediction): for this input the raw "
+                "pixels alone already point where the network's features point.")
     return (f"Pixel space finds more {name} images ({in_pixels} of {k}) than the network's feature space ({in_features} "
-            f"of {k}, mostly {feature_major}): the network reads this input differently from its outline, a hint "
+            f"of {k}, mostly {feature_major}): the network reads this input differently from its raw pixels, a hint "
             "that the prediction is shaky.")
 
 

@@ -65,7 +65,7 @@ def html_template() -> str:
     brushes = "".join(
         f'<button type="button" class="nin-cv-btn" data-size="{size}" aria-pressed="{str(size == DEFAULT_BRUSH).lower()}"'
         f' aria-label="{name} brush" title="{name} brush"><span class="nin-cv-dot" style="width:{size // 2 + 2}px;'
-        f'height:{size // 2 + 2}px"></span>{name}</button>' for name, size in BRUSHES)
+        f'height:{size // 2 + 2}px"></span><span class="nin-cv-word">{name}</span></button>' for name, size in BRUSHES)
     bars = "".join(
         f'<div class="nin-cv-bar" data-class="{i}"><span class="nin-cv-name">{html.escape(name)}</span>'
         f'<span class="nin-cv-track"><span class="nin-cv-fill"></span></span><span class="nin-cv-pct"></span></div>'
@@ -141,13 +141,18 @@ CSS_TEMPLATE = """
 .nin-cv-map canvas { width: 100%; max-width: 52px; aspect-ratio: 1 / 1; image-rendering: pixelated;
                      background: #000; border: 2px solid transparent; border-radius: 3px; }
 .nin-cv-map.nin-cv-best canvas { border-color: #f59e0b; }
-.nin-cv-map figcaption span { display: block; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+/* Names and means wrap (never cut off) when a map is narrower than its caption. */
+.nin-cv-map figcaption span { display: block; overflow-wrap: anywhere; }
 .nin-cv-mean { font-variant-numeric: tabular-nums; color: var(--body-text-color-subdued); }
 .nin-cv-examples { display: flex; flex-wrap: wrap; gap: 6px; align-items: center; font-size: 13px; }
 .nin-cv-example { padding: 0; border: 1px solid var(--border-color-primary); border-radius: 4px; background: #000;
                   cursor: pointer; width: 48px; height: 48px; }
 .nin-cv-example img { width: 100%; height: 100%; filter: invert(1); display: block; }
 @media (max-width: 640px) {
+  /* One row of tools on a phone: the brushes show their dot only (their names stay as labels and titles). */
+  .nin-cv-tools { flex-wrap: nowrap; gap: 3px; }
+  .nin-cv-btn { padding: 4px 7px; font-size: 13px; min-width: 36px; justify-content: center; }
+  .nin-cv-btn .nin-cv-word { display: none; }
   .nin-cv-pad { width: 100%; }
   .nin-cv-maps { grid-template-columns: repeat(5, minmax(0, 1fr)); }
   .nin-cv-live { font-size: 18px; }

@@ -9,23 +9,32 @@ laid out, so they can be written, read and called without a server. nin.ui.wirin
 from __future__ import annotations
 
 import logging
+import time
 import urllib.parse
-from dataclasses import dataclass
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from functools import cached_property
 
 import gradio as gr
 from gradio import processing_utils
 
 from nin.draw import render, report_render
+from nin.draw.report_render import percent
 from nin.model import CLASS_NAMES
 from nin import metrics
 from nin.draw.view import render_cam, render_view, stages_html
-from nin.serve.pipeline import Pipeline, Prediction, class_choice
+from nin.serve.pipeline import EXAMPLES_DIR, Pipeline, Prediction, class_choice
 from nin.serve.decode import InputError
-from nin.serve.preprocess import EmptyInput
+from nin.serve.decode import load_image
+from nin.serve.preprocess import EmptyInput, Preprocessed, preprocess_photo
 from nin.serve.checks import check_number, quote
 from nin.ui.limits import guarded, refuse
 from nin.ui.page import SHOW_ALL, Page
 READY = "Ready: draw on the black canvas, upload a photo, or pick an example below."
+NO_UPLOAD = "Upload a photo of a garment (PNG, JPEG, WebP, BMP or GIF), or pick an example below it."
+# Gradio 6.31's image box fires `change` twice when a file is dropped over the one it shows; the second
+# event for the same file within this many seconds is skipped, so a refusal is said once.
+SAME_UPLOAD_S = 2.0
 UNSURE_GAP, UNSURE_TOP = 0.10, 0.50  # the top two within 10 points, or the top under 50%: the page says so
 
 log = logging.getLogger("nin-explorer")
@@ -66,6 +75,19 @@ def unsure_note(top: list[tuple[str, float]]) -> str:
     return f" · The network is unsure: {first} {p1:.0%} or {second} {p2:.0%}."
 
 
+def path_heading(pre: Preprocessed, official: bool) -> str:
+    """The preprocessing steps' heading: the path the input actually took."""
+    if pre.source == "sketch":
+        return "Drawing on the canvas → Fashion-MNIST style"
+    if pre.source == "line drawing":
+        return "Line drawing (upload) → filled like a canvas drawing"
+    if official:
+        return "Official Fashion-MNIST test image → photo path (already light on black)"
+    if pre.original_size == (28, 28) and not pre.negated:
+        return "28×28 image in Fashion-MNIST's style → photo path"
+    return "Photo → Fashion-MNIST style"
+
+
 def blank_photo(exc: EmptyInput):
     raise gr.Error(f"{exc} Try a photo where the garment stands out from a plain background.", print_exception=False)
 
@@ -77,6 +99,22 @@ class PredictionEvents:
     pipeline: Pipeline
     page: Page
     reports: dict[str, metrics.Report]
+    recent_uploads: OrderedDict = field(default_factory=OrderedDict)  # session -> (file, when), see SAME_UPLOAD_S
+
+    @cached_property
+    def official_images(self) -> frozenset[bytes]:
+        """The 28x28 network inputs of the shipped official test images: an upload whose input is one of these
+        was an official test image (matched by content, whatever the file was called)."""
+        return frozenset(preprocess_photo(load_image(str(path))).image.tobytes()
+                         for path in sorted(EXAMPLES_DIR.glob("test*.png")))
+
+    def accuracy_note(self, key: str) -> str:
+        """"test acc 91.05%" from the file's published evaluation (the figure the report shows), or ""."""
+        report = self.reports.get(key)
+        if report is not None:
+            return f"test acc {percent(report.accuracy, report.n)}"
+        acc = self.pipeline.model(key).test_accuracy
+        return f"test acc {percent(acc, 10_000)}" if acc is not None else ""
 
     def empty_outputs(self, message: str) -> dict:
         """Outputs for "nothing to show yet": a prompt instead of an error, and no stale pictures."""
@@ -101,10 +139,11 @@ class PredictionEvents:
             # the component and its per-session config on every request (~8% of the server's CPU per request).
             p.cam: view.cam,
             p.cam_caption: view.cam_title,
-            p.status: f"**{top[0]}** with {top[1]:.0%}{unsure_note(ranked)} · {loaded.label} · "
-                      f"{view.timings_ms['total']:.0f} ms on the server",
+            p.status: " · ".join(part for part in (
+                f"**{top[0]}** with {top[1]:.0%}{unsure_note(ranked)}", loaded.title, self.accuracy_note(loaded.key),
+                f"{view.timings_ms['total']:.0f} ms on the server") if part),
             p.features: view.stages_html,
-            p.steps: f"**{'Drawing' if pre.source == 'sketch' else 'Photo'} → Fashion-MNIST style**\n\n"
+            p.steps: f"**{path_heading(pre, pre.image.tobytes() in self.official_images)}**\n\n"
                      f"{view.steps_markdown}",
             # Only what a rerun needs (the 28x28 input and its steps, ~1.4 KB pickled): never the activations.
             p.state: {"preprocessed": pre, "model": loaded.key},
@@ -114,9 +153,27 @@ class PredictionEvents:
     def predict(self, image: str | None, model_key: str, cam_class: str, channels: str):
         """Classify one image file. The first output is the label dict {class name: probability}."""
         if image is None:
-            return self.empty_outputs("Upload a photo of a garment, or pick an example below it.")
+            return self.empty_outputs(NO_UPLOAD)
         cam_index = class_choice(cam_class)  # a wrong class is refused before the model runs
         return self.view_outputs(self.pipeline.from_photo(image, model_key), model_key, cam_index, channels)
+
+    def upload_page(self, image: str | None, model_key: str, cam_class: str, channels: str,
+                    request: gr.Request | None = None):
+        """The page's upload event: /predict, except that a refused file clears the result and the upload box
+        (no stale answer, no broken picture) and is said once, as a warning toast, instead of failing."""
+        session = getattr(request, "session_hash", None)
+        if image is not None and session is not None:
+            last = self.recent_uploads.pop(session, None)
+            self.recent_uploads[session] = (image, time.monotonic())
+            while len(self.recent_uploads) > 4096:
+                self.recent_uploads.popitem(last=False)
+            if last is not None and last[0] == image and time.monotonic() - last[1] < SAME_UPLOAD_S:
+                return gr.skip()  # the same file again within SAME_UPLOAD_S: Gradio's double change event
+        try:
+            return self.predict(image, model_key, cam_class, channels)
+        except gr.Error as exc:  # already logged once by nin.ui.limits.refuse
+            gr.Warning(exc.message)
+            return {**self.empty_outputs(exc.message), self.page.upload: None}
 
     @guarded("switching the weights")
     def rerun(self, state: dict | None, model_key: str, cam_class: str, channels: str):

@@ -25,7 +25,7 @@ from nin.model import CLASS_NAMES, FEATURE_STAGES, layer_table, parameter_count
 from nin.serve import lessons
 from nin.serve.neighbours import DEFAULT_K, K_MAX
 from nin.serve.occlusion import PATCH_SIZES
-from nin.serve.pipeline import DEFAULT_EXAMPLE, EXAMPLES_DIR, Pipeline
+from nin.serve.pipeline import DEFAULT_EXAMPLE, EXAMPLES_DIR, WEIGHTS_DIR, Pipeline
 from nin.ui.canvas import DrawingCanvas
 from nin.ui.components import PngImage, UploadImage
 from nin.ui.limits import MAX_TEXT
@@ -51,6 +51,9 @@ CSS = BARS_CSS + GAP_PANEL_CSS + lesson_render.LESSONS_CSS + report_render.REPOR
 #notice { border-left: 4px solid #f59e0b; padding-left: 10px; }
 #status { font-size: 16px; }
 #mlp-map img { cursor: crosshair; image-rendering: pixelated; }
+/* The upload box's label wraps before its Fullscreen and Clear buttons instead of running under them. */
+#upload [data-testid="block-label"] { max-width: calc(100% - 76px); white-space: normal; }
+#translation-inputs img { width: 100%; height: auto; object-fit: contain; image-rendering: pixelated; }
 /* Pictures whose title is drawn into them: Gradio's label badge would sit on that title. */
 #mlp-w1 [data-testid="block-label"], #mlp-w2 [data-testid="block-label"],
 #mlp-vectors [data-testid="block-label"] { display: none; }
@@ -58,6 +61,7 @@ CSS = BARS_CSS + GAP_PANEL_CSS + lesson_render.LESSONS_CSS + report_render.REPOR
   #title h1 { font-size: 26px; }
   #status { font-size: 15px; }
   #ablation-logits, #translation-logits { min-width: 100% !important; }  /* the table gets its own line */
+  #shift-x, #shift-y, #translation-maps { min-width: 100% !important; }  /* one slider a line: its label stays on one line */
 }
 """
 
@@ -237,8 +241,16 @@ def examples(pipeline: Pipeline) -> dict[str, tuple[str, list[str]]]:
     }
 
 
-def curves(shown: metrics.Report) -> pd.DataFrame:
-    return pd.DataFrame(metrics.accuracy_points(shown))
+def recorded_phases(name: str) -> list[dict]:
+    """The run header's phases of a shipped file (metrics.json), [] when it has none."""
+    run = metrics.shipped_record(WEIGHTS_DIR, name).get("run") or {}
+    return list(run.get("phases") or [])
+
+
+def curves(shown: metrics.Report, phases: list[report_render.Phase]) -> tuple[pd.DataFrame, list[str], list[float]]:
+    """The chart's rows over every phase, its x labels in order and a y range that shows the curves."""
+    rows, order = report_render.curve_rows(shown, phases)
+    return pd.DataFrame(rows, columns=["epoch", "accuracy", "series"]), order, report_render.y_range(rows)
 
 
 def numbers_json(endpoint: str, elem_id: str, value=None) -> gr.JSON:
@@ -327,8 +339,8 @@ def build_upload_tab() -> UploadImage:
 def build_prediction() -> tuple[gr.Label, PngImage, PngImage, gr.Markdown]:
     """The prediction, what the network sees, and the preprocessing steps."""
     label = gr.Label(num_top_classes=len(CLASS_NAMES), label="Prediction", elem_id="prediction")
-    gr.Markdown("**What the network sees**: the 28×28 image (left, shown 8× larger) and the "
-                "224×224 input it is resized to (right).", elem_id="seen-caption")
+    gr.Markdown("**What the network sees**: the 28×28 image (first, shown 8× larger) and the "
+                "224×224 input it is resized to (second).", elem_id="seen-caption")
     with gr.Row():
         input28 = PngImage(label="28×28", show_label=False, format="png", interactive=False,
                            elem_id="input28", height=224, buttons=[])
@@ -395,8 +407,12 @@ def build_mlp_tab() -> MlpPanel:
             shown = gr.State("block2")  # the block whose grid the row and column boxes refer to
         result = gr.Markdown(elem_id="mlp-result")
         with gr.Row(equal_height=False):
-            picker = gr.Image(label="Block output (mean over channels): click a pixel", interactive=False,
-                              format="png", elem_id="mlp-map", height=MLP_MAP_SIDE, width=MLP_MAP_SIDE, buttons=[])
+            with gr.Column(min_width=MLP_MAP_SIDE):
+                # The caption is text above the picture: Gradio's floating label would cover its top row.
+                gr.Markdown("**Block output** (mean over channels): click a pixel", elem_id="mlp-map-caption")
+                picker = gr.Image(label="Block output (mean over channels): click a pixel", show_label=False,
+                                  interactive=False, format="png", elem_id="mlp-map", height=MLP_MAP_SIDE,
+                                  width=MLP_MAP_SIDE, buttons=[])
             vectors = gr.Image(label="x → h → y at that pixel", interactive=False, format="png",
                                elem_id="mlp-vectors", buttons=[])
         with gr.Row(equal_height=False):
@@ -452,8 +468,11 @@ def build_translation_tab(pipeline: Pipeline, default_shift: int, survey: lesson
             dy = gr.Slider(-lessons.MAX_SHIFT, lessons.MAX_SHIFT, value=0, step=1, label=DY_LABEL, elem_id="shift-y")
         result = gr.Markdown(elem_id="translation-result")
         with gr.Row(equal_height=False):
-            inputs = gr.Image(label="Input: unshifted | shifted", interactive=False, format="png",
-                              elem_id="translation-inputs", buttons=[])
+            with gr.Column(min_width=280):
+                gr.Markdown("**The input**, unshifted and shifted, side by side in one picture",
+                            elem_id="translation-inputs-caption")
+                inputs = gr.Image(label="Input: unshifted | shifted", show_label=False, interactive=False,
+                                  format="png", elem_id="translation-inputs", buttons=[])
             maps = gr.HTML(elem_id="translation-maps", js_on_load=None)
         logits = gr.HTML(elem_id="translation-logits", js_on_load=None)
         numbers = numbers_json("translate", "translation-json")
@@ -518,8 +537,8 @@ def build_report_tab(reports: dict[str, metrics.Report]) -> list[ConfusionPanel]
     confusions: list[ConfusionPanel] = []
     with gr.Tab("Model report", id="report", elem_id="tab-report"):
         gr.Markdown("### Model report\nHow the shipped weights were trained and how they do on all 10,000 official "
-                    f"test images, beside the Fashion-MNIST human baseline ({metrics.HUMAN_BASELINE}) and the d2l "
-                    f"chapter's result ({metrics.D2L_REFERENCE}). **Click a count in the confusion matrix** to see "
+                    f"test images, beside the Fashion-MNIST human baseline ({metrics.HUMAN_BASELINE:.1%}) and the "
+                    f"d2l chapter's result ({metrics.D2L_REFERENCE:.1%}). **Click a count in the confusion matrix** to see "
                     "the test images that fell there.")
         if not reports:
             gr.Markdown("No evaluated weight file is shipped in `weights/`.")
@@ -528,11 +547,16 @@ def build_report_tab(reports: dict[str, metrics.Report]) -> list[ConfusionPanel]
                 slug = metrics.file_slug(name)
                 with gr.Column(min_width=320):
                     gr.Markdown(f"#### `{name}`")
-                    gr.HTML(report_render.summary_html(shown), js_on_load=None)
-                    gr.LinePlot(curves(shown), x="epoch", y="accuracy", color="series",
-                                title="Accuracy per epoch" + (" (input size grows)" if shown.sizes_varied else ""),
-                                y_lim=[0, 1], elem_id=f"curves-{slug}")
-                    gr.HTML(report_render.curves_table_html(shown), js_on_load=None)
+                    phases = report_render.training_phases(shown, recorded_phases(name))
+                    gr.HTML(report_render.summary_html(shown, phases), js_on_load=None)
+                    rows, order, y_lim = curves(shown, phases)
+                    # x is each epoch's label (number over the whole training, phase, input size) in training
+                    # order: whole epochs, and the phase starts readable on the axis.
+                    gr.LinePlot(rows, x="epoch", y="accuracy", color="series", sort=order, y_lim=y_lim,
+                                title="Accuracy per epoch, every phase", x_title="epoch · phase · input size",
+                                x_label_angle=-30, elem_id=f"curves-{slug}")
+                    gr.Markdown(report_render.phases_caption(phases), elem_id=f"phases-{slug}")
+                    gr.HTML(report_render.curves_table_html(shown, phases), js_on_load=None)
                     gr.HTML(report_render.per_class_html(shown), js_on_load=None)
                     matrix = gr.HTML(report_render.confusion_html(shown), js_on_load=report_render.CONFUSION_CLICK_JS,
                                      elem_id=f"confusion-{slug}")

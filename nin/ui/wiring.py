@@ -41,7 +41,10 @@ def wire(demo: gr.Blocks, page: Page, predictions: PredictionEvents, lessons: Le
     # No per-output spinners: a request takes tens of milliseconds, and after a bad file the toast alone
     # explains it instead of an "Error" badge on every panel.
     settings, outputs = page.settings, page.outputs
-    page.upload.change(predictions.predict, [page.upload, *settings], outputs, api_name="predict", **model_events)
+    # /predict is the API's; the page's upload event is its twin that turns a refusal into a cleared result.
+    gr.on([], predictions.predict, [page.upload, *settings], outputs, api_name="predict", **model_events)
+    page.upload.change(predictions.upload_page, [page.upload, *settings], [*outputs, page.upload],
+                       api_name="upload_page", api_visibility="private", **model_events)
     # The canvas answers live by itself; about 300 ms after the pen lifts it asks for the full explanation
     # (a private queued event), and /predict_sketch takes a drawing as an image file (nin/ui/canvas.py).
     page.drawing.wire(predictions, settings, outputs, page.upload, model_events)
