@@ -247,9 +247,12 @@ def weakest_classes(report: Report, k: int = 3) -> list[tuple[str, float]]:
 
 # ----------------------------------------------------------------------------- how a file was made, in plain words
 
-def percent(share: float, digits: int = 1) -> str:
-    """A share as a percentage, rounded half up, the one way every page and card writes an accuracy:
-    0.9105 -> "91.1%" (Python's own formatting rounds the float 0.91049999... down to 91.0%)."""
+def percent(share: float, n: int | None = None, digits: int = 1) -> str:
+    """A share as a percentage, the one way every page and card writes one: an accuracy over `n` images with as
+    many decimals as n resolves (10,000 images: 0.9105 -> "91.05%"; 1,000: 0.781 -> "78.1%"), otherwise with
+    `digits` decimals; rounded half up (Python's own formatting rounds the float 0.9105 down)."""
+    if n is not None:
+        digits = max(0, len(str(max(1, n))) - 3)
     quantum = Decimal(1).scaleb(-digits)
     return f"{(Decimal(repr(share)) * 100).quantize(quantum, ROUND_HALF_UP)}%"
 
@@ -297,7 +300,7 @@ def training_story(run: dict) -> str:
             where = _cpu_kind(phase.get("device_name"))
             passes = _passes(phase)
             if recipe.get("drawings"):
-                passes += (f", {percent(recipe['drawings'], 0)} of each pass's images drawn as people draw them "
+                passes += (f", {percent(recipe['drawings'], digits=0)} of each pass's images drawn as people draw them "
                            "(silhouettes, outlines, scribbles)")
             bits = [b for b in (passes, minutes_text(phase.get("wall_time_s")) + f" on {where}") if b]
             origin = ""

@@ -12,6 +12,7 @@ import pytest
 import torch
 from PIL import Image
 
+from nin import metrics
 from nin.draw import report_render
 from nin.data import to_model_input
 from nin.files import sha256_of
@@ -335,6 +336,7 @@ def test_the_report_shows_the_drawn_test_set_beside_the_official_accuracy_when_m
 
 
 def test_an_accuracy_is_written_with_exactly_the_decimals_its_test_set_resolves():
-    assert report_render.percent(0.9105, 10_000) == "91.05%"
-    assert report_render.percent(0.781, 1_000) == "78.1%"
-    assert report_render.percent(0.9, 100) == "90%"
+    assert metrics.percent(0.9105, 10_000) == "91.05%"
+    assert metrics.percent(0.781, 1_000) == "78.1%"
+    assert metrics.percent(0.9, 100) == "90%"
+    assert metrics.percent(0.9105, digits=1) == "91.1%"  # half up: the float 0.9105 is just under

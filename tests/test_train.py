@@ -108,9 +108,9 @@ def test_cli_exits_nonzero_when_training_collapses(monkeypatch, tmp_path):
     assert exc.value.code not in (0, None) and "collapsed to chance" in str(exc.value.code)
 
 
-def test_cpu_recipe_is_three_phases_that_end_at_the_serving_size_with_their_own_learning_rate():
-    (a_name, a), (b_name, b), (c_name, c) = PHASES["cpu"]
-    assert (a_name, b_name, c_name) == ("A", "B", "C")
+def test_cpu_recipe_is_four_phases_that_end_at_the_serving_size_with_their_own_learning_rate():
+    (a_name, a), (b_name, b), (c_name, c), (d_name, d) = PHASES["cpu"]
+    assert (a_name, b_name, c_name, d_name) == ("A", "B", "C", "D")
     assert a.input_size == 160 and a.schedule == "onecycle" and a.lr == 0.1 and a.epochs == 5
     # Phase B is a fresh schedule at 224, not the tail of phase A's OneCycle (lr <= 0.002 lost 3 points).
     assert b.input_size == 224 and b.schedule == "cosine" and b.lr == 0.01 and b.nesterov and b.grad_clip == 2.0
@@ -118,7 +118,9 @@ def test_cpu_recipe_is_three_phases_that_end_at_the_serving_size_with_their_own_
     # Phase C is the drawing phase: at 224, originals seen in full, part of every pass drawn.
     assert c.input_size == 224 and c.schedule == "cosine" and 0 < c.drawings < 0.5 and c.epochs >= 2
     assert [c.drawings_at(e) for e in range(c.epochs)] == [c.drawings] * c.epochs
-    assert (a.mean, a.std) == (b.mean, b.std) == (c.mean, c.std) == (TRAIN_MEAN, TRAIN_STD)
+    # Phase D settles it: one pass at a smaller rate, fewer drawings.
+    assert d.input_size == 224 and d.epochs == 1 and d.lr < c.lr and 0 < d.drawings < c.drawings
+    assert (a.mean, a.std) == (b.mean, b.std) == (c.mean, c.std) == (d.mean, d.std) == (TRAIN_MEAN, TRAIN_STD)
     with pytest.raises(ValueError, match="end at the serving size"):
         replace(T.RECIPES["best"], epochs=3, sizes=(96, 112, 160))
 

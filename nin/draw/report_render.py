@@ -16,7 +16,7 @@ import numpy as np
 
 from nin.draw.bars import bar_row
 from nin.draw.render import hex_colour, png_data_uri
-from nin.metrics import CONTEXT, MIN_CLASS_ACC, Report, cell_id, file_slug, per_class_rows
+from nin.metrics import CONTEXT, MIN_CLASS_ACC, Report, cell_id, device_text, file_slug, per_class_rows, percent
 
 # For gr.HTML(js_on_load=...): a click (or Enter) on a matrix cell fires the component's `select` event with
 # index [true, predicted], so `def handler(evt: gr.SelectData)` gets evt.index. Check it in a browser test.
@@ -31,21 +31,9 @@ element.addEventListener('keydown', pick);
 """
 
 
-def percent(value: float, n: int) -> str:
-    """An accuracy over n images as a percentage with as many decimals as n resolves (10,000 images: 2, 1,000: 1),
-    so it is exact: the page writes every accuracy this way (status line, report)."""
-    decimals = max(0, len(str(max(1, n))) - 3)
-    return f"{value:.{decimals}%}"
-
-
 def _accuracy_row(name: str, value: float | None, detail: str, tone: str = "", n: int = 10_000) -> str:
     """An accuracy over n images as a bar of the whole track (100 %); "–" when there is none."""
     return bar_row(name, value or 0.0, "–" if value is None else percent(value, n), detail=detail, tone=tone)
-
-
-def device_words(device_name: str) -> str:
-    """'CPU (AMD EPYC, 1 threads)' -> 'CPU (AMD EPYC, 1 thread)': the run header's name, in grammar."""
-    return device_name.replace(" 1 threads)", " 1 thread)")
 
 
 DRAWN_PER_STYLE = 1_000  # drawings per style in the drawn test set (nin.train.drawings)
@@ -151,7 +139,7 @@ def phases_caption(phases: list[Phase]) -> str:
 def summary_html(report: Report, phases: list[Phase] | None = None) -> str:
     """This file's test accuracy, and the drawn test set's where measured, beside the human baseline and the
     d2l chapter's result, as bars."""
-    where = f"GPU: {report.device_name}" if report.trained_on_gpu else device_words(report.device_name)
+    where = f"GPU: {report.device_name}" if report.trained_on_gpu else device_text(report.device_name)
     phases = phases if phases is not None else training_phases(report)
     epochs = sum(p.epochs for p in phases) or len(report.epochs)
     sizes = " → ".join(dict.fromkeys(f"{p.input_size}" for p in phases))

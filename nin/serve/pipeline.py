@@ -51,7 +51,7 @@ class LoadedModel:
     @property
     def label(self) -> str:
         acc = self.test_accuracy
-        return f"{self.title} · test acc {metrics.percent(acc)}" if acc is not None else self.title
+        return f"{self.title} · test acc {metrics.percent(acc, 10_000)}" if acc is not None else self.title
 
 
 @dataclass
@@ -90,15 +90,15 @@ def model_notice(name: str, metadata: dict, weights_dir: Path) -> str:
     evaluation = record.get("evaluation_fp32_cpu") or {}
     unsure = metrics.weak_classes(evaluation.get("per_class_accuracy") or {}, below=metrics.UNSURE_CLASS_ACC)
     weak = sorted(unsure.items(), key=lambda item: item[1])
-    drawn = {style: e["accuracy"] for style, e in (record.get("drawn_evaluation_fp32_cpu") or {}).items()}
+    drawn = {style: (e["accuracy"], e["n"]) for style, e in (record.get("drawn_evaluation_fp32_cpu") or {}).items()}
     text = f"**About these weights:** a NiN {metrics.training_story(metadata)}."
     if acc:
-        text += (f" It gets **{metrics.percent(acc)}** of the 10,000 official Fashion-MNIST test images right "
-                 f"(people score {metrics.percent(metrics.HUMAN_BASELINE)})")
+        text += (f" It gets **{metrics.percent(acc, 10_000)}** of the 10,000 official Fashion-MNIST test images right "
+                 f"(people score {metrics.percent(metrics.HUMAN_BASELINE, digits=1)})")
         if drawn:
-            text += (", and " + " and ".join(f"{metrics.percent(a)} of them drawn as {style}s"
-                                             for style, a in drawn.items()))
-        text += ("; it is least sure of " + ", ".join(f"{c} ({metrics.percent(a, 0)})" for c, a in weak[:2]) + "."
+            text += (", and " + " and ".join(f"{metrics.percent(a, e_n)} of them drawn as {style}s"
+                                             for style, (a, e_n) in drawn.items()))
+        text += ("; it is least sure of " + ", ".join(f"{c} ({metrics.percent(a, digits=0)})" for c, a in weak[:2]) + "."
                  if weak else ".")
     return text
 

@@ -96,10 +96,12 @@ def shipped_table(reports: list[Report], records: dict) -> str:
 def file_section(r: Report, record: dict) -> str:
     run = record.get("run", {})
     lines = [f"## `{r.name}`", ""]
-    drawn = "".join(f", {percent(a)} of them drawn as {style}s" for style, a in r.drawn_accuracy.items())
-    lines += [f"**In plain words:** a NiN {training_story(run)}. It gets {percent(r.accuracy)} of the 10,000 "
+    drawn_n = {style: e["n"] for style, e in (record.get("drawn_evaluation_fp32_cpu") or {}).items()}
+    drawn = "".join(f", {percent(a, drawn_n.get(style))} of them drawn as {style}s"
+                    for style, a in r.drawn_accuracy.items())
+    lines += [f"**In plain words:** a NiN {training_story(run)}. It gets {percent(r.accuracy, r.n)} of the 10,000 "
               f"official test images right{drawn}; weakest on "
-              + ", ".join(f"{n} ({percent(a, 0)})" for n, a in weakest_classes(r, 2)) + ".", ""]
+              + ", ".join(f"{n} ({percent(a, digits=0)})" for n, a in weakest_classes(r, 2)) + ".", ""]
     lines += [f"- **What it is**: {what_it_is(r, run, record)}",
               f"- **Recipe** `{r.recipe.get('name', '?')}`: {recipe_line(r.recipe)}",
               f"- **Schedule**: {schedule_line(r)}",

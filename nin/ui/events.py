@@ -19,7 +19,6 @@ import gradio as gr
 from gradio import processing_utils
 
 from nin.draw import render, report_render
-from nin.draw.report_render import percent
 from nin.model import CLASS_NAMES
 from nin import metrics
 from nin.draw.view import render_cam, render_view, stages_html
@@ -112,9 +111,9 @@ class PredictionEvents:
         """"test acc 91.05%" from the file's published evaluation (the figure the report shows), or ""."""
         report = self.reports.get(key)
         if report is not None:
-            return f"test acc {percent(report.accuracy, report.n)}"
+            return f"test acc {metrics.percent(report.accuracy, report.n)}"
         acc = self.pipeline.model(key).test_accuracy
-        return f"test acc {percent(acc, 10_000)}" if acc is not None else ""
+        return f"test acc {metrics.percent(acc, 10_000)}" if acc is not None else ""
 
     def empty_outputs(self, message: str) -> dict:
         """Outputs for "nothing to show yet": a prompt instead of an error, and no stale pictures."""
