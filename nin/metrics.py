@@ -300,13 +300,14 @@ def training_story(run: dict) -> str:
             where = _cpu_kind(phase.get("device_name"))
             passes = _passes(phase)
             if recipe.get("drawings"):
-                passes += (f", {percent(recipe['drawings'], digits=0)} of each pass's images drawn as people draw them "
-                           "(silhouettes, outlines, scribbles)")
+                passes += (f", {percent(recipe['drawings'], digits=0)} of each pass's images drawn as silhouettes, "
+                           "outlines and scribbles")
             bits = [b for b in (passes, minutes_text(phase.get("wall_time_s")) + f" on {where}") if b]
             origin = ""
             if phase.get("given_by_init"):
                 origin = f"; made earlier, at commit {str(phase.get('git_commit'))[:7]}"
-            stage = "a drawing stage" if recipe.get("drawings") else ""
+            drew_before = i > 0 and ((phases[i - 1].get("recipe") or {}).get("drawings") or 0) > 0
+            stage = ("another drawing stage" if drew_before else "a drawing stage") if recipe.get("drawings") else ""
             parts.append(f"{first} {stage + ' ' if stage else ''}at {size} px ({', '.join(bits)}{origin})")
         count = {2: "two", 3: "three", 4: "four"}.get(len(phases), str(len(phases)))
         return f"trained in {count} stages: " + ", ".join(parts)

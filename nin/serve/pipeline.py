@@ -31,7 +31,7 @@ DEFAULT_EXAMPLE = EXAMPLES_DIR / "test00000_ankle-boot.png"  # the README's and 
 WEIGHT_FILES = (
     ("nin_fashion_mnist.safetensors", "Best recipe (GPU-trained)"),
     ("nin_seed_recipe.safetensors", "Reference d2l recipe (GPU-trained)"),
-    ("nin_cpu.safetensors", "CPU-trained (160 px, then 224 px)"),
+    ("nin_cpu.safetensors", "CPU-trained (160 px, then 224 px, then drawings)"),
     ("nin_provisional_cpu.safetensors", "Provisional (short CPU run)"),
 )
 
