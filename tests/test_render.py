@@ -76,3 +76,18 @@ def test_a_title_wraps_to_the_picture_width_instead_of_widening_it():
     titled = render.with_title(image, "W1 of block2 (first 1×1 conv) · 256 out × 256 in = 65,536 weights · "
                                       "blue −0.34, white 0, red +0.34")
     assert titled.shape[1] == 256 and titled.shape[0] > 40 + 2 * 16  # two lines or more above the picture
+
+
+def test_the_gap_panel_shows_maps_and_bars_in_one_order_the_classes():
+    from nin.draw.render import gap_panel_html
+
+    rng = np.random.default_rng(0)
+    maps = rng.normal(size=(10, 5, 5)).astype(np.float32)
+    logits = maps.mean(axis=(1, 2))
+    probs = np.exp(logits) / np.exp(logits).sum()
+    names = [f"class{i}" for i in range(10)]
+    page = gap_panel_html(maps, logits, probs, names)
+    cards = [int(i) for i in re.findall(r'data-class="(\d+)"', page)]
+    assert cards == list(range(10))
+    bars = page[page.index("nin-bars-title"):]
+    assert [bars.index(n) for n in names] == sorted(bars.index(n) for n in names)

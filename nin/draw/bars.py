@@ -52,6 +52,8 @@ BARS_CSS = """
 .nin-param-totals .nin-bar-row { grid-template-columns: 1fr 96px; row-gap: 0; }
 .nin-param-totals .nin-bar-name { grid-column: 1 / -1; white-space: normal; }  /* long names get a line */
 .nin-rep .nin-bar-row { grid-template-columns: minmax(84px, 150px) 1fr 46px minmax(0, 220px); }
+/* The report's names ("drawn: silhouette") and details (counts, drawn figures) wrap rather than hide. */
+.nin-rep .nin-bar-name, .nin-rep .nin-bar-detail { white-space: normal; overflow: visible; overflow-wrap: anywhere; }
 @media (max-width: 640px) {
   .nin-bars .nin-bar-row { grid-template-columns: 80px 1fr 100px; }
   .nin-rep .nin-bar-row { grid-template-columns: 84px 1fr 42px; }

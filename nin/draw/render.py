@@ -236,6 +236,8 @@ def gap_panel_html(class_maps: np.ndarray, logits: np.ndarray, probs: np.ndarray
 
     Small multiples of the 10 class maps with every value printed, each titled with its mean (= logit)
     and softmax probability; a bar chart of the pooled scores; and one sentence with this input's numbers.
+    Maps and bars are in one order, the classes', as in the live strip under the canvas, so the k-th map is
+    the k-th bar; the predicted class is the one outlined.
     """
     predicted = int(np.argmax(logits))
     vmax = float(class_maps.max())
@@ -248,7 +250,7 @@ def gap_panel_html(class_maps: np.ndarray, logits: np.ndarray, probs: np.ndarray
         f'The softmax turns the {k} means into probabilities that sum to 100%.</p>'
     )
     cards = []
-    for i in np.argsort(-logits, kind="stable"):
+    for i in range(k):
         cls = "nin-card nin-card-top" if i == predicted else "nin-card"
         cards.append(
             f'<div class="{cls}" data-class="{i}"><div class="nin-card-title">{html.escape(class_names[i])}</div>'
@@ -260,7 +262,8 @@ def gap_panel_html(class_maps: np.ndarray, logits: np.ndarray, probs: np.ndarray
     return (
         f'<div class="nin-gap" data-predicted="{predicted}">{summary}'
         f'<div class="nin-gap-body"><div class="nin-cards">{"".join(cards)}</div>'
-        f'<div class="nin-bars"><div class="nin-bars-title">Pooled scores (logits) → softmax</div>{bars}</div></div>'
+        f'<div class="nin-bars"><div class="nin-bars-title">Pooled scores (logits) → softmax, in the maps\' order'
+        f'</div>{bars}</div></div>'
         f'{colorbar_html(vmax, "map values, one scale for all 10 maps")}</div>'
     )
 
