@@ -191,6 +191,18 @@ def body_limit_for(path: str) -> int | None:
     return EVENT_BODY_LIMIT             # events and everything else: JSON, files travel separately
 
 
+async def read_body(receive) -> bytes | None:
+    """A request's whole body (BodyLimit, outside every reader, has bounded it); None if the client left."""
+    chunks, more = [], True
+    while more:
+        message = await receive()
+        if message["type"] != "http.request":
+            return None
+        chunks.append(message.get("body", b""))
+        more = message.get("more_body", False)
+    return b"".join(chunks)
+
+
 async def answer(send, status: int, detail: str) -> None:
     body = json.dumps({"detail": detail}).encode()
     await send({"type": "http.response.start", "status": status,
@@ -335,14 +347,9 @@ class PendingEventsLimit:
         queue = getattr(blocks, "_queue", None)
         if blocks is None or queue is None:
             return await self.app(scope, receive, send)
-        chunks, more = [], True
-        while more:
-            message = await receive()
-            if message["type"] != "http.request":
-                return
-            chunks.append(message.get("body", b""))
-            more = message.get("more_body", False)
-        body = b"".join(chunks)
+        body = await read_body(receive)
+        if body is None:
+            return
         value = _json_object(body)
         if value is None:
             quiet.line("bad event request", f"{scope['path']}: body is not a JSON object")

@@ -24,7 +24,7 @@ from urllib.parse import parse_qs
 
 from starlette.middleware import Middleware
 
-from nin.ui.limits import BodyLimit, PendingEventsLimit, UploadBudget, _BodyTooLarge, answer, quiet
+from nin.ui.limits import BodyLimit, PendingEventsLimit, UploadBudget, _BodyTooLarge, answer, quiet, read_body
 
 DEEP_LINK_PATH = "/gradio_api/deep_link"
 SINGLE_RANGE = re.compile(rb"bytes=[0-9]{1,15}-[0-9]{0,15}")
@@ -119,14 +119,9 @@ class QuietErrors:
 
     async def component_server(self, scope, receive, send):
         """A live call must be JSON naming a component and one of its server functions, and a session."""
-        chunks, more = [], True
-        while more:  # BodyLimit, outside this one, has bounded the body
-            message = await receive()
-            if message["type"] != "http.request":
-                return
-            chunks.append(message.get("body", b""))
-            more = message.get("more_body", False)
-        body = b"".join(chunks)
+        body = await read_body(receive)
+        if body is None:
+            return
         problem = component_call_problem(scope["app"].get_blocks(), body)
         if problem is not None:
             quiet.line("bad live call", problem)
