@@ -98,7 +98,8 @@ def model_notice(name: str, metadata: dict, weights_dir: Path) -> str:
         if drawn:
             text += (", and " + " and ".join(f"{metrics.percent(a, e_n)} of them drawn as {style}s"
                                              for style, (a, e_n) in drawn.items()))
-        text += ("; it is least sure of " + ", ".join(f"{c} ({metrics.percent(a, digits=0)})" for c, a in weak[:2]) + "."
+        least = ", ".join(f"{c} ({metrics.percent(a, digits=0)})" for c, a in weak[:2])
+        text += ("; it is least sure of " + least + "."
                  if weak else ".")
     return text
 

@@ -63,7 +63,8 @@ def draw_hand(rng: np.random.Generator, style: str) -> Hand:
     size = rng.uniform(0.45, 0.92)
     return Hand(
         style=style, size=size, stretch=(rng.uniform(0.88, 1.12), rng.uniform(0.88, 1.12)),
-        angle=rng.uniform(-0.1, 0.1), shift=(rng.uniform(-1, 1) * (1 - size) * 0.9, rng.uniform(-1, 1) * (1 - size) * 0.9),
+        angle=rng.uniform(-0.1, 0.1),
+        shift=(rng.uniform(-1, 1) * (1 - size) * 0.9, rng.uniform(-1, 1) * (1 - size) * 0.9),
         level=rng.uniform(0.08, 0.3), width=int(rng.integers(2, 8)), wobble=rng.uniform(0.0, 3.5),
         gap=bool(rng.random() < 0.4), details=bool(rng.random() < 0.6),
     )
