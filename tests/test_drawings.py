@@ -1,9 +1,9 @@
-"""The drawing renderer (nin/train/drawings.py) and the canvas path it shares with the app (nin/drawing.py)."""
+"""The drawing renderer (nin/train/drawings.py) and the canvas path it shares with the app (nin/ink.py)."""
 
 import numpy as np
 import pytest
 
-from nin.drawing import ink_to_image, object_bbox
+from nin.ink import ink_to_image, object_bbox
 from nin.serve.preprocess import preprocess_ink
 from nin.train import drawings
 

@@ -15,7 +15,7 @@ from nin.model import CLASS_NAMES
 from nin.draw.view import render_view
 from nin.serve.pipeline import EXAMPLES_DIR, Pipeline, load_models
 from nin.serve.decode import load_image
-from nin.drawing import trim_fit_centre
+from nin.ink import trim_fit_centre
 from nin.serve.preprocess import preprocess_ink, preprocess_photo, preprocess_sketch
 
 PHOTOS = 600  # official test images turned into product photos

@@ -10,8 +10,7 @@ from PIL import Image, ImageDraw, ImageFile, JpegImagePlugin
 
 from nin.serve import decode, preprocess
 from nin.serve.decode import InputError, MAX_ASPECT, MAX_PIXELS, WORK_SIDE, load_image
-from nin import drawing
-from nin.drawing import object_bbox
+from nin.ink import FILL_LEVEL, fill_outline, object_bbox
 from nin.serve.preprocess import EmptyInput, ink_mask, preprocess_photo, preprocess_sketch
 
 
@@ -300,23 +299,23 @@ SQUARE = [(60, 60), (220, 60), (220, 220), (60, 220), (60, 60)]
 
 
 def test_a_closed_outline_is_filled_like_a_fashion_mnist_silhouette():
-    filled, note = drawing.fill_outline(outline(SQUARE))
+    filled, note = fill_outline(outline(SQUARE))
     assert "filled" in note
-    assert filled[140, 140] == pytest.approx(drawing.FILL_LEVEL, abs=0.02)  # the inside, grey
+    assert filled[140, 140] == pytest.approx(FILL_LEVEL, abs=0.02)  # the inside, grey
     assert filled[60, 140] == pytest.approx(1.0, abs=0.02)  # the outline stays full white
     assert filled[20, 20] == 0.0 and filled[250, 140] == 0.0  # outside stays black, not fattened
 
 
 def test_a_hurried_outline_with_a_small_gap_is_still_filled():
     gapped = [(80, 60), (220, 60), (220, 220), (60, 220), (60, 80)]  # stops 20 px short of closing
-    filled, note = drawing.fill_outline(outline(gapped))
+    filled, note = fill_outline(outline(gapped))
     assert "filled" in note and filled[140, 140] > 0.5
 
 
 def test_open_strokes_are_kept_and_evened_to_one_width_for_thin_and_thick_brushes():
     line = [(60, 140), (220, 140)]
-    thin, note = drawing.fill_outline(outline(line, width=3))
-    thick, _ = drawing.fill_outline(outline(line, width=9))
+    thin, note = fill_outline(outline(line, width=3))
+    thick, _ = fill_outline(outline(line, width=9))
     assert "no closed outline" in note
     rows = lambda ink: int((ink[:, 140] > 0.5).sum())  # noqa: E731 - stroke width at the middle
     assert abs(rows(thin) - rows(thick)) <= 4 and rows(thin) > 3
@@ -368,6 +367,6 @@ def test_filling_a_drawing_takes_milliseconds():
     times = []
     for _ in range(5):
         start = time.perf_counter()
-        drawing.fill_outline(ink)
+        fill_outline(ink)
         times.append(time.perf_counter() - start)
     assert sorted(times)[2] < 0.05  # the median, generous for a busy 2-core machine (measured ~4 ms)

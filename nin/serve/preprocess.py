@@ -5,7 +5,7 @@ object, resize the longest edge to 28, sharpen, centre on a 28x28 canvas, negate
 replays those steps on user input so the network sees what it was trained on, in numpy and PIL: the
 28 -> 224 resize belongs to `nin.data.to_model_input`, the one resize training also uses. Files are opened
 and checked by `nin.serve.decode`. Drawings (the canvas, and uploads that are line drawings) take the canvas
-path of `nin.drawing`, which training runs on its own drawings too.
+path of `nin.ink`, which training runs on its own drawings too.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import numpy as np
 from PIL import Image
 
 from nin.data import IMAGE_SIZE
-from nin.drawing import (INK_THRESHOLD, STROKE_INK, EmptyDrawing, fill_outline, ink_to_image, object_bbox,
+from nin.ink import (INK_THRESHOLD, STROKE_INK, EmptyDrawing, fill_outline, ink_to_image, object_bbox,
                          trim_fit_centre)
 from nin.serve.decode import InputError, original_size_of, reduce_to_working, to_grey
 
@@ -189,7 +189,7 @@ def preprocess_sketch(sketch: dict | None) -> Preprocessed:
 
 def preprocess_ink(ink: np.ndarray) -> Preprocessed:
     """A drawing's ink float [H, W] in [0, 1] (white on black) -> outlines filled, trimmed, fitted, centred:
-    nin.drawing.ink_to_image, which training runs on its drawings too, with the steps the page shows."""
+    nin.ink.ink_to_image, which training runs on its drawings too, with the steps the page shows."""
     if not ink.any():
         raise EmptyInput(DRAW_PROMPT)
     h, w = ink.shape

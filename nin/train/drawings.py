@@ -13,7 +13,7 @@ drawing keeps its true label:
   scribble    an outline coloured in with zigzag strokes
 
 The ink (white on black, like the canvas's alpha, at 140 px) then goes through
-`nin.drawing.ink_to_image`, the canvas path the app runs on every drawing (outline filling, stroke evening,
+`nin.ink.ink_to_image`, the canvas path the app runs on every drawing (outline filling, stroke evening,
 trim, fit, centre), so training sees exactly what serving sends. Everything is seeded: the same seed, style and
 image give the same drawing. Geometry is done in torch on the CPU, a batch at a time; it is not a model and
 holds no training loop.
@@ -28,11 +28,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from nin.drawing import EmptyDrawing, ink_to_image, outside
+from nin.ink import EmptyDrawing, ink_to_image, outside
 from nin.model import NUM_CLASSES
 
 # Drawings are made at half the app's 280 px canvas: the canvas path fills outlines at that side anyway
-# (nin.drawing.FILL_WORK_SIDE), and the live canvas sends its ink at it. Stroke widths below are in its pixels.
+# (nin.ink.FILL_WORK_SIDE), and the live canvas sends its ink at it. Stroke widths below are in its pixels.
 CANVAS = 140
 STYLES = ("silhouette", "outline", "scribble")
 TEST_STYLES = ("silhouette", "outline")  # the drawn test set: the two ways people mostly draw

@@ -59,7 +59,7 @@ LIMITATIONS = """## Known limitations
 - **Out of distribution**: Fashion-MNIST is centred, trimmed, greyscale product photos. Real photos are
   preprocessed the same way (`nin/serve/preprocess.py`), but textures, shadows, clutter, several garments in
   one picture or a person wearing the garment are outside what the network has seen. Drawings are filled in
-  and fitted the same way (`nin/drawing.py`), and a file trained with a drawing phase has seen training
+  and fitted the same way (`nin/ink.py`), and a file trained with a drawing phase has seen training
   images drawn through that same path; a garment drawn from an unusual angle, or a class drawn the way
   another class looks (a coat and a shirt differ mostly inside the outline), is still read poorly.
 - Upload-path check (`tests/test_pipeline.py`): 600 official test images turned into dark-on-white, 4–12×

@@ -203,6 +203,20 @@ async def read_body(receive) -> bytes | None:
     return b"".join(chunks)
 
 
+def replaying(body: bytes, receive):
+    """A `receive` for the app behind a middleware that has read the body: the body once, then the client's."""
+    replayed = False
+
+    async def replay():
+        nonlocal replayed
+        if replayed:
+            return await receive()
+        replayed = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replay
+
+
 async def answer(send, status: int, detail: str) -> None:
     body = json.dumps({"detail": detail}).encode()
     await send({"type": "http.response.start", "status": status,
@@ -386,14 +400,9 @@ class PendingEventsLimit:
                                                f"{self.active_limit} at a time. Wait for one to finish.")
             self.joining_client[client] = self.joining_client.get(client, 0) + 1
         self.joining[unread_key] = self.joining.get(unread_key, 0) + 1
-        replayed, sent = False, []
+        sent = []
 
-        async def replay():
-            nonlocal replayed
-            if replayed:
-                return await receive()
-            replayed = True
-            return {"type": "http.request", "body": body, "more_body": False}
+        replay = replaying(body, receive)
 
         async def sending(message):
             if session is None and route_call and message["type"] == "http.response.body":

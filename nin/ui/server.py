@@ -24,7 +24,8 @@ from urllib.parse import parse_qs
 
 from starlette.middleware import Middleware
 
-from nin.ui.limits import BodyLimit, PendingEventsLimit, UploadBudget, _BodyTooLarge, answer, quiet, read_body
+from nin.ui.limits import (BodyLimit, PendingEventsLimit, UploadBudget, _BodyTooLarge, answer, quiet, read_body,
+                           replaying)
 
 DEEP_LINK_PATH = "/gradio_api/deep_link"
 SINGLE_RANGE = re.compile(rb"bytes=[0-9]{1,15}-[0-9]{0,15}")
@@ -126,16 +127,7 @@ class QuietErrors:
         if problem is not None:
             quiet.line("bad live call", problem)
             return await answer(send, 404 if problem.startswith("no ") else 400, problem)
-        replayed = False
-
-        async def replay():
-            nonlocal replayed
-            if replayed:
-                return await receive()
-            replayed = True
-            return {"type": "http.request", "body": body, "more_body": False}
-
-        await self.run_quietly(scope, replay, send)
+        await self.run_quietly(scope, replaying(body, receive), send)
 
 
 def component_call_problem(blocks, body: bytes) -> str | None:
