@@ -75,18 +75,18 @@ def cpu_count() -> int:
     return max(1, count)
 
 
-def test_accuracy_of(name: str, metadata: dict, weights_dir: Path) -> float | None:
+def test_accuracy_of(record: dict, metadata: dict) -> float | None:
     """The one accuracy the page shows for a file: its fp32 evaluation on all 10,000 official test images
     (metrics.json), or what its training run measured when the file has no record."""
-    evaluation = metrics.shipped_record(weights_dir, name).get("evaluation_fp32_cpu") or {}
+    evaluation = record.get("evaluation_fp32_cpu") or {}
     value = evaluation.get("accuracy", (metadata.get("metrics") or {}).get("test_acc"))
     return float(value) if value is not None else None
 
 
-def model_notice(name: str, metadata: dict, weights_dir: Path) -> str:
-    """The banner: what the weights are and how good they are, in one line a newcomer can read."""
-    record = metrics.shipped_record(weights_dir, name)
-    acc = test_accuracy_of(name, metadata, weights_dir)
+def model_notice(record: dict, metadata: dict) -> str:
+    """The banner: what the weights are and how good they are, in one line a newcomer can read. `record` is the
+    file's entry in metrics.json ({} when it has none)."""
+    acc = test_accuracy_of(record, metadata)
     evaluation = record.get("evaluation_fp32_cpu") or {}
     unsure = metrics.weak_classes(evaluation.get("per_class_accuracy") or {}, below=metrics.UNSURE_CLASS_ACC)
     weak = sorted(unsure.items(), key=lambda item: item[1])
@@ -112,9 +112,9 @@ def load_models(weights_dir: Path = WEIGHTS_DIR, device: str = "cpu") -> dict[st
         if not path.exists():
             continue
         model, metadata = load_weights(path, device)  # a corrupt shipped file is a bug: fail loudly at start-up
-        notice = model_notice(name, metadata, weights_dir)
-        models[name] = LoadedModel(name, title, model, metadata, notice, preprocessing_of(metadata),
-                                   test_accuracy_of(name, metadata, weights_dir))
+        record = metrics.shipped_record(weights_dir, name)  # read once: the banner and the accuracy both need it
+        models[name] = LoadedModel(name, title, model, metadata, model_notice(record, metadata),
+                                   preprocessing_of(metadata), test_accuracy_of(record, metadata))
     if not models:
         torch.manual_seed(0)
         model = xavier_init_(NiN()).eval()
