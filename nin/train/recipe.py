@@ -8,10 +8,11 @@ exactly the step the trainer runs.
         no augmentation, dropout 0.5 (d2l reports loss 0.563, train acc 0.783, test acc 0.772).
   best  the same network trained well: xavier init, SGD with nesterov momentum, weight decay on weights
         only, OneCycle, label smoothing, normalisation, flips + 2 px shifts, gradient clipping.
-  cpu   three phases for a 2-core CPU (PHASES["cpu"]): A = `best` lightened, 5 epochs at 160 px, where a step
+  cpu   four phases for a 2-core CPU (PHASES["cpu"]): A = `best` lightened, 5 epochs at 160 px, where a step
         is ~2.5x cheaper than at 224; B = a fine-tune at 224, the serving size, with its own learning rate
         (SGD nesterov lr 0.01, cosine to 0) over 120,000 images; C = the drawing phase, a fine-tune at 224 on
-        originals mixed with drawings of them. Each phase starts from the one before's weights.
+        originals mixed with drawings of them; D = one gentler pass that settles it. Each phase starts from
+        the one before's weights.
 """
 
 from __future__ import annotations
