@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image, ImageFilter
+from PIL import Image, ImageDraw, ImageFilter
 
 from nin.data import IMAGE_SIZE
 
@@ -25,6 +25,8 @@ FILL_WORK_SIDE = 140       # the mask is filled at this side: half the 280 px ca
 GAP_FRACTION = 0.10        # gaps up to this share of the drawing's longest side are bridged before filling
 FILL_LEVEL = 0.75          # enclosed areas get this grey: a garment's body is rarely as bright as its outline
 MIN_FILLED_SHARE = 0.05    # enclosed area (share of the bounding box) below this is not a closed outline
+LOOSE_END_REACH = 0.4      # a stroke's loose end is continued along its heading up to this share of the size
+MAX_LOOSE_ENDS = 40        # more loose ends than this is a scribble, not an outline left open: not continued
 STROKE_WIDTH_FRACTION = 0.05  # strokes are redrawn this wide, as a share of the longest side (~1.4 px at 28)
 SCRIBBLE_FRACTION = 0.15   # ink wider than this share of the longest side is a coloured-in area, not a line
 
@@ -142,7 +144,8 @@ def fill_outline(ink: np.ndarray) -> tuple[np.ndarray, str]:
 
     People draw a T-shirt as its outline; Fashion-MNIST shows it as a filled shape, and the network reads an
     outline as something else (an outline T-shirt scored Dress 94%). So: areas the strokes enclose are filled
-    (gaps up to GAP_FRACTION of the drawing's size are bridged first, as hurried outlines rarely close), at
+    (hurried outlines rarely close: gaps up to GAP_FRACTION of the drawing's size are bridged, and a stroke
+    that stops short is continued along its heading until it meets another, as the hand meant to), at
     FILL_LEVEL under full-white strokes. A drawing that encloses nothing (a few lines) keeps its strokes,
     thickened to a stroke width proportional to its size, so a thin and a thick brush read alike.
     Only drawings come here: photos and dataset images are already filled.
@@ -158,7 +161,8 @@ def fill_outline(ink: np.ndarray) -> tuple[np.ndarray, str]:
     left, top, right, bottom = bbox
     size = max(right - left, bottom - top)
     gap = max(1, round(GAP_FRACTION * size / 2))
-    inside = ~outside(_dilate(strokes, gap))  # thickened strokes bridge the gaps; inside includes them
+    walls = strokes | _continued_loose_ends(strokes, size)
+    inside = ~outside(_dilate(walls, gap))  # thickened strokes bridge the gaps; inside includes them
     inside = _erode(inside, gap)  # erode back by as much: the silhouette's edge returns to the strokes
     enclosed = inside & ~strokes
     share = enclosed.sum() / max(1, (right - left) * (bottom - top))
@@ -175,14 +179,101 @@ def _even_strokes(strokes: np.ndarray, half_width: int, size: int) -> np.ndarray
     """Strokes redrawn at one width: thinned by their typical half-width (estimated as area / boundary, which
     is the width of a long stroke), then grown to `half_width`, so a fine and a fat brush look alike.
     Ink wider than SCRIBBLE_FRACTION of the drawing's size is an area coloured in, not a line: kept."""
-    boundary = strokes & ~_erode(strokes, 1)
-    width = 2.0 * strokes.sum() / max(1, boundary.sum())
+    width = _stroke_width(strokes)
     if width > SCRIBBLE_FRACTION * size:
         return strokes.copy()
     core = _erode(strokes, max(0, int((width - 1) // 2)))
     if not core.any():  # too uneven to thin safely
         core = strokes
     return _dilate(core, half_width)
+
+
+def _ring(mask: np.ndarray) -> list[np.ndarray]:
+    """The 8 neighbours of every pixel, clockwise from north (outside the image counts as empty)."""
+    p = np.pad(mask, 1)
+    h, w = mask.shape
+    return [p[0:h, 1:w + 1], p[0:h, 2:], p[1:h + 1, 2:], p[2:, 2:], p[2:, 1:w + 1], p[2:, 0:w], p[1:h + 1, 0:w],
+            p[0:h, 0:w]]
+
+
+def _counts(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per pixel: how many neighbours are set, and how many empty-to-set steps going once round them."""
+    ring = _ring(mask)
+    set_ = sum(n.astype(np.int8) for n in ring)
+    steps = sum((~ring[i] & ring[(i + 1) % 8]).astype(np.int8) for i in range(8))
+    return set_, steps
+
+
+def _skeleton(mask: np.ndarray) -> np.ndarray:
+    """Zhang-Suen thinning: strokes pared to 1 px centre lines, ends and junctions kept."""
+    m = mask.copy()
+    for _ in range(max(mask.shape)):  # bounded: each pass that changes anything removes pixels
+        changed = False
+        for first in (True, False):
+            set_, steps = _counts(m)
+            n, _, e, _, s, _, w, _ = _ring(m)
+            keep = (n & e & s) | (e & s & w) if first else (n & e & w) | (n & s & w)
+            peel = m & (set_ >= 2) & (set_ <= 6) & (steps == 1) & ~keep
+            if peel.any():
+                m &= ~peel
+                changed = True
+        if not changed:
+            break
+    return m
+
+
+def _ends(skeleton: np.ndarray) -> np.ndarray:
+    """Where a centre line stops: one neighbour, or two that touch (a diagonal step at the tip)."""
+    set_, steps = _counts(skeleton)
+    return skeleton & (set_ >= 1) & (set_ <= 2) & (steps == 1)
+
+
+def _continued_loose_ends(strokes: np.ndarray, size: int, tip: int = 6, spread_deg: float = 15) -> np.ndarray:
+    """Lines (walls for the fill, not ink) that carry each loose end of the strokes on along its heading until
+    they meet other ink, up to LOOSE_END_REACH of the drawing's `size`: a hurried outline's gap is closed the
+    way the hand was going. Ink coloured in (wider than SCRIBBLE_FRACTION of the size) has no lines to carry on.
+
+    The heading is from the centre of the line's last `tip` px to its end; a fan of rays +-`spread_deg` finds
+    the nearest ink ahead. Centre lines are pruned by 3 px first, so a wobbly stroke's side spurs are no ends.
+    """
+    if _stroke_width(strokes) > SCRIBBLE_FRACTION * size:
+        return np.zeros_like(strokes)
+    reach = LOOSE_END_REACH * size
+    skeleton = _skeleton(strokes)
+    for _ in range(3):
+        skeleton &= ~_ends(skeleton)
+    ys, xs = np.nonzero(_ends(skeleton))
+    if len(xs) > MAX_LOOSE_ENDS:
+        return np.zeros_like(strokes)
+    line_y, line_x = np.nonzero(skeleton)
+    h, w = strokes.shape
+    walls = Image.new("1", (w, h), 0)
+    draw = ImageDraw.Draw(walls)
+    for x, y in zip(xs, ys):
+        near = np.hypot(line_x - x, line_y - y) <= tip
+        heading = np.arctan2(y - line_y[near].mean(), x - line_x[near].mean())
+        nearest = None
+        for turn in np.radians(np.linspace(-spread_deg, spread_deg, 7)):
+            dx, dy = np.cos(heading + turn), np.sin(heading + turn)
+            off_own_stroke = False
+            for t in range(1, int(reach) + 1):
+                px, py = int(round(x + dx * t)), int(round(y + dy * t))
+                if not (0 <= px < w and 0 <= py < h) or (nearest and t >= nearest[0]):
+                    break
+                if not strokes[py, px]:
+                    off_own_stroke = True
+                elif off_own_stroke:
+                    nearest = (t, px, py)
+                    break
+        if nearest:
+            draw.line([(int(x), int(y)), nearest[1:]], fill=1, width=2)
+    return np.asarray(walls, dtype=bool)
+
+
+def _stroke_width(strokes: np.ndarray) -> float:
+    """The strokes' typical width: area / boundary, which is the width of a long stroke."""
+    boundary = strokes & ~_erode(strokes, 1)
+    return 2.0 * strokes.sum() / max(1, boundary.sum())
 
 
 def _erode(mask: np.ndarray, radius: int) -> np.ndarray:

@@ -312,6 +312,22 @@ def test_a_hurried_outline_with_a_small_gap_is_still_filled():
     assert "filled" in note and filled[140, 140] > 0.5
 
 
+
+def test_an_outline_whose_stroke_stops_well_short_is_closed_the_way_the_hand_was_going():
+    # A 50 px gap in a 160 px square: five times what bridging by thickening closes, but both loose ends
+    # point at each other, so each is carried on until it meets the other stroke.
+    gapped = [(140, 60), (220, 60), (220, 220), (60, 220), (60, 60), (90, 60)]
+    filled, note = fill_outline(outline(gapped))
+    assert "filled" in note and filled[140, 140] == pytest.approx(FILL_LEVEL, abs=0.02)
+    assert filled[20, 115] == 0.0  # nothing grows beyond the closed side
+
+
+def test_strokes_whose_loose_ends_lead_nowhere_stay_open():
+    # An arch (legs drawn down, ends pointing off the drawing) encloses nothing: it is not filled shut.
+    arch = [(60, 220), (60, 60), (220, 60), (220, 220)]
+    filled, note = fill_outline(outline(arch))
+    assert "no closed outline" in note and filled[140, 140] == 0.0
+
 def test_open_strokes_are_kept_and_evened_to_one_width_for_thin_and_thick_brushes():
     line = [(60, 140), (220, 140)]
     thin, note = fill_outline(outline(line, width=3))
