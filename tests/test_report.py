@@ -17,7 +17,7 @@ from nin.draw import report_render
 from nin.data import to_model_input
 from nin.files import sha256_of
 from nin.model import CLASS_NAMES, NiN, load_weights, preprocessing_of, save_weights, xavier_init_
-from nin.train.model_card import model_card
+from nin.train.model_card import model_card, run_folder
 from nin.serve.pipeline import WEIGHT_FILES, WEIGHTS_DIR
 from nin.train.publish import WeakClassError, confusion_sprite, publish, refresh
 from nin.metrics import (PER_CELL, Report, accuracy_points, cell_id, confusion_examples, load_report,
@@ -190,6 +190,13 @@ def test_publish_writes_a_card_that_says_what_the_file_is(published):
     assert "<a note>" in card
 
 
+
+def test_the_cards_publish_line_names_the_run_the_last_of_chained_commands_made():
+    chained = ("python -m nin.train --recipe cpu --from-phase C --init weights/nin_cpu.safetensors --out runs/c2 && "
+               "python -m nin.train --recipe cpu --from-phase D --init runs/c2/weights.safetensors --out=runs/d2")
+    assert run_folder(chained, {"name": "cpu-d"}) == "runs/d2"
+    assert run_folder("python -m nin.train --recipe best", {"name": "best"}) == "runs/best"
+
 def test_refresh_keeps_the_run_and_refuses_a_different_file(published):
     weights_dir, before = published
     with pytest.raises(WeakClassError):
@@ -308,6 +315,21 @@ def test_every_phase_is_charted_on_one_axis_of_whole_epochs_with_its_input_size(
     caption = report_render.phases_caption(phases)
     assert "phase A: epochs 1–5 at 160 px (only its end recorded" in caption and "phase C: epoch 8 at 224 px" in caption
 
+
+
+def test_a_file_trained_from_an_earlier_one_charts_its_own_epochs_on_the_repeated_phase_not_the_earlier():
+    from nin.metrics import report_from_record
+
+    record = phased_record()
+    # C and D once (D's file given by --init), then C again from it: this file's rows are the second C's.
+    record["run"]["phases"] = [{"phase": "C", "input_size": 224, "test_acc": 0.905, "recipe": {"epochs": 2}},
+                               {"phase": "D", "given_by_init": True, "input_size": 224, "test_acc": 0.9104,
+                                "recipe": {"epochs": 1}},
+                               {"phase": "C", "input_size": 224, "recipe": {"epochs": 1}}]
+    report = report_from_record("again.safetensors", record, None)
+    phases = report_render.training_phases(report, record["run"]["phases"])
+    assert [(p.name, p.first_epoch, p.epochs, len(p.points), p.end_test_acc) for p in phases] == [
+        ("C", 1, 2, 0, 0.905), ("D", 3, 1, 0, 0.9104), ("C", 4, 1, 1, None), ("B", 5, 2, 2, None)]
 
 def test_the_report_shows_the_drawn_test_set_beside_the_official_accuracy_when_measured():
     from nin.metrics import report_from_record

@@ -58,10 +58,16 @@ def training_phases(report: Report, phases: list[dict] | None = None) -> list[Ph
     by_phase: dict[str, list] = {}
     for p in report.epochs:
         by_phase.setdefault(p.phase or "", []).append(p)
+    # This file's rows belong to the last headers of their letter: a file trained from an earlier one repeats
+    # letters (C and D again), and the earlier ones' rows live in that file's own record.
+    headers = list(phases or [])
+    owned: list[tuple] = [()] * len(headers)
+    for i in reversed(range(len(headers))):
+        if not headers[i].get("given_by_init"):
+            owned[i] = tuple(by_phase.pop(str(headers[i].get("phase", "")), []))
     out, first = [], 1
-    for header in phases or []:
+    for header, points in zip(headers, owned):
         name = str(header.get("phase", ""))
-        points = tuple(by_phase.pop(name, []))
         recipe = header.get("recipe") or {}
         epochs = len(points) or int(recipe.get("epochs") or 0) or 1
         size = int(header.get("input_size") or recipe.get("input_size") or (points[0].input_size if points else 224))

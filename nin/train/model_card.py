@@ -210,14 +210,12 @@ def throughput(r: Report) -> str:
 
 
 def run_folder(command: str, recipe: dict) -> str:
-    """The --out of a nin.train command (the run folder publish reads), or nin.train's default."""
-    words = shlex.split(command)
-    for i, word in enumerate(words):
-        if word == "--out" and i + 1 < len(words):
-            return words[i + 1]
-        if word.startswith("--out="):
-            return word.split("=", 1)[1]
-    return f"runs/{recipe.get('name', 'best')}"
+    """The --out of a nin.train command (the run folder publish reads), or nin.train's default. Of commands
+    chained with && (a run started from an earlier run's file), the last one made the run."""
+    outs = [words[i + 1] if word == "--out" else word.split("=", 1)[1]
+            for words in [shlex.split(command)] for i, word in enumerate(words)
+            if (word == "--out" and i + 1 < len(words)) or word.startswith("--out=")]
+    return outs[-1] if outs else f"runs/{recipe.get('name', 'best')}"
 
 
 def curves_table(r: Report) -> str:
