@@ -117,10 +117,10 @@ def test_shipped_drawing_examples_are_classified_right(pipeline):
 @pytest.mark.slow
 @torch.inference_mode()
 def test_outline_drawings_are_read_right_on_the_canvas_and_uploaded_and_better_filled_in_than_as_drawn(pipeline):
-    """The outline test set (3 drawings per class: clean, wobbly, hurried with a gap): at least 22 of 30 right
+    """The outline test set (3 drawings per class: clean, wobbly, hurried with a gap): at least 24 of 30 right
     through the canvas path, and as many as PNG uploads (a sketch exported from a paint app: dark strokes on
     white, and white on black); the fill step beats the same ink sent straight to trim/fit/centre. Measured
-    on the shipped file: 22 on the canvas and 22 uploaded either way, 16 as drawn (19 on the canvas and 19
+    on the shipped file: 24 on the canvas and 24 uploaded either way, 17 as drawn (19 on the canvas and 19
     uploaded before its drawing phases)."""
     loaded = pipeline.models[pipeline.default_key]
     spec = preprocessing_of(loaded.metadata)
@@ -136,7 +136,7 @@ def test_outline_drawings_are_read_right_on_the_canvas_and_uploaded_and_better_f
              "as drawn": accuracy(loaded.model, as_drawn, truth, spec) * len(names),
              **{f"uploaded {k}": accuracy(loaded.model, v, truth, spec) * len(names) for k, v in uploads.items()}}
     print("outline drawings right of 30: " + ", ".join(f"{k} {v:.0f}" for k, v in right.items()))
-    assert right["canvas"] >= 22
+    assert right["canvas"] >= 24
     assert right["uploaded black on white"] == right["uploaded white on black"] == right["canvas"]
     assert right["canvas"] > right["as drawn"]
 
