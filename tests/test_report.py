@@ -330,6 +330,9 @@ def test_a_file_trained_from_an_earlier_one_charts_its_own_epochs_on_the_repeate
     phases = report_render.training_phases(report, record["run"]["phases"])
     assert [(p.name, p.first_epoch, p.epochs, len(p.points), p.end_test_acc) for p in phases] == [
         ("C", 1, 2, 0, 0.905), ("D", 3, 1, 0, 0.9104), ("C", 4, 1, 1, None), ("B", 5, 2, 2, None)]
+    rows, order = report_render.curve_rows(report, phases)
+    assert order[:2] == ["1–2 C 224px (end)", "3 D 224px (end)"]  # a one-epoch phase is "3", not "3–3"
+    assert "<td>3</td><td>D</td>" in report_render.curves_table_html(report, phases)
 
 def test_the_report_shows_the_drawn_test_set_beside_the_official_accuracy_when_measured():
     from nin.metrics import report_from_record

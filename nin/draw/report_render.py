@@ -87,11 +87,17 @@ def drawn_styles(report: Report) -> list[str]:
     return list(styles)
 
 
+def epoch_span(phase: Phase) -> str:
+    """The phase's epochs over the whole training: "8–9", or "10" for a one-epoch phase."""
+    last = phase.first_epoch + phase.epochs - 1
+    return str(last) if phase.epochs == 1 else f"{phase.first_epoch}–{last}"
+
+
 def epoch_label(phase: Phase, k: int | None, size: int) -> str:
     """The x-axis label of one epoch: its number over the whole training, its phase and input size."""
     where = f"{phase.name} " if phase.name else ""
     if k is None:
-        return f"{phase.first_epoch}–{phase.first_epoch + phase.epochs - 1} {where}{size}px (end)"
+        return f"{epoch_span(phase)} {where}{size}px (end)"
     return f"{phase.first_epoch + k} {where}{size}px"
 
 
@@ -134,8 +140,7 @@ def phases_caption(phases: list[Phase]) -> str:
     """Where each phase starts and at what input size, in one line under the chart."""
     parts = []
     for phase in phases:
-        span = (f"epoch {phase.first_epoch}" if phase.epochs == 1 else
-                f"epochs {phase.first_epoch}–{phase.first_epoch + phase.epochs - 1}")
+        span = f"epoch{'' if phase.epochs == 1 else 's'} {epoch_span(phase)}"
         what = f"phase {phase.name}: " if phase.name else ""
         note = "" if phase.points else " (only its end recorded in this file)"
         parts.append(f"{what}{span} at {phase.input_size} px{note}")
@@ -253,9 +258,8 @@ def curves_table_html(report: Report, phases: list[Phase] | None = None) -> str:
     rows = []
     for phase in phases:
         if not phase.points:
-            last = phase.first_epoch + phase.epochs - 1
             test = "–" if phase.end_test_acc is None else percent(float(phase.end_test_acc), n_test)
-            rows.append(f"<tr><td>{phase.first_epoch}–{last}</td><td>{html.escape(phase.name)}</td>"
+            rows.append(f"<tr><td>{epoch_span(phase)}</td><td>{html.escape(phase.name)}</td>"
                         f"<td>{phase.input_size} px</td><td>–</td><td>–</td><td>{test} (end)</td>"
                         + "<td>–</td>" * len(styles) + "</tr>")
             continue
