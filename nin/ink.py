@@ -161,12 +161,15 @@ def fill_outline(ink: np.ndarray) -> tuple[np.ndarray, str]:
     left, top, right, bottom = bbox
     size = max(right - left, bottom - top)
     gap = max(1, round(GAP_FRACTION * size / 2))
-    walls = strokes | _continued_loose_ends(strokes, size)
+    width = _stroke_width(strokes)
+    coloured_in = width > SCRIBBLE_FRACTION * size  # an area coloured in, not lines: no loose ends, kept as is
+    walls = strokes if coloured_in else strokes | _continued_loose_ends(strokes, size)
     inside = ~outside(_dilate(walls, gap))  # thickened strokes bridge the gaps; inside includes them
     inside = _erode(inside, gap)  # erode back by as much: the silhouette's edge returns to the strokes
     enclosed = inside & ~strokes
     share = enclosed.sum() / max(1, (right - left) * (bottom - top))
-    lines = _even_strokes(strokes, max(1, round(STROKE_WIDTH_FRACTION * size / 2)), size)
+    half_width = max(1, round(STROKE_WIDTH_FRACTION * size / 2))
+    lines = strokes.copy() if coloured_in else _even_strokes(strokes, width, half_width)
     if share < MIN_FILLED_SHARE:
         return _upscale(lines * 1.0, (w, h)), (f"no closed outline, so the strokes were kept, evened to a width "
                                                f"of {STROKE_WIDTH_FRACTION:.0%} of the drawing")
@@ -175,13 +178,9 @@ def fill_outline(ink: np.ndarray) -> tuple[np.ndarray, str]:
                                           "as Fashion-MNIST shows garments as filled shapes, not outlines")
 
 
-def _even_strokes(strokes: np.ndarray, half_width: int, size: int) -> np.ndarray:
-    """Strokes redrawn at one width: thinned by their typical half-width (estimated as area / boundary, which
-    is the width of a long stroke), then grown to `half_width`, so a fine and a fat brush look alike.
-    Ink wider than SCRIBBLE_FRACTION of the drawing's size is an area coloured in, not a line: kept."""
-    width = _stroke_width(strokes)
-    if width > SCRIBBLE_FRACTION * size:
-        return strokes.copy()
+def _even_strokes(strokes: np.ndarray, width: float, half_width: int) -> np.ndarray:
+    """Strokes redrawn at one width: thinned by their typical half-width (`width` from _stroke_width), then
+    grown to `half_width`, so a fine and a fat brush look alike."""
     core = _erode(strokes, max(0, int((width - 1) // 2)))
     if not core.any():  # too uneven to thin safely
         core = strokes
@@ -196,9 +195,9 @@ def _ring(mask: np.ndarray) -> list[np.ndarray]:
             p[0:h, 0:w]]
 
 
-def _counts(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per pixel: how many neighbours are set, and how many empty-to-set steps going once round them."""
-    ring = _ring(mask)
+def _counts(ring: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Per pixel, from its _ring: how many neighbours are set, and how many empty-to-set steps going once
+    round them."""
     set_ = sum(n.astype(np.int8) for n in ring)
     steps = sum((~ring[i] & ring[(i + 1) % 8]).astype(np.int8) for i in range(8))
     return set_, steps
@@ -210,8 +209,9 @@ def _skeleton(mask: np.ndarray) -> np.ndarray:
     for _ in range(max(mask.shape)):  # bounded: each pass that changes anything removes pixels
         changed = False
         for first in (True, False):
-            set_, steps = _counts(m)
-            n, _, e, _, s, _, w, _ = _ring(m)
+            ring = _ring(m)
+            set_, steps = _counts(ring)
+            n, _, e, _, s, _, w, _ = ring
             keep = (n & e & s) | (e & s & w) if first else (n & e & w) | (n & s & w)
             peel = m & (set_ >= 2) & (set_ <= 6) & (steps == 1) & ~keep
             if peel.any():
@@ -224,20 +224,18 @@ def _skeleton(mask: np.ndarray) -> np.ndarray:
 
 def _ends(skeleton: np.ndarray) -> np.ndarray:
     """Where a centre line stops: one neighbour, or two that touch (a diagonal step at the tip)."""
-    set_, steps = _counts(skeleton)
+    set_, steps = _counts(_ring(skeleton))
     return skeleton & (set_ >= 1) & (set_ <= 2) & (steps == 1)
 
 
 def _continued_loose_ends(strokes: np.ndarray, size: int, tip: int = 6, spread_deg: float = 15) -> np.ndarray:
     """Lines (walls for the fill, not ink) that carry each loose end of the strokes on along its heading until
     they meet other ink, up to LOOSE_END_REACH of the drawing's `size`: a hurried outline's gap is closed the
-    way the hand was going. Ink coloured in (wider than SCRIBBLE_FRACTION of the size) has no lines to carry on.
+    way the hand was going.
 
     The heading is from the centre of the line's last `tip` px to its end; a fan of rays +-`spread_deg` finds
     the nearest ink ahead. Centre lines are pruned by 3 px first, so a wobbly stroke's side spurs are no ends.
     """
-    if _stroke_width(strokes) > SCRIBBLE_FRACTION * size:
-        return np.zeros_like(strokes)
     reach = LOOSE_END_REACH * size
     skeleton = _skeleton(strokes)
     for _ in range(3):
