@@ -3,7 +3,7 @@
 People draw garments as outlines; Fashion-MNIST holds filled silhouettes, light on black, trimmed to the
 garment, longest edge fitted to 28 px and centred. `ink_to_image` turns a drawing's ink (white on black,
 float [H, W] in [0, 1], as the canvas's alpha gives it) into that: enclosed areas filled in, strokes evened
-to one width, then trimmed, fitted and centred. The app runs it on every canvas drawing and every uploaded
+to one width, lines inside the shape kept dark, then trimmed, fitted and centred. The app runs it on every canvas drawing and every uploaded
 line drawing (nin.serve.preprocess); training runs it on the drawings it makes from the dataset
 (nin.train.drawings), so the network learns from exactly what it is sent. numpy and PIL; no model, no files,
 no user messages beyond the one sentence that says what the filling did.
@@ -24,6 +24,7 @@ STROKE_INK = 0.3           # a drawn pixel counts as stroke above this ink level
 FILL_WORK_SIDE = 140       # the mask is filled at this side: half the 280 px canvas, the result is 28 px anyway
 GAP_FRACTION = 0.10        # gaps up to this share of the drawing's longest side are bridged before filling
 FILL_LEVEL = 0.75          # enclosed areas get this grey: a garment's body is rarely as bright as its outline
+INNER_LINE_LEVEL = 0.0     # lines drawn inside a filled outline (a zip, a collar) are dark, as seams are in photos
 MIN_FILLED_SHARE = 0.05    # enclosed area (share of the bounding box) below this is not a closed outline
 LOOSE_END_REACH = 0.4      # a stroke's loose end is continued along its heading up to this share of the size
 MAX_LOOSE_ENDS = 40        # more loose ends than this is a scribble, not an outline left open: not continued
@@ -146,7 +147,8 @@ def fill_outline(ink: np.ndarray) -> tuple[np.ndarray, str]:
     outline as something else (an outline T-shirt scored Dress 94%). So: areas the strokes enclose are filled
     (hurried outlines rarely close: gaps up to GAP_FRACTION of the drawing's size are bridged, and a stroke
     that stops short is continued along its heading until it meets another, as the hand meant to), at
-    FILL_LEVEL under full-white strokes. A drawing that encloses nothing (a few lines) keeps its strokes,
+    FILL_LEVEL under full-white strokes; lines drawn inside the shape (a zip, a collar, a waistband) are kept
+    dark at INNER_LINE_LEVEL, as seams and openings are in the dataset's photos. A drawing that encloses nothing (a few lines) keeps its strokes,
     thickened to a stroke width proportional to its size, so a thin and a thick brush read alike.
     Only drawings come here: photos and dataset images are already filled.
     """
@@ -174,8 +176,16 @@ def fill_outline(ink: np.ndarray) -> tuple[np.ndarray, str]:
         return _upscale(lines * 1.0, (w, h)), (f"no closed outline, so the strokes were kept, evened to a width "
                                                f"of {STROKE_WIDTH_FRACTION:.0%} of the drawing")
     silhouette = np.where(lines, 1.0, np.where(enclosed, FILL_LEVEL, 0.0))
-    return _upscale(silhouette, (w, h)), (f"closed outline filled in ({share:.0%} of its box) and strokes evened, "
-                                          "as Fashion-MNIST shows garments as filled shapes, not outlines")
+    note = (f"closed outline filled in ({share:.0%} of its box) and strokes evened, "
+            "as Fashion-MNIST shows garments as filled shapes, not outlines")
+    if not coloured_in:
+        # Strokes a full stroke width inside the shape's edge are detail, not outline: a coat's zip, a collar,
+        # a waistband. In the dataset's photos such seams and openings are dark lines, so they are drawn dark.
+        inner = lines & _erode(inside, 2 * half_width + 2)
+        if inner.any():
+            silhouette[inner] = INNER_LINE_LEVEL
+            note += "; lines inside it kept dark, as seams and zips are in the photos"
+    return _upscale(silhouette, (w, h)), note
 
 
 def _even_strokes(strokes: np.ndarray, width: float, half_width: int) -> np.ndarray:
@@ -203,7 +213,7 @@ def _counts(ring: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     return set_, steps
 
 
-def _skeleton(mask: np.ndarray) -> np.ndarray:
+def skeleton(mask: np.ndarray) -> np.ndarray:
     """Zhang-Suen thinning: strokes pared to 1 px centre lines, ends and junctions kept."""
     m = mask.copy()
     for _ in range(max(mask.shape)):  # bounded: each pass that changes anything removes pixels
@@ -222,10 +232,10 @@ def _skeleton(mask: np.ndarray) -> np.ndarray:
     return m
 
 
-def _ends(skeleton: np.ndarray) -> np.ndarray:
+def _ends(centre: np.ndarray) -> np.ndarray:
     """Where a centre line stops: one neighbour, or two that touch (a diagonal step at the tip)."""
-    set_, steps = _counts(_ring(skeleton))
-    return skeleton & (set_ >= 1) & (set_ <= 2) & (steps == 1)
+    set_, steps = _counts(_ring(centre))
+    return centre & (set_ >= 1) & (set_ <= 2) & (steps == 1)
 
 
 def _continued_loose_ends(strokes: np.ndarray, size: int, tip: int = 6, spread_deg: float = 15) -> np.ndarray:
@@ -237,13 +247,13 @@ def _continued_loose_ends(strokes: np.ndarray, size: int, tip: int = 6, spread_d
     the nearest ink ahead. Centre lines are pruned by 3 px first, so a wobbly stroke's side spurs are no ends.
     """
     reach = LOOSE_END_REACH * size
-    skeleton = _skeleton(strokes)
+    centre = skeleton(strokes)
     for _ in range(3):
-        skeleton &= ~_ends(skeleton)
-    ys, xs = np.nonzero(_ends(skeleton))
+        centre &= ~_ends(centre)
+    ys, xs = np.nonzero(_ends(centre))
     if len(xs) > MAX_LOOSE_ENDS:
         return np.zeros_like(strokes)
-    line_y, line_x = np.nonzero(skeleton)
+    line_y, line_x = np.nonzero(centre)
     h, w = strokes.shape
     walls = Image.new("1", (w, h), 0)
     draw = ImageDraw.Draw(walls)

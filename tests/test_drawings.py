@@ -77,3 +77,17 @@ def test_the_drawn_test_set_is_100_test_images_per_class_in_each_style(official_
     again = drawings.drawn_test_set(images[:2000], labels[:2000], per_class=5)
     assert all(np.array_equal(sets[s][0], again[s][0]) for s in sets)
     assert drawings.DRAWN_TEST_PER_CLASS == 100
+
+
+def test_detail_lines_are_a_garments_long_inner_edges_like_a_zip_not_its_print():
+    import torch
+
+    image = np.zeros((28, 28), np.float32)
+    image[2:27, 6:23] = 0.8  # a coat
+    image[4:25, 17] = 0.15  # its zip, a dark line
+    image[12:24, 7:13] = np.where(np.add.outer(np.arange(12) // 2, np.arange(6) // 2) % 2, 0.8, 0.2)  # a check
+    shape = torch.from_numpy((image > 0).astype(np.float32))[None, None]
+    details = drawings._inner_edges(torch.from_numpy(image)[None, None], shape)[0, 0].numpy()
+    rows, cols = np.nonzero(details)
+    assert len(rows) and set(cols) <= {16, 17, 18}  # only the zip: the print is texture, nobody draws it
+    assert rows.max() - rows.min() >= 15  # drawn along its length

@@ -10,7 +10,7 @@ from PIL import Image, ImageDraw, ImageFile, JpegImagePlugin
 
 from nin.serve import decode, preprocess
 from nin.serve.decode import InputError, MAX_ASPECT, MAX_PIXELS, WORK_SIDE, load_image
-from nin.ink import FILL_LEVEL, fill_outline, object_bbox
+from nin.ink import FILL_LEVEL, INNER_LINE_LEVEL, fill_outline, object_bbox
 from nin.serve.preprocess import EmptyInput, ink_mask, preprocess_photo, preprocess_sketch
 
 
@@ -304,6 +304,24 @@ def test_a_closed_outline_is_filled_like_a_fashion_mnist_silhouette():
     assert filled[140, 140] == pytest.approx(FILL_LEVEL, abs=0.02)  # the inside, grey
     assert filled[60, 140] == pytest.approx(1.0, abs=0.02)  # the outline stays full white
     assert filled[20, 20] == 0.0 and filled[250, 140] == 0.0  # outside stays black, not fattened
+
+
+def test_a_line_drawn_inside_a_closed_outline_stays_dark_like_a_seam_in_a_photo():
+    # A coat drawn as its outline and a zip down the middle: the zip is dark inside the grey body, as
+    # seams and openings are in Fashion-MNIST's photos, and the outline stays full white.
+    canvas = Image.new("L", (280, 280), 0)
+    draw = ImageDraw.Draw(canvas)
+    draw.line(SQUARE, fill=255, width=10, joint="curve")
+    draw.line([(140, 60), (140, 220)], fill=255, width=10)
+    filled, note = fill_outline(np.asarray(canvas, np.float32) / 255)
+    assert "dark" in note
+    assert filled[140, 140] == pytest.approx(INNER_LINE_LEVEL, abs=0.05)  # the zip
+    assert filled[140, 100] == pytest.approx(FILL_LEVEL, abs=0.02) and filled[60, 100] == pytest.approx(1.0, abs=0.02)
+
+
+def test_a_plain_outline_has_no_dark_lines_inside():
+    filled, note = fill_outline(outline(SQUARE))
+    assert "dark" not in note and filled[70:210, 70:210].min() >= FILL_LEVEL - 0.02
 
 
 def test_a_hurried_outline_with_a_small_gap_is_still_filled():

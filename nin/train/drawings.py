@@ -9,7 +9,8 @@ drawing keeps its true label:
   silhouette  the garment's shape filled in, as with a fat brush
   outline     the shape's edge as a stroke of 4-14 px on the 280 px canvas, wobbly, a gap in 4 of 10, inner
               detail lines in 6 of 10 (taken from the image's own strong inner edges: a coat's zip, a shirt's
-              placket, a pullover's waistband, a sneaker's sole)
+              placket, a pullover's waistband, a sneaker's sole; the canvas path keeps them dark inside the
+              filled shape, as they are in the photos)
   scribble    an outline coloured in with zigzag strokes
 
 The ink (white on black, like the canvas's alpha, at 140 px) then goes through
@@ -28,7 +29,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from nin.ink import EmptyDrawing, ink_to_image, outside
+from nin.ink import EmptyDrawing, ink_to_image, outside, skeleton
 from nin.model import NUM_CLASSES
 
 # Drawings are made at half the app's 280 px canvas: the canvas path fills outlines at that side anyway
@@ -40,6 +41,9 @@ TRAIN_STYLE_WEIGHTS = (0.3, 0.55, 0.15)  # silhouette, outline, scribble: outlin
 DRAWN_TEST_SEED = 20261202  # fixes the drawn test set: change it and every report's drawn figures change
 DRAWN_TEST_PER_CLASS = 100  # 1,000 test images per style, 100 of each class
 MAX_HOLE_SHARE = 0.2  # holes in a garment's shape smaller than this share of it are filled (see _fill_small_holes)
+MIN_DETAIL_EXTENT = 5  # px of the 28 px image: a shorter edge is a print or a button, not a line people draw
+MAX_DETAIL_THICKNESS = 4  # px: an edge region wider than this (pixels per px of extent) is texture, not a line
+MAX_DETAIL_LINES = 3  # people draw a few lines inside a garment, not its every seam
 CHUNK = 256  # images rendered before they go through the canvas path: 256 x 140 x 140 float32 is 20 MB
 
 
@@ -112,14 +116,51 @@ def _fill_small_holes(shape: torch.Tensor) -> torch.Tensor:
 
 
 def _inner_edges(image: torch.Tensor, shape: torch.Tensor) -> torch.Tensor:
-    """The image's strong edges inside the garment [1, 1, 28, 28] in {0, 1}: where a person would draw detail."""
+    """Where a person would draw detail inside the garment [1, 1, 28, 28] in {0, 1}: the image's strong inner
+    edges, kept only where they run as a line (a zip, a collar, a waistband, a sole), the longest few.
+    A print or a check is also strong edges, but nobody draws it: as ink it became dark blots in the filled
+    shape, not lines."""
     kx = torch.tensor([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]]) / 4
     kernels = torch.stack([kx, kx.T])[:, None]
     grad = F.conv2d(F.pad(image, (1, 1, 1, 1), mode="replicate"), kernels).norm(dim=1, keepdim=True)
     inside = _erode(shape, 2)
     grad = grad * inside
     top = grad.flatten().max()
-    return ((grad > 0.35 * top) & (top > 0.08)).float()
+    edges = ((grad > 0.35 * top) & (top > 0.08))[0, 0].numpy()
+    lines = [c for c in _components(edges)
+             if _extent(c) >= MIN_DETAIL_EXTENT and len(c) <= MAX_DETAIL_THICKNESS * _extent(c)]
+    out = np.zeros(edges.shape, dtype=np.float32)
+    for c in sorted(lines, key=len, reverse=True)[:MAX_DETAIL_LINES]:
+        out[tuple(np.transpose(c))] = 1.0
+    return torch.from_numpy(out)[None, None]
+
+
+def _components(mask: np.ndarray) -> list[np.ndarray]:
+    """8-connected components of a small mask, each as its [k, 2] (row, column) indices."""
+    seen = np.zeros_like(mask, dtype=bool)
+    h, w = mask.shape
+    found = []
+    for start in zip(*np.nonzero(mask)):
+        if seen[start]:
+            continue
+        seen[start] = True
+        stack, members = [start], []
+        while stack:
+            y, x = stack.pop()
+            members.append((y, x))
+            for dy in (-1, 0, 1):
+                for dx in (-1, 0, 1):
+                    v, u = y + dy, x + dx
+                    if 0 <= v < h and 0 <= u < w and mask[v, u] and not seen[v, u]:
+                        seen[v, u] = True
+                        stack.append((v, u))
+        found.append(np.array(members))
+    return found
+
+
+def _extent(component: np.ndarray) -> int:
+    """A component's longest side of its bounding box, in px."""
+    return int((component.max(0) - component.min(0)).max()) + 1
 
 
 def render_ink(images: np.ndarray, hands: list[Hand], seeds: list[int]) -> np.ndarray:
@@ -153,17 +194,13 @@ def _render_one(image: torch.Tensor, hand: Hand, rng: np.random.Generator) -> np
         stroke = stroke * _gap(stroke, rng)
     ink = stroke
     if details is not None and details.any():
-        lines = (F.grid_sample(details, grid, mode="bilinear", align_corners=False) > 0.5).float()
-        ink = torch.maximum(ink, _dilate(_thin(lines), max(1, half - 1)) * mask)
+        lines = (F.grid_sample(details, grid, mode="bilinear", align_corners=False) > 0.5)[0, 0].numpy()
+        # Edges sampled up from 28 px are bands several px wide; a pen draws their centre line, at its width.
+        centre = torch.from_numpy(skeleton(lines).astype(np.float32))[None, None]
+        ink = torch.maximum(ink, _dilate(centre, max(1, half - 1)) * mask)
     if hand.style == "scribble":
         ink = torch.maximum(ink, _zigzag(mask, hand, rng))
     return ink[0, 0].numpy()
-
-
-def _thin(lines: torch.Tensor) -> torch.Tensor:
-    """Edges sampled up from 28 px are bands ~5 px wide; keep their middle, as a pen draws one line."""
-    core = _erode(lines, 1)
-    return core if core.any() else lines
 
 
 def _gap(stroke: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
