@@ -309,7 +309,7 @@ def training_story(run: dict) -> str:
             drew_before = i > 0 and ((phases[i - 1].get("recipe") or {}).get("drawings") or 0) > 0
             stage = ("another drawing stage" if drew_before else "a drawing stage") if recipe.get("drawings") else ""
             parts.append(f"{first} {stage + ' ' if stage else ''}at {size} px ({', '.join(bits)}{origin})")
-        words = {2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven", 8: "eight"}
+        words = {2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven", 8: "eight", 9: "nine"}
         count = words.get(len(phases), str(len(phases)))
         return f"trained in {count} stages: " + ", ".join(parts)
     recipe = run.get("recipe") or {}

@@ -412,6 +412,8 @@ def test_a_later_phase_alone_starts_from_an_init_file_and_keeps_the_earlier_phas
     assert [p["phase"] for p in phases] == ["A", "B", "C"]
     assert phases[1]["given_by_init"] and phases[1]["sha256"] == sha256_of(ab.weights_path)
     assert phases[1]["recipe"]["name"] == "cpu-b" and "given_by_init" not in phases[2]
+    assert phases[2]["init"]["sha256"] == sha256_of(ab.weights_path)
+    assert "phases" not in phases[2]["init"]  # the story is told once, by the list, not again inside each phase
     assert len(again.step_losses) == 32 // 32  # only phase C ran
 
 

@@ -226,13 +226,15 @@ def _pick_mode(recipe: Recipe, opts: RunOptions, device: torch.device, info: Dis
 
 
 def init_record(path: Path) -> dict:
-    """What a run started from, for its provenance: the file's name, sha256 and how it was made."""
+    """What a run started from, for its provenance: the file's name, sha256 and how it was made. Not the file's
+    own phase list: a phased run tells that story once (nin.train.phases), and a copy nested in every record
+    doubled the metadata with each run chained on the last."""
     meta = read_metadata(path)
     metrics = meta.get("metrics") or {}
     return {"file": path.name, "sha256": sha256_of(path), "recipe": meta.get("recipe"),
             "test_acc": metrics.get("test_acc"), "input_size": meta.get("input_size"),
             "wall_time_s": metrics.get("wall_time_s"),
-            **{k: meta.get(k) for k in ("git_commit", "device_name", "precision", "phases")}}
+            **{k: meta.get(k) for k in ("git_commit", "device_name", "precision")}}
 
 
 def load_init(net: nn.Module, path: Path, recipe: Recipe) -> None:

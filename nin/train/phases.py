@@ -16,7 +16,7 @@ from dataclasses import asdict, replace
 from pathlib import Path
 
 from nin.data import FashionMNIST, load_fashion_mnist
-from nin.model import WeightsError, load_weights, save_weights
+from nin.model import WeightsError, load_weights, read_metadata, save_weights
 from nin.train import loop  # loop.train through the module, so a test can stand in for it
 from nin.train.loop import RunOptions, TrainResult, init_record
 from nin.train.recipe import PHASES
@@ -73,7 +73,7 @@ def _inherited_phases(last: str, init: Path) -> list[dict]:
     by a phased run, its phase list, the last phase marked as given by the file; otherwise one entry for
     phase `last`, the file itself."""
     record = init_record(init)
-    inherited = record.pop("phases", None) or []
+    inherited = read_metadata(init).get("phases") or []
     if inherited:
         given = {**inherited[-1], "given_by_init": True, "file": record["file"], "sha256": record["sha256"]}
         return [*inherited[:-1], given]
