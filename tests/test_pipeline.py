@@ -15,7 +15,8 @@ from nin.model import CLASS_NAMES
 from nin.draw.view import render_view
 from nin.serve.pipeline import EXAMPLES_DIR, Pipeline, load_models
 from nin.serve.decode import load_image
-from nin.ink import trim_fit_centre
+from nin.ink import ink_to_image, trim_fit_centre
+from nin.train import drawings
 from nin.serve.preprocess import preprocess_ink, preprocess_photo, preprocess_sketch
 
 PHOTOS = 600  # official test images turned into product photos
@@ -116,12 +117,12 @@ def test_shipped_drawing_examples_are_classified_right(pipeline):
 
 @pytest.mark.slow
 @torch.inference_mode()
-def test_outline_drawings_are_read_right_on_the_canvas_and_uploaded_and_better_filled_in_than_as_drawn(pipeline):
-    """The outline test set (3 drawings per class: clean, wobbly, hurried with a gap): at least 24 of 30 right
+def test_outline_drawings_are_read_right_on_the_canvas_and_uploaded_alike(pipeline):
+    """The outline test set (3 drawings per class: clean, wobbly, hurried with a gap): at least 25 of 30 right
     through the canvas path, and as many as PNG uploads (a sketch exported from a paint app: dark strokes on
-    white, and white on black); the fill step beats the same ink sent straight to trim/fit/centre. Measured
-    on the shipped file: 24 on the canvas and 24 uploaded either way, 17 as drawn (19 on the canvas and 19
-    uploaded before its drawing phases)."""
+    white, and white on black). Measured on the shipped file: 25 on the canvas and 25 uploaded either way
+    (19 before its drawing phases). Trained on drawings, it now reads as many of these 30 as bare strokes
+    (25, against 17 for the file before); the test below measures what the filling is worth."""
     loaded = pipeline.models[pipeline.default_key]
     spec = preprocessing_of(loaded.metadata)
     labels = json.loads((OUTLINES / "labels.json").read_text())
@@ -136,9 +137,29 @@ def test_outline_drawings_are_read_right_on_the_canvas_and_uploaded_and_better_f
              "as drawn": accuracy(loaded.model, as_drawn, truth, spec) * len(names),
              **{f"uploaded {k}": accuracy(loaded.model, v, truth, spec) * len(names) for k, v in uploads.items()}}
     print("outline drawings right of 30: " + ", ".join(f"{k} {v:.0f}" for k, v in right.items()))
-    assert right["canvas"] >= 24
+    assert right["canvas"] >= 25
     assert right["uploaded black on white"] == right["uploaded white on black"] == right["canvas"]
-    assert right["canvas"] > right["as drawn"]
+    assert right["canvas"] >= right["as drawn"]
+
+
+@pytest.mark.slow
+@torch.inference_mode()
+def test_filling_outlines_reads_the_drawn_test_outlines_better_than_the_bare_strokes(pipeline, official_data):
+    """The 1,000 outlines of the drawn test set, as the canvas path sends them (filled in) and as bare strokes
+    trimmed and fitted: on the shipped file 0.785 filled against 0.675 bare (0.757 and 0.575 on the file
+    before)."""
+    loaded = pipeline.models[pipeline.default_key]
+    spec = preprocessing_of(loaded.metadata)
+    images, labels = official_data.test_images.numpy(), official_data.test_labels.numpy()
+    chosen = drawings.drawn_test_indices(labels)
+    hands, seeds = drawings.hands_for(len(chosen), drawings.drawn_test_seed("outline"), "outline")
+    inks = drawings.render_ink(images[chosen], hands, seeds)
+    filled = np.stack([ink_to_image(ink).image for ink in inks])
+    bare = np.stack([trim_fit_centre(ink).image for ink in inks])
+    read = {"filled": accuracy(loaded.model, filled, labels[chosen], spec),
+            "bare": accuracy(loaded.model, bare, labels[chosen], spec)}
+    print("drawn test outlines right: " + ", ".join(f"{k} {v:.3f}" for k, v in read.items()))
+    assert read["filled"] >= read["bare"] + 0.05, read
 
 
 def png(array: np.ndarray) -> bytes:

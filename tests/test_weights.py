@@ -85,8 +85,8 @@ def test_the_default_weights_score_at_least_091_and_every_class_at_least_06(metr
 
 def test_the_default_weights_read_drawings_too():
     """People draw silhouettes and outlines. Before its drawing phases the shipped file read 0.647 of the drawn
-    test set's silhouettes and 0.556 of its outlines; it must now read at least 0.80 and 0.78 (it reads 0.809
-    and 0.802, re-measured above), without losing the official test set (>= 0.91, the test above)."""
+    test set's silhouettes and 0.556 of its outlines; it must now read at least 0.80 and 0.78 (it reads 0.814
+    and 0.785, re-measured above), without losing the official test set (>= 0.91, the test above)."""
     drawn = read_metrics(WEIGHTS_DIR)["files"][SHIPPED[0]]["drawn_evaluation_fp32_cpu"]
     assert drawn["silhouette"]["n"] == drawn["outline"]["n"] == 1_000
     assert drawn["silhouette"]["accuracy"] >= 0.80 and drawn["outline"]["accuracy"] >= 0.78, drawn

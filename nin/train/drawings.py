@@ -268,8 +268,18 @@ def drawn_test_set(images: np.ndarray, labels: np.ndarray,
     drawn in each of TEST_STYLES. -> {style: (uint8 [n, 28, 28], int64 labels [n])}. Fewer images come back
     when fewer are given (a run limited to the first N test images draws from those)."""
     images, labels = np.asarray(images, dtype=np.uint8), np.asarray(labels, dtype=np.int64)
+    chosen = drawn_test_indices(labels, per_class)
+    return {style: (draw_images(images[chosen], drawn_test_seed(style), style), labels[chosen])
+            for style in TEST_STYLES}
+
+
+def drawn_test_indices(labels: np.ndarray, per_class: int = DRAWN_TEST_PER_CLASS) -> np.ndarray:
+    """Which official test images the drawn test set draws: `per_class` of each class, in index order."""
     rng = np.random.default_rng(DRAWN_TEST_SEED)
-    chosen = np.sort(np.concatenate([
-        rng.permutation(np.flatnonzero(labels == c))[:per_class] for c in range(NUM_CLASSES)]))
-    return {style: (draw_images(images[chosen], DRAWN_TEST_SEED + k, style), labels[chosen])
-            for k, style in enumerate(TEST_STYLES)}
+    return np.sort(np.concatenate([
+        rng.permutation(np.flatnonzero(np.asarray(labels) == c))[:per_class] for c in range(NUM_CLASSES)]))
+
+
+def drawn_test_seed(style: str) -> int:
+    """The seed the drawn test set draws `style` with."""
+    return DRAWN_TEST_SEED + TEST_STYLES.index(style)
