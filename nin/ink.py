@@ -3,10 +3,10 @@
 People draw garments as outlines; Fashion-MNIST holds filled silhouettes, light on black, trimmed to the
 garment, longest edge fitted to 28 px and centred. `ink_to_image` turns a drawing's ink (white on black,
 float [H, W] in [0, 1], as the canvas's alpha gives it) into that: enclosed areas filled in, strokes evened
-to one width, lines inside the shape kept dark, then trimmed, fitted and centred. The app runs it on every canvas drawing and every uploaded
-line drawing (nin.serve.preprocess); training runs it on the drawings it makes from the dataset
-(nin.train.drawings), so the network learns from exactly what it is sent. numpy and PIL; no model, no files,
-no user messages beyond the one sentence that says what the filling did.
+to one width, lines inside the shape kept dark, then trimmed, fitted and centred. The app runs it on every
+canvas drawing and every uploaded line drawing (nin.serve.preprocess); training runs it on the drawings it
+makes from the dataset (nin.train.drawings), so the network learns from exactly what it is sent. numpy and
+PIL; no model, no files, no user messages beyond the one sentence that says what the filling did.
 """
 
 from __future__ import annotations
@@ -148,8 +148,9 @@ def fill_outline(ink: np.ndarray) -> tuple[np.ndarray, str]:
     (hurried outlines rarely close: gaps up to GAP_FRACTION of the drawing's size are bridged, and a stroke
     that stops short is continued along its heading until it meets another, as the hand meant to), at
     FILL_LEVEL under full-white strokes; lines drawn inside the shape (a zip, a collar, a waistband) are kept
-    dark at INNER_LINE_LEVEL, as seams and openings are in the dataset's photos. A drawing that encloses nothing (a few lines) keeps its strokes,
-    thickened to a stroke width proportional to its size, so a thin and a thick brush read alike.
+    dark at INNER_LINE_LEVEL, as seams and openings are in the dataset's photos. A drawing that encloses
+    nothing (a few lines) keeps its strokes, thickened to a stroke width proportional to its size, so a thin
+    and a thick brush read alike.
     Only drawings come here: photos and dataset images are already filled.
     """
     h, w = ink.shape

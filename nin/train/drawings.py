@@ -128,7 +128,7 @@ def _inner_edges(image: torch.Tensor, shape: torch.Tensor) -> torch.Tensor:
     top = grad.flatten().max()
     edges = ((grad > 0.35 * top) & (top > 0.08))[0, 0].numpy()
     lines = [c for c in _components(edges)
-             if _extent(c) >= MIN_DETAIL_EXTENT and len(c) <= MAX_DETAIL_THICKNESS * _extent(c)]
+             if (extent := _extent(c)) >= MIN_DETAIL_EXTENT and len(c) <= MAX_DETAIL_THICKNESS * extent]
     out = np.zeros(edges.shape, dtype=np.float32)
     for c in sorted(lines, key=len, reverse=True)[:MAX_DETAIL_LINES]:
         out[tuple(np.transpose(c))] = 1.0
