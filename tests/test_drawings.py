@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import torch
 
 from nin.ink import ink_to_image, object_bbox
 from nin.serve.preprocess import preprocess_ink
@@ -80,8 +81,6 @@ def test_the_drawn_test_set_is_100_test_images_per_class_in_each_style(official_
 
 
 def test_detail_lines_are_a_garments_long_inner_edges_like_a_zip_not_its_print():
-    import torch
-
     image = np.zeros((28, 28), np.float32)
     image[2:27, 6:23] = 0.8  # a coat
     image[4:25, 17] = 0.15  # its zip, a dark line
