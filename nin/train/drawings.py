@@ -30,6 +30,7 @@ import torch
 import torch.nn.functional as F
 
 from nin.ink import EmptyDrawing, ink_to_image, outside, skeleton
+from nin.train.doodles import doodle_images
 from nin.model import NUM_CLASSES
 
 # Drawings are made at half the app's 280 px canvas: the canvas path fills outlines at that side anyway
@@ -250,15 +251,23 @@ def draw_images(images: np.ndarray, seed: int, style: str | None = None) -> np.n
     return out
 
 
-def with_drawings(images: np.ndarray, share: float, seed: int) -> tuple[np.ndarray, int]:
+def with_drawings(images: np.ndarray, share: float, seed: int, labels: np.ndarray | None = None,
+                  doodles: float = 0.0) -> tuple[np.ndarray, int]:
     """A training epoch's images: a seeded `share` of them replaced by their drawings (fresh hands for every
-    seed), the rest left as they are. -> (uint8 [N, 28, 28], how many were drawn)."""
+    seed), another `doodles` share by doodles of their class (nin.train.doodles; needs `labels`), the rest
+    left as they are. -> (uint8 [N, 28, 28], how many were drawn or doodled)."""
     images = np.asarray(images, dtype=np.uint8)
     rng = np.random.default_rng([seed, 2])
-    picked = np.sort(rng.choice(len(images), size=round(share * len(images)), replace=False))
+    n_drawn, n_doodled = round(share * len(images)), round(doodles * len(images))
+    picked = rng.choice(len(images), size=n_drawn + n_doodled, replace=False)
+    drawn, doodled = np.sort(picked[:n_drawn]), np.sort(picked[n_drawn:])
     out = images.copy()
-    if len(picked):
-        out[picked] = draw_images(images[picked], int(rng.integers(2**63 - 1)))
+    if len(drawn):
+        out[drawn] = draw_images(images[drawn], int(rng.integers(2**63 - 1)))
+    if len(doodled):
+        if labels is None:
+            raise ValueError("doodles need the images' labels")
+        out[doodled] = doodle_images(images[doodled], np.asarray(labels)[doodled], int(rng.integers(2**63 - 1)))
     return out, len(picked)
 
 

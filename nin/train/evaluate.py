@@ -4,7 +4,8 @@ Loads through nin.model.load_weights (safetensors only), feeds the network exact
 recorded in the file's metadata (input size, mean, std; the d2l seed's 224 / 0 / 1 when absent), and
 reports overall accuracy, per-class accuracy and the 10x10 confusion matrix (rows = true class,
 columns = predicted), then the same for the drawn test set: official test images drawn as silhouettes and
-as outlines, the way people draw (nin.train.drawings), through the app's canvas path. It measures; it does
+as outlines, the way people draw (nin.train.drawings), through the app's canvas path, and for people's
+doodles: real players' Quick, Draw! drawings, drawn on the canvas with the Medium brush. It measures; it does
 not train and draws no pictures.
 """
 
@@ -15,12 +16,15 @@ import json
 import sys
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
 
 from nin.data import DeviceBatches, load_fashion_mnist
 from nin.model import CLASS_NAMES, Preprocessing, load_weights, preprocessing_of
 from nin.files import sha256_of
+from nin.ink import ink_to_image
+from nin.train.doodles import render_doodle, steady_hand
 from nin.train.drawings import drawn_test_set
 from nin.train.runtime import resolve_device
 from nin.train.scoring import confusion as confusion_counts
@@ -73,6 +77,36 @@ def evaluate_drawn(model: nn.Module, images_u8: torch.Tensor, labels: torch.Tens
             for style, (images, truth) in drawn.items()}
 
 
+# People's doodles: 83 drawings made by players of Google's Quick, Draw! game (CC BY 4.0, Google), of the 7
+# classes it has words for. They measure how the app reads people's drawings; nothing trains on them.
+PEOPLES_DOODLES = Path(__file__).resolve().parents[2] / "tests" / "data" / "doodles" / "doodles.ndjson"
+DOODLE_BRUSH = 16  # the canvas's Medium brush, its default
+
+
+def peoples_doodles(path: Path = PEOPLES_DOODLES, brush: int = DOODLE_BRUSH) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """People's doodles drawn on the canvas with one brush and sent through the canvas path, as the app does
+    with a drawing. -> (uint8 [N, 28, 28], int64 labels [N], the word each player was given)."""
+    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    hand = steady_hand(brush)
+    images = np.stack([ink_to_image(render_doodle([list(zip(xs, ys)) for xs, ys in row["drawing"]], hand,
+                                                  np.random.default_rng(0))).image for row in rows])
+    return images, np.array([row["label"] for row in rows], dtype=np.int64), [row["word"] for row in rows]
+
+
+def evaluate_doodles(model: nn.Module, preprocessing: Preprocessing, batch_size: int = 256,
+                     device: str | torch.device | None = None, path: Path = PEOPLES_DOODLES) -> dict:
+    """`evaluate` on people's doodles, plus how the misreads spread: {class: share of all misreads} in
+    "misread_as", and the largest such share in "top_misread_share"."""
+    images, labels, _ = peoples_doodles(path)
+    report = evaluate(model, torch.from_numpy(images), torch.from_numpy(labels), preprocessing, batch_size, device)
+    confusion = np.asarray(report["confusion_matrix"])
+    wrong = confusion.sum(0) - np.diag(confusion)
+    total = int(wrong.sum())
+    report["misread_as"] = {name: int(n) / total for name, n in zip(CLASS_NAMES, wrong) if n} if total else {}
+    report["top_misread_share"] = max(report["misread_as"].values(), default=0.0)
+    return report
+
+
 def summary(report: dict) -> str:
     """A few readable lines: overall accuracy, then each class's accuracy and its commonest mistake, then the
     drawn test set's accuracy per style and per class."""
@@ -87,6 +121,16 @@ def summary(report: dict) -> str:
         lines.append(f"drawn test set, {style}s: accuracy {drawn['accuracy']:.4f} on {drawn['n']} images")
         lines.append("  " + ", ".join(f"{name} {'-' if acc is None else f'{acc:.2f}'}"
                                       for name, acc in drawn["per_class_accuracy"].items()))
+    doodles = report.get("doodles")
+    if doodles:
+        right = sum(row[i] for i, row in enumerate(doodles["confusion_matrix"]))
+        lines.append(f"people's doodles (Quick, Draw!, CC BY 4.0 Google): accuracy {doodles['accuracy']:.4f}, "
+                     f"{right} of {doodles['n']} right")
+        lines.append("  " + ", ".join(f"{name} {acc:.2f}" for name, acc in doodles["per_class_accuracy"].items()
+                                      if acc is not None))
+        spread = ", ".join(f"{name} {share:.0%}" for name, share in
+                           sorted(doodles["misread_as"].items(), key=lambda kv: -kv[1]))
+        lines.append(f"  misreads taken for: {spread or 'none'}")
     return "\n".join(lines)
 
 
@@ -118,8 +162,10 @@ def main(argv: list[str] | None = None) -> dict:
     images, labels, preprocessing = data.test_images[:args.limit], data.test_labels[:args.limit], preprocessing_of(metadata)
     report = evaluate(model, images, labels, preprocessing, args.batch_size, device)
     drawn = evaluate_drawn(model, images, labels, preprocessing, args.batch_size, device)
+    doodles = evaluate_doodles(model, preprocessing, args.batch_size, device)
     report = {
         "weights": str(args.weights), "weights_sha256": sha256_of(args.weights), **report, "drawn": drawn,
+        "doodles": doodles,
         "recorded_metrics": metadata.get("metrics"),  # what training measured, to compare against
         "data_source": str(data.source), "device": str(device), "torch_version": torch.__version__,
     }

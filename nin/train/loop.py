@@ -107,6 +107,7 @@ class _Run:
     drawn_batches: dict[str, DeviceBatches]  # the drawn test set, one set of batches per style
     header: dict  # provenance and run identity, written with every metrics.json and into the weights
     train_originals: torch.Tensor | None = None  # the training images as given, when epochs mix in drawings
+    train_labels: torch.Tensor | None = None  # their labels (a doodle is drawn of its image's class)
     started: float = field(default_factory=time.perf_counter)
     prior_wall: float = 0.0  # wall time of the epochs before a --resume
 
@@ -206,7 +207,8 @@ def _setup(recipe: Recipe, opts: RunOptions, data: FashionMNIST | None, info: Di
     }
     out = Path(opts.out) if opts.out is not None else Path("runs") / recipe.name
     return _Run(recipe, opts, info, device, precision, channels_last, out, train_batches, test_batches, drawn_batches,
-                header, train_originals=train_images if recipe.drawings else None)
+                header, train_originals=train_images if recipe.drawings or recipe.doodles else None,
+                train_labels=train_labels)
 
 
 def _pick_mode(recipe: Recipe, opts: RunOptions, device: torch.device, info: DistInfo) -> tuple[str, bool, dict | None]:
@@ -369,7 +371,8 @@ def _draw_epoch(run: _Run, epoch: int) -> tuple[int, float]:
         return 0, 0.0
     t0 = time.perf_counter()
     share = run.recipe.drawings_at(epoch)
-    images, drawn = with_drawings(run.train_originals.numpy(), share, epoch_seed(run.opts.seed, epoch, 0))
+    images, drawn = with_drawings(run.train_originals.numpy(), share, epoch_seed(run.opts.seed, epoch, 0),
+                                  labels=run.train_labels.numpy(), doodles=run.recipe.doodles_at(epoch))
     run.train_batches.images = torch.from_numpy(images).to(run.device)
     if drawn and run.info.is_main:
         tqdm.write(f"epoch {epoch + 1}: {drawn:,} of {len(images):,} training images drawn "
