@@ -195,8 +195,8 @@ def _notches(shape: np.ndarray, strokes: np.ndarray, most: int = 12) -> np.ndarr
     out = np.zeros_like(shape)
     if not leak.any():
         return out
-    parts = _regions(leak, most + 1)
-    if len(parts) > most:
+    parts = _regions(leak, most)
+    if parts is None:
         return out
     for part in parts:
         if len(part) < 0.25 * shape.sum():
@@ -213,11 +213,11 @@ def _openings(enclosed: np.ndarray, size: int, width: float, most: int = 24) -> 
       body or trouser legs part, drawn with a fat brush. Left in, they made the strokes around them read as
       lines drawn inside the garment.
     """
-    parts = _regions(enclosed, most + 1)
+    parts = _regions(enclosed, most)
     out = np.zeros_like(enclosed)
-    if len(parts) < 2 or len(parts) > most:
+    if parts is None or len(parts) < 2:
         return out
-    body = max(parts, key=len)
+    body = parts[0]
     body_top = body[:, 0].min()
     margin = 0.05 * size
     for part in parts:
@@ -231,44 +231,69 @@ def _openings(enclosed: np.ndarray, size: int, width: float, most: int = 24) -> 
     return out
 
 
-def _regions(mask: np.ndarray, most: int | None = None) -> list[np.ndarray]:
-    """4-connected regions of a mask, each as its [k, 2] (row, column) indices, by repeated flood fills from
-    one seed pixel each (few regions in a drawing, so few fills); it stops after `most` regions."""
-    left = mask.copy()
-    found = []
-    while left.any() and (most is None or len(found) < most):
-        y, x = np.argwhere(left)[0]
-        seed = np.zeros_like(mask)
-        seed[y, x] = True
-        region = _grow(seed, left)
-        found.append(np.argwhere(region))
-        left &= ~region
-    return found
+def _regions(mask: np.ndarray, most: int) -> list[np.ndarray] | None:
+    """4-connected regions of a mask, largest first, each as its [k, 2] (row, column) indices; None when there
+    are more than `most` (a scribble or noise, not a drawing's few areas)."""
+    labels = _labels(mask)
+    found, counts = np.unique(labels[labels > 0], return_counts=True)
+    if len(found) > most:
+        return None
+    return [np.argwhere(labels == label) for label in found[np.argsort(-counts, kind="stable")]]
+
+
+def _labels(mask: np.ndarray) -> np.ndarray:
+    """Each pixel of `mask` numbered by its 4-connected region (0 off the mask): every pixel starts with its
+    own number and takes the smallest in its run along rows, then along columns, until nothing changes."""
+    labels = np.where(mask, np.arange(1, mask.size + 1).reshape(mask.shape), 0)
+    for _ in range(2 * max(mask.shape)):  # bounded: each sweep that changes anything lowers a number
+        before = labels
+        labels = _min_along_rows(labels, mask)
+        labels = _min_along_rows(labels.T, mask.T).T
+        if np.array_equal(labels, before):
+            break
+    return labels
+
+
+def _min_along_rows(labels: np.ndarray, free: np.ndarray) -> np.ndarray:
+    """Every run of `free` pixels along a row given the smallest of its numbers."""
+    starts = free.copy()
+    starts[:, 1:] &= ~free[:, :-1]
+    flat = free.ravel()
+    where = np.flatnonzero(flat)
+    if len(where) == 0:
+        return labels
+    runs = np.cumsum(starts.ravel())[where]  # non-decreasing: one segment per run
+    first = np.flatnonzero(np.r_[True, np.diff(runs) != 0])
+    smallest = np.minimum.reduceat(labels.ravel()[where], first)
+    out = np.zeros(labels.size, dtype=labels.dtype)
+    out[where] = smallest[np.cumsum(np.r_[True, np.diff(runs) != 0]) - 1]
+    return out.reshape(labels.shape)
 
 
 def _grow(seed: np.ndarray, within: np.ndarray) -> np.ndarray:
     """The pixels of `within` 4-connected to `seed`.
 
-    Row and column sweeps (a running "reachable" that walls interrupt) spread the fill a whole line per
-    step, so a garment outline fills in a handful of passes instead of one pixel ring per pass.
+    Alternating row and column sweeps: along a line, a whole run of free pixels is reached at once when any of
+    it is, so a garment outline fills in a handful of sweeps instead of one pixel ring per pass.
     """
     seen = seed & within
-    for _ in range(4 * max(within.shape)):  # bounded: each pass that changes anything adds pixels
+    for _ in range(2 * max(within.shape)):  # bounded: each sweep that changes anything adds pixels
         before = int(seen.sum())
-        for axis in (0, 1):
-            for flip in (False, True):
-                s, f = (seen, within) if axis == 1 else (seen.T, within.T)
-                if flip:
-                    s, f = s[:, ::-1], f[:, ::-1]
-                # Along each line: a free pixel is reached if the run of free pixels it sits in touches a seen one
-                # coming from the left (cumulative "open run containing a seen pixel").
-                run = np.zeros(s.shape[0], dtype=bool)
-                for j in range(s.shape[1]):
-                    run = (run | s[:, j]) & f[:, j]
-                    s[:, j] |= run
+        seen = _spread_along_rows(seen, within)
+        seen = _spread_along_rows(seen.T, within.T).T
         if int(seen.sum()) == before:
             break
     return seen
+
+
+def _spread_along_rows(seen: np.ndarray, free: np.ndarray) -> np.ndarray:
+    """Every run of `free` pixels along a row that holds a `seen` pixel, whole (numpy, no loop over pixels)."""
+    starts = free.copy()
+    starts[:, 1:] &= ~free[:, :-1]  # a run starts where a free pixel follows a wall (or the row's start)
+    run = np.cumsum(starts.ravel()) * free.ravel()  # run number of each free pixel, 0 for walls
+    hit = np.bincount(run, weights=(seen & free).ravel(), minlength=1) > 0
+    hit[0] = False
+    return hit[run].reshape(free.shape)
 
 
 def _even_strokes(strokes: np.ndarray, width: float, half_width: int) -> np.ndarray:

@@ -5,7 +5,8 @@ any width, details added as separate strokes. This set imitates that, three draw
 sketchpad's 280x280 canvas (white ink on black, like the sketch layer's alpha): a clean outline, a wobbly
 one with a different brush, and a hurried one with a gap in the outline. Shoes point left, as in
 Fashion-MNIST. The shapes were written once from what the garments look like and are not tuned to the
-model; tests/test_preprocess.py scores the app's drawing path on them, with and without filling outlines.
+model; tests/test_preprocess.py scores the app's drawing path on them, with and without filling outlines, and
+draws their strokes (strokes.json) with each of the canvas's brushes.
 A developer tool: nothing imports it.
 """
 
@@ -125,6 +126,8 @@ def main() -> None:
             draw(strokes, width, rng, amount, gap).save(OUT / file, optimize=True)
             labels[file] = name
     (OUT / "labels.json").write_text(json.dumps(labels, indent=1) + "\n")
+    # The strokes themselves, so a test can draw the same garments with every brush.
+    (OUT / "strokes.json").write_text(json.dumps(SHAPES, separators=(",", ":")) + "\n")
     print(f"wrote {len(labels)} drawings to {OUT}")
 
 

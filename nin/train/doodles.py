@@ -34,6 +34,7 @@ CANVAS = 280  # the app's canvas side (nin.ui.canvas.LOGICAL_SIDE): doodles are 
 EXPORT = 140  # the side the canvas sends its ink at (nin.ui.canvas.EXPORT_SIDE)
 BRUSHES = (8, 16, 28)  # the canvas's Thin, Medium and Thick brushes, in px of the 280 px canvas
 TEMPLATE_SHARE = 0.7  # the rest are the image's own silhouette simplified
+MAX_STROKES = 6  # a doodle is a few strokes: the outline first, then the details that fit
 
 Point = tuple[float, float]
 Stroke = list[Point]
@@ -191,8 +192,8 @@ def sandal(rng: np.random.Generator) -> list[Stroke]:
     if rng.random() < 0.45:  # flip flops from above: a foot-shaped sole (or two) and a Y strap
         strokes = []
         pair = rng.random() < 0.6
+        rx, ry = rng.uniform(0.1, 0.17), rng.uniform(0.3, 0.45)  # a pair is one size
         for cx in ((0.3, 0.7) if pair else (0.5,)):
-            rx, ry = rng.uniform(0.1, 0.17), rng.uniform(0.3, 0.45)
             strokes.append(arc(cx, 0.5, rx, ry, 0, 360, 14))
             post = (cx + rng.uniform(-0.03, 0.03), 0.5 - ry * 0.65)
             strokes.append([(cx - rx * 0.95, 0.5 - ry * 0.05), post, (cx + rx * 0.95, 0.5 - ry * 0.05)])
@@ -464,7 +465,7 @@ def doodle_ink(label: int, image: np.ndarray, seed: int) -> np.ndarray:
     strokes = TEMPLATES[int(label)](rng) if rng.random() < TEMPLATE_SHARE else simplified(image, rng)
     if not strokes:
         strokes = TEMPLATES[int(label)](rng)
-    return render_doodle(strokes, draw_hand(rng), rng)
+    return render_doodle(strokes[:MAX_STROKES], draw_hand(rng), rng)
 
 
 def doodle_images(images: np.ndarray, labels: np.ndarray, seed: int) -> np.ndarray:
