@@ -97,3 +97,13 @@ def test_people_s_doodles_are_never_read_by_the_generator():
     # The people's doodles measure the result; training must never see them or anything made from them.
     source = inspect.getsource(doodles)
     assert "ndjson" not in source and "tests/data/doodles" not in source
+
+
+def test_drawing_on_two_cores_gives_exactly_the_drawings_of_one(garments, monkeypatch):
+    from nin.train import drawings, parallel
+
+    images, labels = garments
+    serial = (drawings.draw_images(images, seed=2), doodles.doodle_images(images, labels, seed=2))
+    monkeypatch.setattr(parallel, "PARALLEL_FROM", 10)  # 30 rows: split between two worker processes
+    assert np.array_equal(drawings.draw_images(images, seed=2), serial[0])
+    assert np.array_equal(doodles.doodle_images(images, labels, seed=2), serial[1])

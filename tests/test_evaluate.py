@@ -91,7 +91,11 @@ def test_cli_writes_a_json_report(tmp_path, official_data):
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "test accuracy" in proc.stdout
+    # People's doodles are scored beside the official and drawn test sets, with their source named.
+    assert "people's doodles (Quick, Draw!, CC BY 4.0 Google): accuracy" in proc.stdout
+    assert "drawn test set, outlines: accuracy" in proc.stdout
     report = json.loads(out.read_text())
+    assert report["doodles"]["n"] == 83 and set(report["doodles"]["misread_as"]) <= set(report["class_names"])
     assert {"n", "accuracy", "per_class_accuracy", "confusion_matrix", "weights_sha256", "preprocessing"} <= set(report)
     assert report["weights_sha256"] == hashlib.sha256(weights.read_bytes()).hexdigest()
     assert report["preprocessing"]["input_size"] == TINY

@@ -23,7 +23,7 @@ from nin.train import loop as T
 from nin.train.phases import train_phases
 from nin.data import TRAIN_MEAN, TRAIN_STD
 from nin.model import CLASS_NAMES, NiN, load_weights, xavier_init_
-from nin.train.recipe import CPU_PHASE_A, CPU_PHASE_B, CPU_PHASE_C, PHASES
+from nin.train.recipe import CPU_PHASE_A, CPU_PHASE_B, CPU_PHASE_C, CPU_PHASE_E, PHASES
 from nin.files import sha256_of
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -108,9 +108,9 @@ def test_cli_exits_nonzero_when_training_collapses(monkeypatch, tmp_path):
     assert exc.value.code not in (0, None) and "collapsed to chance" in str(exc.value.code)
 
 
-def test_cpu_recipe_is_four_phases_that_end_at_the_serving_size_with_their_own_learning_rate():
-    (a_name, a), (b_name, b), (c_name, c), (d_name, d) = PHASES["cpu"]
-    assert (a_name, b_name, c_name, d_name) == ("A", "B", "C", "D")
+def test_cpu_recipe_is_five_phases_that_end_at_the_serving_size_with_their_own_learning_rate():
+    (a_name, a), (b_name, b), (c_name, c), (d_name, d), (e_name, e) = PHASES["cpu"]
+    assert (a_name, b_name, c_name, d_name, e_name) == ("A", "B", "C", "D", "E")
     assert a.input_size == 160 and a.schedule == "onecycle" and a.lr == 0.1 and a.epochs == 5
     # Phase B is a fresh schedule at 224, not the tail of phase A's OneCycle (lr <= 0.002 lost 3 points).
     assert b.input_size == 224 and b.schedule == "cosine" and b.lr == 0.01 and b.nesterov and b.grad_clip == 2.0
@@ -120,7 +120,11 @@ def test_cpu_recipe_is_four_phases_that_end_at_the_serving_size_with_their_own_l
     assert [c.drawings_at(e) for e in range(c.epochs)] == [c.drawings] * c.epochs
     # Phase D settles it: one pass at a smaller rate, fewer drawings.
     assert d.input_size == 224 and d.epochs == 1 and d.lr < c.lr and 0 < d.drawings < c.drawings
-    assert (a.mean, a.std) == (b.mean, b.std) == (c.mean, c.std) == (d.mean, d.std) == (TRAIN_MEAN, TRAIN_STD)
+    # Phase E adds doodles of each image's class, and still shows half the images as they are.
+    assert e.input_size == 224 and e.epochs == 1 and e.lr == d.lr and e.doodles > 0 and e.doodles_at(0) == e.doodles
+    assert e.drawings + e.doodles <= 0.5 and c.doodles == d.doodles == 0
+    assert (a.mean, a.std) == (b.mean, b.std) == (c.mean, c.std) == (d.mean, d.std) == (e.mean, e.std) == (
+        TRAIN_MEAN, TRAIN_STD)
     with pytest.raises(ValueError, match="end at the serving size"):
         replace(T.RECIPES["best"], epochs=3, sizes=(96, 112, 160))
 
@@ -139,9 +143,9 @@ def test_training_draws_only_training_images_and_scores_the_drawn_test_set_every
     given = []
     real = T.with_drawings
 
-    def recording(images, share, seed):
+    def recording(images, share, seed, **kwargs):
         given.append(images.copy())
-        return real(images, share, seed)
+        return real(images, share, seed, **kwargs)
 
     monkeypatch.setattr(T, "with_drawings", recording)
     recipe = replace(CPU_PHASE_C, input_size=TINY, epochs=2, batch_size=32)
@@ -153,6 +157,23 @@ def test_training_draws_only_training_images_and_scores_the_drawn_test_set_every
         assert len(row["drawn_per_class_acc"]["outline"]) == 10
     meta = load_weights(result.weights_path)[1]
     assert meta["metrics"]["drawn_acc"] == result.rows[-1]["drawn_acc"]
+
+
+def test_the_doodle_phase_doodles_training_images_by_their_own_labels(tmp_path, monkeypatch, official_data):
+    given = []
+    real = T.with_drawings
+
+    def recording(images, share, seed, labels=None, doodles=0.0):
+        given.append((labels.copy(), share, doodles))
+        return real(images, share, seed, labels=labels, doodles=doodles)
+
+    monkeypatch.setattr(T, "with_drawings", recording)
+    recipe = replace(CPU_PHASE_E, input_size=TINY, batch_size=32)
+    result = T.train(recipe, opts(tmp_path, limit_train=40, limit_test=100), data=official_data)
+    [(labels, share, doodles)] = given
+    assert np.array_equal(labels, official_data.train_labels[:40].numpy())
+    assert (share, doodles) == (CPU_PHASE_E.drawings, CPU_PHASE_E.doodles)
+    assert result.rows[-1]["drawn_images"] == round(0.2 * 40) + round(0.3 * 40)
 
 
 def test_sizes_flag_sets_a_size_and_a_share_per_epoch():

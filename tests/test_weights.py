@@ -7,7 +7,7 @@ figure recorded when it was published within 0.3 points (training may have measu
 import pytest
 import torch
 
-from nin.train.evaluate import evaluate, evaluate_drawn
+from nin.train.evaluate import evaluate, evaluate_doodles, evaluate_drawn
 from nin.train.publish import MIN_CLASS_ACC
 from nin.files import sha256_of
 from nin.model import CLASS_NAMES, INPUT_SIZE, load_weights, parameter_count, preprocessing_of
@@ -70,6 +70,17 @@ def test_shipped_file_scores_its_recorded_accuracy_on_the_drawn_test_set(name, m
     for style, report in drawn.items():
         assert report["n"] == 1_000
         assert abs(report["accuracy"] - recorded[style]["accuracy"]) <= 0.003, style
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", SHIPPED)
+def test_shipped_file_scores_its_recorded_accuracy_on_peoples_doodles(name, metrics):
+    """People's 83 doodles are drawn on the canvas again, through the canvas path: the same figures."""
+    model, metadata = load_weights(WEIGHTS_DIR / name)
+    doodles = evaluate_doodles(model.to(memory_format=torch.channels_last), preprocessing_of(metadata))
+    recorded = metrics["files"][name]["doodles_evaluation_fp32_cpu"]
+    assert doodles["n"] == recorded["n"] == 83
+    assert doodles["accuracy"] == pytest.approx(recorded["accuracy"], abs=1.5 / 83)  # one drawing either way
 
 
 def test_the_default_weights_score_at_least_091_and_every_class_at_least_06(metrics):

@@ -148,8 +148,8 @@ def phases_caption(phases: list[Phase]) -> str:
 
 
 def summary_html(report: Report, phases: list[Phase] | None = None) -> str:
-    """This file's test accuracy, and the drawn test set's where measured, beside the human baseline and the
-    d2l chapter's result, as bars."""
+    """This file's test accuracy, and the drawn test set's and people's doodles' where measured, beside the
+    human baseline and the d2l chapter's result, as bars."""
     where = f"GPU: {report.device_name}" if report.trained_on_gpu else device_text(report.device_name)
     phases = phases if phases is not None else training_phases(report)
     epochs = sum(p.epochs for p in phases) or len(report.epochs)
@@ -160,6 +160,10 @@ def summary_html(report: Report, phases: list[Phase] | None = None) -> str:
                           report.n)]
     rows += [_accuracy_row(f"drawn: {style}", acc, f"{DRAWN_PER_STYLE:,} test images drawn as {style}s", "top",
                            DRAWN_PER_STYLE) for style, acc in report.drawn_accuracy.items()]
+    if report.doodle_accuracy is not None:
+        rows.append(_accuracy_row("people's doodles", report.doodle_accuracy,
+                                  f"{report.doodle_n} drawings by Quick, Draw! players (CC BY 4.0 Google), "
+                                  "Medium brush", "top", report.doodle_n))
     rows += [_accuracy_row(label, value, source, "muted", 1_000) for label, value, source in CONTEXT]
     return (f'<div class="nin-rep nin-rep-summary" data-file="{html.escape(report.name)}">'
             f'<p class="nin-rep-facts">{html.escape(facts)}</p>{"".join(rows)}</div>')
@@ -172,6 +176,8 @@ def per_class_html(report: Report) -> str:
     for i, r in enumerate(per_class_rows(report)):
         drawn = [f"drawn {style} {percent(accs[i], DRAWN_PER_STYLE // 10)}"
                  for style, accs in report.drawn_per_class.items() if i < len(accs) and accs[i] is not None]
+        if i < len(report.doodle_per_class) and report.doodle_per_class[i] is not None:
+            drawn.append(f"doodles {percent(report.doodle_per_class[i], digits=0)}")
         detail = " · ".join([f"{r['correct']:,} / {r['total']:,}", *drawn])
         rows.append(_accuracy_row(r["class"], r["accuracy"], detail,
                                   "weak" if r["accuracy"] is not None and r["accuracy"] < MIN_CLASS_ACC else "",

@@ -1,8 +1,8 @@
 """Train the d2l NiN on Fashion-MNIST: `python -m nin.train --recipe seed|best|cpu`.
 
 The command line only: flags become a Recipe and RunOptions for the epoch loop (nin/train/loop.py), or for
-the phases of a phased recipe (nin/train/phases.py). `--recipe cpu` runs four phases for a 2-core CPU: 5
-epochs at 160 px, a fine-tune at 224, then the drawing phases C and D (nin/train/recipe.py).
+the phases of a phased recipe (nin/train/phases.py). `--recipe cpu` runs five phases for a 2-core CPU: 5
+epochs at 160 px, a fine-tune at 224, the drawing phases C and D, then the doodle phase E (nin/train/recipe.py).
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--recipe", choices=sorted([*RECIPES, *PHASES]), default="best",
                    help="seed = the d2l chapter exactly; best = the same network trained well (default: best); "
-                        "cpu = four phases for a 2-core CPU: 5 epochs at 160 px, a fine-tune at 224, then "
-                        "two drawing phases (originals mixed with drawings of them)")
+                        "cpu = five phases for a 2-core CPU: 5 epochs at 160 px, a fine-tune at 224, then "
+                        "two drawing phases (originals mixed with drawings of them) and a doodle phase")
     p.add_argument("--epochs", type=int, help="override the recipe's number of epochs")
     p.add_argument("--sizes", type=parse_sizes, metavar="SIDES",
                    help="input side per epoch, e.g. 112x2,160,224@0.4 (sets --epochs; must end at 224; "
@@ -50,8 +50,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="start from this weight file instead of the xavier init (strict load; its sha256 is "
                         "recorded)")
     p.add_argument("--from-phase", metavar="NAME",
-                   help="with --recipe cpu: start at this phase (B, C or D) from the weights given by --init "
-                        "(the phase before's file, e.g. C from weights/nin_cpu.safetensors)")
+                   help="with --recipe cpu: start at this phase (B, C, D or E) from the weights given by --init "
+                        "(the phase before's file, e.g. E from weights/nin_cpu.safetensors)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar (per-epoch lines still print)")
     return p.parse_args(argv)
 

@@ -29,6 +29,7 @@ from PIL import Image, ImageDraw
 
 from nin.ink import EmptyDrawing, ink_to_image
 from nin.model import CLASS_NAMES, NUM_CLASSES
+from nin.train.parallel import in_parallel
 
 CANVAS = 280  # the app's canvas side (nin.ui.canvas.LOGICAL_SIDE): doodles are drawn there, as a person would
 EXPORT = 140  # the side the canvas sends its ink at (nin.ui.canvas.EXPORT_SIDE)
@@ -472,6 +473,10 @@ def doodle_images(images: np.ndarray, labels: np.ndarray, seed: int) -> np.ndarr
     """Fashion-MNIST images uint8 [N, 28, 28] and their labels -> a doodle of each one's class, through the
     canvas path, uint8 [N, 28, 28]. Deterministic for (`images`, `labels`, `seed`)."""
     seeds = np.random.default_rng([seed, 3]).integers(0, 2**63 - 1, size=len(images))
+    return in_parallel(_doodle_part, np.asarray(images, dtype=np.uint8), np.asarray(labels), seeds)
+
+
+def _doodle_part(images: np.ndarray, labels: np.ndarray, seeds: np.ndarray) -> np.ndarray:
     out = np.zeros((len(images), 28, 28), dtype=np.uint8)
     for i, (image, label, s) in enumerate(zip(images, labels, seeds)):
         try:

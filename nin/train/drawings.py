@@ -31,6 +31,7 @@ import torch.nn.functional as F
 
 from nin.ink import EmptyDrawing, ink_to_image, outside, skeleton
 from nin.train.doodles import doodle_images
+from nin.train.parallel import in_parallel
 from nin.model import NUM_CLASSES
 
 # Drawings are made at half the app's 280 px canvas: the canvas path fills outlines at that side anyway
@@ -236,9 +237,13 @@ def hands_for(n: int, seed: int, style: str | None = None) -> tuple[list[Hand], 
 
 def draw_images(images: np.ndarray, seed: int, style: str | None = None) -> np.ndarray:
     """Fashion-MNIST images uint8 [N, 28, 28] -> the same garments drawn and sent through the canvas path,
-    uint8 [N, 28, 28]. Deterministic for (`images`, `seed`, `style`)."""
+    uint8 [N, 28, 28]. Deterministic for (`images`, `seed`, `style`), drawn in parallel or not."""
     images = np.asarray(images, dtype=np.uint8)
     hands, seeds = hands_for(len(images), seed, style)
+    return in_parallel(_draw_part, images, hands, seeds)
+
+
+def _draw_part(images: np.ndarray, hands: list[Hand], seeds: list[int]) -> np.ndarray:
     out = np.zeros((len(images), 28, 28), dtype=np.uint8)
     for start in range(0, len(images), CHUNK):
         stop = start + CHUNK

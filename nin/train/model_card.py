@@ -52,6 +52,12 @@ Fashion-MNIST (Xiao, Rasul & Vollgraf 2017), the official release, MIT licence: 
 files. The test set was used only for measuring, never for choosing anything during training; that holds
 for the drawn test set too, which is drawn from test images (nin.train.drawings, a fixed seed), while
 training draws only training images.
+
+People's doodles: 83 drawings by players of Google's Quick, Draw! game (`tests/data/doodles/`, data licence
+CC BY 4.0, © Google), of the 7 classes the game has words for (t-shirt, pants, sweater, jacket, flip flops,
+shoe, purse). They are drawn on the canvas with the Medium brush and scored, never trained on: the doodle
+phase trains on doodles that `nin.train.doodles` draws from its own per-class templates and from training
+images' silhouettes.
 """
 
 LIMITATIONS = """## Known limitations
@@ -99,6 +105,8 @@ def file_section(r: Report, record: dict) -> str:
     drawn_n = {style: e["n"] for style, e in (record.get("drawn_evaluation_fp32_cpu") or {}).items()}
     drawn = "".join(f", {percent(a, drawn_n.get(style))} of them drawn as {style}s"
                     for style, a in r.drawn_accuracy.items())
+    if r.doodle_accuracy is not None:
+        drawn += f" and {percent(r.doodle_accuracy, r.doodle_n)} of {r.doodle_n} doodles people drew"
     lines += [f"**In plain words:** a NiN {training_story(run)}. It gets {percent(r.accuracy, r.n)} of the 10,000 "
               f"official test images right{drawn}; weakest on "
               + ", ".join(f"{n} ({percent(a, digits=0)})" for n, a in weakest_classes(r, 2)) + ".", ""]
@@ -115,6 +123,17 @@ def file_section(r: Report, record: dict) -> str:
         lines.append("- **Drawn test set** (official test images drawn as people draw them by `nin.train.drawings`, "
                      "through the app's canvas path; 100 per class and style): "
                      + ", ".join(f"{style}s **{a:.4f}**" for style, a in r.drawn_accuracy.items()))
+    doodles = record.get("doodles_evaluation_fp32_cpu")
+    if doodles:
+        right = round(doodles["accuracy"] * doodles["n"])
+        lines.append(f"- **People's doodles** (real players' drawings from Google's Quick, Draw! game, CC BY 4.0, "
+                     f"of the 7 classes it has words for, drawn on the canvas with the Medium brush; measured, never "
+                     f"trained on): **{doodles['accuracy']:.4f}** ({right} of {doodles['n']}); per class "
+                     + ", ".join(f"{name} {acc:.2f}" for name, acc in doodles["per_class_accuracy"].items()
+                                 if acc is not None)
+                     + "; misreads taken most often for " + ", ".join(
+                         f"{name} ({share:.0%})" for name, share in
+                         sorted(doodles["misread_as"].items(), key=lambda kv: -kv[1])[:3]))
     lines += phase_lines(run)
     if record.get("weak_classes_allowed"):
         lines.append("- **Shipped although some classes score under 0.5** (`nin.train.publish --allow-weak-classes`): "

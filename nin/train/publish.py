@@ -32,7 +32,7 @@ import torch
 from PIL import Image
 
 from nin.data import IMAGE_SIZE, load_fashion_mnist
-from nin.train.evaluate import evaluate, evaluate_drawn
+from nin.train.evaluate import evaluate, evaluate_doodles, evaluate_drawn
 from nin.model import NUM_CLASSES, load_weights, preprocessing_of
 from nin.train.model_card import model_card
 from nin.metrics import MIN_CLASS_ACC, PER_CELL, read_metrics, weak_classes  # every class must score MIN_CLASS_ACC to ship
@@ -91,6 +91,7 @@ def evaluate_file(path: Path, weights_dir: Path, data_dir: str | None = None, li
     evaluation = evaluate(model, images, labels, preprocessing_of(metadata), predictions=True)
     predictions = evaluation.pop("predictions").numpy()
     drawn = evaluate_drawn(model, images, labels, preprocessing_of(metadata))
+    doodles = evaluate_doodles(model, preprocessing_of(metadata))
     sprite, cells = confusion_sprite(images.numpy(), labels.numpy(), predictions)
     sprite_path = weights_dir / sprite_name(path.name)
     png = png_bytes(sprite)
@@ -102,6 +103,10 @@ def evaluate_file(path: Path, weights_dir: Path, data_dir: str | None = None, li
         # The drawn test set: the same official test images drawn as people draw (nin.train.drawings).
         "drawn_evaluation_fp32_cpu": {style: {k: e[k] for k in ("accuracy", "n", "per_class_accuracy")}
                                       for style, e in drawn.items()},
+        # People's doodles: real Quick, Draw! players' drawings (CC BY 4.0, Google), drawn on the canvas with the
+        # Medium brush; measured only, never trained on.
+        "doodles_evaluation_fp32_cpu": {k: doodles[k] for k in ("accuracy", "n", "per_class_accuracy", "misread_as",
+                                                                "top_misread_share")},
         "confusion_examples": {
             "sprite": sprite_path.name,
             "sha256": sha256_of(sprite_path),
