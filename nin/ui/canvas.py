@@ -89,8 +89,8 @@ def html_template() -> str:
     <button type="button" class="nin-cv-btn" data-act="clear" aria-label="Clear" title="Clear">Clear</button>
   </div>
   <div class="nin-cv-body">
-    <div class="nin-cv-pad"><canvas class="nin-cv-ink" role="img" aria-label="Drawing canvas: draw a garment in white
-      with the mouse, a pen or a finger"></canvas></div>
+    <div class="nin-cv-pad"><canvas class="nin-cv-ink" role="img" tabindex="0" aria-label="Drawing canvas: draw a garment
+      in white with the mouse, a pen or a finger; Ctrl+Z undoes a stroke"></canvas></div>
     <div class="nin-cv-panel">
       <div class="nin-cv-top"><canvas class="nin-cv-seen" width="28" height="28" role="img"
         aria-label="The 28×28 image the network sees"></canvas>
@@ -114,7 +114,8 @@ CSS_TEMPLATE = """
               border: 1px solid var(--border-color-primary); border-radius: 6px; font-size: 14px;
               background: var(--button-secondary-background-fill); color: var(--body-text-color); cursor: pointer; }
 .nin-cv-btn[aria-pressed="true"] { background: #f59e0b; border-color: #d97706; color: #111; }
-.nin-cv-btn:focus-visible, .nin-cv-example:focus-visible { outline: 3px solid #2563eb; outline-offset: 1px; }
+.nin-cv-btn:focus-visible, .nin-cv-example:focus-visible, .nin-cv-ink:focus-visible { outline: 3px solid #2563eb;
+  outline-offset: 1px; }
 .nin-cv-dot { display: inline-block; border-radius: 50%; background: currentColor; }
 .nin-cv-body { display: flex; flex-wrap: wrap; gap: 12px; align-items: flex-start; }
 .nin-cv-pad { flex: 0 0 auto; width: min(100%, 340px); aspect-ratio: 1 / 1; background: #000; border-radius: 4px;
@@ -208,7 +209,8 @@ function at(e) {
 }
 canvas.addEventListener('pointerdown', (e) => {
   if (current || (e.pointerType === 'mouse' && e.button !== 0)) return;
-  e.preventDefault();
+  e.preventDefault();  // no text selection, no scrolling; which also keeps the focus where it was, so take it
+  canvas.focus({preventScroll: true});
   canvas.setPointerCapture(e.pointerId);
   pointerId = e.pointerId;
   current = {size: brush, erase: erasing, points: [at(e)]};
@@ -250,10 +252,19 @@ function restart() { generation += 1; render(ctx, canvas.width); changed(); }
 function undo() { if (!current && steps.length) { steps.pop(); restart(); } }
 root.querySelector('[data-act="undo"]').addEventListener('click', undo);
 root.querySelector('[data-act="clear"]').addEventListener('click', () => {
-  if (!current) { steps = []; showEmpty(PROMPT); restart(); }  // the prediction goes at once, not on the next answer
+  if (current) return;
+  steps = []; showEmpty(PROMPT); restart();  // the prediction goes at once, not on the next answer
+  // A blank square starts with the brush: an eraser left selected would draw nothing on it.
+  if (erasing) { erasing = false; pick(root.querySelector('[data-size="' + brush + '"]')); }
 });
-root.addEventListener('keydown', (e) => {
-  if ((e.ctrlKey || e.metaKey) && !e.shiftKey && e.key.toLowerCase() === 'z') { e.preventDefault(); undo(); }
+// Ctrl+Z / Cmd+Z anywhere on the page while the canvas is on screen (focus usually stays on the page's body after
+// drawing), except in a text field, whose own undo it is.
+document.addEventListener('keydown', (e) => {
+  if (!(e.ctrlKey || e.metaKey) || e.shiftKey || e.altKey || e.key.toLowerCase() !== 'z') return;
+  const t = e.target;
+  if (t instanceof Element && t !== canvas && t.closest('input, textarea, select, [contenteditable=""], [contenteditable="true"]')) return;
+  if (canvas.offsetParent === null) return;  // the Draw tab is not the one shown
+  e.preventDefault(); undo();
 });
 root.querySelectorAll('.nin-cv-example').forEach((b) => b.addEventListener('click', () => {
   const img = new Image();
@@ -348,6 +359,17 @@ async function pump() {  // one call in flight; when it answers, the drawing as 
   if (stats.answers.length > 4000) stats.answers.splice(0, 2000);
   if (dirty) pump(); else armIdle();
 }
+// One current input: when the Draw tab is opened again (after an upload or an example), the drawing on the canvas
+// becomes the page's input again, so every panel describes what the canvas shows; a blank canvas clears them.
+new MutationObserver((records) => {
+  for (const r of records) {
+    if (r.target.id === 'tab-draw-button' && r.oldValue !== 'true' && r.target.getAttribute('aria-selected') === 'true') {
+      clearTimeout(idleTimer);
+      fullSent = seq;
+      trigger('drawn', {ink: ink(), seq: seq});
+    }
+  }
+}).observe(document.body, {subtree: true, attributes: true, attributeFilter: ['aria-selected'], attributeOldValue: true});
 function armIdle() {  // the pen is up and the drawing has stayed the same for IDLE_MS: the full explanation
   clearTimeout(idleTimer);
   if (current) return;
