@@ -115,6 +115,10 @@ PAGE_CSS = """
    theme keeps a light grey. (Selectors doubled to outrank the theme's own :root rules, whatever their order.) */
 :root:root { --body-text-color-subdued: #5d5d68; }
 :root:root.dark, :root:root .dark { --body-text-color-subdued: #b4b4bd; }
+/* The selected tab's name is in the accent orange (#f97316 on white, 2.8:1): a darker orange reads (5.2:1). */
+.gradio-container button[role="tab"][aria-selected="true"] { color: #c2410c; }
+.dark .gradio-container button[role="tab"][aria-selected="true"],
+.gradio-container.dark button[role="tab"][aria-selected="true"] { color: #fb923c; }
 
 /* While the Draw tab is open the canvas shows the ten probabilities live beside the drawing, and its live line
    is the status: the Prediction box and the status line would repeat them, a step behind the pen, so they
