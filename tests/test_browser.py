@@ -1,13 +1,13 @@
 """The page in a real browser: draw on the canvas (as a newcomer does: no tool clicked first) and watch the
-live answer and class maps follow the pen, undo/eraser/clear, the drawing examples, the first minute on a phone
+live answer and class maps follow the pen, undo/eraser/clear and Ctrl+Z, one current input across Draw, an
+example and Upload, the drawing examples, the first minute on a phone
 (a finger stroke), upload, a bad file, the channel switch, the lessons, the model report, and screenshots.
 The canvas's latency is measured by `python -m nin.dev.bench_canvas`, not here.
 
 Debian's /usr/bin/chromium (`apt-get install -y chromium`) driven by the sync API of PyPI's playwright, never
 `playwright install`: Playwright's own browser download is not used anywhere (see conftest.browser).
 Skips on a machine without Chromium, fails in CI. Screenshots land in the git-ignored artifacts/screenshots/,
-so running the tests leaves the work tree clean; `NIN_SCREENSHOT_DIR=docs python -m pytest -q
-tests/test_browser.py -k screenshot` refreshes the README's picture (docs/desktop.png) on purpose.
+so running the tests leaves the work tree clean (the README's pictures come from `python -m nin.dev.screenshots`).
 """
 
 import json

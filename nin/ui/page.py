@@ -60,6 +60,10 @@ CSS = BARS_CSS + GAP_PANEL_CSS + lesson_render.LESSONS_CSS + report_render.REPOR
 @media (max-width: 640px) {
   #title h1 { font-size: 26px; }
   #status { font-size: 15px; }
+  /* On a phone the upload box's label wraps to two lines: in the flow above the picture, not over its top. */
+  #upload [data-testid="block-label"] { position: static; max-width: calc(100% - 76px); }
+  #upload { height: 344px !important; display: flex; flex-direction: column; }  /* 300 px and the label's lines */
+  #upload > .image-container { flex: 1 1 auto; min-height: 0; height: auto; }  /* its buttons stay inside */
   #ablation-logits, #translation-logits { min-width: 100% !important; }  /* the table gets its own line */
   #shift-x, #shift-y, #translation-maps { min-width: 100% !important; }  /* one slider a line: its label stays on one line */
 }
