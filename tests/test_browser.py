@@ -575,6 +575,28 @@ def test_switching_the_block_moves_the_picked_pixel_and_the_result_follows(uploa
     expect(result).to_contain_text("block2, row 13, column 13", timeout=PREDICTION_S)
 
 
+def test_a_row_out_of_range_is_refused_once_with_the_chosen_blocks_range_and_the_next_block_still_works(uploaded):
+    page = uploaded
+    open_tab(page, "1×1 conv = MLP")
+    result = page.locator("#mlp-result")
+    expect(result).to_contain_text("Largest difference", timeout=PREDICTION_S)
+    page.locator("#mlp-stage").get_by_text("block4").click()
+    expect(result).to_contain_text("block4, row", timeout=PREDICTION_S)
+    box = page.locator("#mlp-row input")
+    box.fill("")
+    box.press_sequentially("99")  # key by key: no request per keystroke
+    box.press("Enter")
+    toast = page.locator('[data-testid="toast-body"]').filter(has_text="got 99")
+    expect(toast).to_contain_text("row of block4's 5×5 output grid must be a whole number from 0 to 4; got 99",
+                                  timeout=PREDICTION_S)
+    page.wait_for_timeout(1500)  # a second message would arrive within this
+    assert toast.count() == 1, toast.all_inner_texts()
+    page.locator("#mlp-stage").get_by_text("block2").click()  # the bad row left in the box does not block it
+    expect(result).to_contain_text("block2, row 13, column", timeout=PREDICTION_S)
+    expect(page.locator("#mlp-row input")).to_have_value("13")
+    assert toast.count() <= 1, toast.all_inner_texts()
+
+
 def test_the_translation_slider_follows_typing_enter_and_arrow_keys(uploaded):
     """The shift box follows the keyboard: typing -3 and Enter shifts by -3; an arrow key shifts one step at once, not one late."""
     import app
