@@ -168,12 +168,16 @@ def _spans(numbers: list[int]) -> str:
 def phases_caption(phases: list[Phase]) -> str:
     """Where each phase starts and at what input size, then, once each, which epochs the file records by a
     phase's end only and which series are in the table rather than on the chart (one point each)."""
-    parts = []
+    groups: list[tuple[int, list[str]]] = []  # runs of phases at one input size: the size is said once a run
     for phase in phases:
-        span = f"epoch{'' if phase.epochs == 1 else 's'} {epoch_span(phase)}"
-        what = f"phase {phase.name}: " if phase.name else ""
-        parts.append(f"{what}{span} at {phase.input_size} px")
-    caption = "; ".join(parts) + "."
+        item = f"{phase.name} {epoch_span(phase)}" if phase.name else epoch_span(phase)
+        if groups and groups[-1][0] == phase.input_size:
+            groups[-1][1].append(item)
+        else:
+            groups.append((phase.input_size, [item]))
+    named = any(phase.name for phase in phases)
+    caption = ("Epochs by phase: " if named else "Epochs ") + "; ".join(
+        f"{', '.join(items)} at {size} px" for size, items in groups) + "."
     ends_only = [n for phase in phases if not phase.points
                  for n in range(phase.first_epoch, phase.first_epoch + phase.epochs)]
     if ends_only and len(ends_only) < sum(phase.epochs for phase in phases):
