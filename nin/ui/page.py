@@ -404,7 +404,7 @@ def build_mlp_tab() -> MlpPanel:
         gr.Markdown("### A 1×1 convolution is a per-pixel MLP\nEach NiN block is a spatial conv followed by two "
                     "1×1 convs. A 1×1 conv never looks at neighbours: at every pixel it multiplies that pixel's "
                     "channel vector by one weight matrix. **Click a pixel of the block's output** (or type a row "
-                    "and column) and the page recomputes that pixel by hand as `relu(W2 @ relu(W1 @ x + b1) + b2)`"
+                    "and column and press Enter) and the page recomputes that pixel by hand as `relu(W2 @ relu(W1 @ x + b1) + b2)`"
                     f" and compares it with the network. {LESSON_NOTE}")
         with gr.Row():
             stage = gr.Radio(list(STAGE_SIDES), value="block2", label="Block", elem_id="mlp-stage")
