@@ -168,6 +168,20 @@ def test_a_mouse_stroke_on_the_page_as_loaded_updates_the_top_class_and_class_ma
     page.screenshot(path=str(SHOTS / "desktop-after-a-stroke.png"))
 
 
+def test_while_the_pen_is_ahead_of_the_full_explanation_the_pictures_below_are_faded_until_it_arrives(open_page):
+    page = open_page(*DESKTOP)
+    body, seen = page.locator("body"), page.locator("#input28")
+    slow_stroke(page, SHIRT[:4], duration_ms=1500)  # pen still down: the live answer runs ahead
+    expect(page.locator(LIVE)).to_have_text(re.compile(r"\d+%"), timeout=UI_S)
+    expect(body).to_have_attribute("data-nin-drawing", "ahead")
+    assert float(seen.evaluate("e => getComputedStyle(e).opacity")) < 0.5
+    page.mouse.up()
+    label = expect_prediction(page)
+    expect(body).not_to_have_attribute("data-nin-drawing", "ahead", timeout=UI_S)
+    expect(seen).to_have_css("opacity", "1")
+    expect(page.locator(LIVE)).to_contain_text(label)
+
+
 def test_undo_the_eraser_and_clear_change_the_drawing_and_clear_shows_no_prediction(open_page):
     page = open_page()
     stroke(page, TROUSERS)

@@ -68,6 +68,7 @@ def scan_every_screen(page) -> dict[str, list[dict]]:
     found = {"as loaded": violations(page)}
     draw_a_stroke(page)
     expect(page.locator('#prediction [data-testid="label-output-value"]')).to_be_attached(timeout=TIMEOUT_MS)
+    expect(page.locator("body")).not_to_have_attribute("data-nin-drawing", "ahead", timeout=TIMEOUT_MS)
     found["after a drawing"] = violations(page)
     for label, ready in LESSON_TABS:
         page.locator("#lessons").get_by_role("tab", name=label).click()

@@ -173,6 +173,8 @@ const bars = [...root.querySelectorAll('.nin-cv-bar')], maps = [...root.querySel
 const out = document.createElement('canvas'); out.width = out.height = EXPORT;
 const octx = out.getContext('2d', {willReadFrequently: true});
 const stats = root.ninStats = {moves: [], answers: [], fulls: [], refusals: [], inkChars: []};
+// Whether the last full explanation asked for is of the drawing on screen (nothing drawn or sent since).
+root.ninSettled = () => !current && !dirty && !inflight && !waitTimer && fullSent === seq;
 
 let steps = [];          // strokes {size, erase, points} and loaded examples {image}, oldest first
 let current = null, pointerId = null, brush = %(brush)d, erasing = false;
@@ -331,6 +333,9 @@ function show(a) {
 function changed() {
   stats.moves.push(performance.now());
   if (stats.moves.length > 4000) stats.moves.splice(0, 2000);
+  // The pictures below the canvas now show an older drawing until the full explanation arrives: the page fades
+  // them (PAGE_CSS) and `drawn`'s follow-up (SETTLED_JS) lifts the mark once nothing newer is on its way.
+  document.body.dataset.ninDrawing = 'ahead';
   dirty = true;
   clearTimeout(idleTimer);
   pump();
@@ -381,6 +386,14 @@ function armIdle() {  // the pen is up and the drawing has stayed the same for I
   }, IDLE_MS);
 }
 """
+
+
+# After each full explanation of a drawing (in the browser, no request): the pictures below are of the drawing
+# on screen again, unless the pen has moved since.
+SETTLED_JS = """() => {
+  const root = document.querySelector('#canvas .nin-cv');
+  if (root && root.ninSettled && root.ninSettled()) delete document.body.dataset.ninDrawing;
+}"""
 
 
 def js_on_load() -> str:
@@ -493,7 +506,7 @@ class DrawingCanvas:
             return events.view_outputs(prediction, model_key, cam_index, channels)
 
         self.html.drawn(drawn, settings, outputs, api_name="drawn", api_visibility="private",
-                        trigger_mode="always_last", **model_events)
+                        trigger_mode="always_last", **model_events).then(None, js=SETTLED_JS)
         gr.on([], predict_sketch, [upload, *settings], outputs, api_name="predict_sketch", **model_events)
 
 

@@ -126,6 +126,11 @@ PAGE_CSS = """
    Prediction box and the status line are the answer. */
 body:has(#tab-draw-button[aria-selected="true"]) #prediction,
 body:has(#tab-draw-button[aria-selected="true"]) #status { display: none; }
+/* From the first change of a drawing until its full explanation arrives (about 300 ms after the pen lifts),
+   what the network sees, the steps and the tabs below still show the drawing as it was: they fade, so none
+   of them passes for a picture of the drawing on screen, whose live answer is beside it. */
+body[data-nin-drawing]:has(#tab-draw-button[aria-selected="true"]) :is(#seen-caption, #input28, #input224,
+  #steps, #lessons) { opacity: 0.35; transition: opacity 0.1s; }
 
 /* Lesson tabs wrap onto a second line instead of hiding behind a "more" menu: Gradio moves the tabs that do not
    fit into the menu by measuring a hidden copy of the tab bar; with that copy not displayed every tab fits. */
