@@ -3,8 +3,9 @@
 What it is: one `gr.HTML(html_template=…, css_template=…, js_on_load=…, server_functions=[live])` with no
 build step and nothing loaded from outside (it works offline). In the browser, pointer events draw white ink on
 black (mouse, pen and touch alike, `touch-action: none` so a finger draws instead of scrolling), on a square
-whose backing store follows the screen's pixel ratio. Three brush sizes, an eraser, undo per stroke, clear,
-and the drawing examples, which load into the canvas to be drawn over; every control is a labelled button.
+whose backing store follows the screen's pixel ratio. Three brush sizes, an eraser, undo per stroke (also
+Ctrl+Z or Cmd+Z anywhere on the page while the canvas is on screen), clear (back to the brush), and the
+drawing examples, which load into the canvas to be drawn over; every control is a labelled button.
 
 While the pen moves the page keeps at most one live call in flight and always sends the latest drawing: the
 ink, downsampled to EXPORT_SIDE px and sent as a PNG data URL (1-6 KB), goes to `live`, one POST to
@@ -13,7 +14,10 @@ in place: the top class and % (in an aria-live element), the probability bars, t
 saw, and the GAP strip, block4's ten 5x5 class maps with their means. About IDLE_MS after the pen lifts, the
 same ink goes through the ordinary queued event (`drawn`) for the full explanation; an answer older than one
 already shown is never shown, on the page (sequence numbers) or from the server (`DrawingCanvas.drawn` skips a
-drawing a newer live call has replaced). `predict_sketch` is the API's way in: a drawing as an image file.
+drawing a newer live call has replaced). Until that explanation arrives the page marks the body
+(`data-nin-drawing`) and fades the pictures below, which still show the drawing as it was. Opening the Draw tab
+again (after an upload or an example) sends the drawing on the canvas for its full explanation at once, so it
+is the page's one current input again. `predict_sketch` is the API's way in: a drawing as an image file.
 
 What it is not: the numbers (nin.serve.live), the bounds of the live calls (nin.ui.limits.LiveGate), the
 page's layout around it (nin.ui.page) or the full explanation's pictures (nin.ui.events, nin.serve.pipeline).

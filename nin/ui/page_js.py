@@ -19,8 +19,8 @@ script: nin/ui/canvas.py.)
    the empty image placeholders.
 """
 
-from pathlib import Path
 import json
+from pathlib import Path
 
 # The image outputs' names for screen readers (by elem_id): Gradio names their picture buttons nothing.
 IMAGE_NAMES = {
@@ -149,4 +149,4 @@ body[data-nin-drawing]:has(#tab-draw-button[aria-selected="true"]) :is(#seen-cap
 """.replace("FONT_STACK", FONT_STACK).replace("MONO_STACK", MONO_STACK)
 
 PAGE_JS = (PAGE_JS.replace("IMAGE_NAMES_JSON", json.dumps(IMAGE_NAMES, ensure_ascii=False))
-           .replace("ACCESSIBILITY_JS", (Path(__file__).with_name("accessibility.js")).read_text()))
+           .replace("ACCESSIBILITY_JS", Path(__file__).with_name("accessibility.js").read_text()))
