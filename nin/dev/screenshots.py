@@ -60,6 +60,9 @@ def wait_for_drawing(page) -> None:
     expect(page.locator("#canvas .nin-cv")).to_have_attribute("data-state", "shown", timeout=TIMEOUT_MS)
     expect(page.locator("#steps")).to_contain_text("Drawing on the canvas", timeout=TIMEOUT_MS)
     expect(page.locator('#prediction [data-testid="label-output-value"]')).to_be_attached(timeout=TIMEOUT_MS)
+    # the pictures below are no longer faded as "an older drawing"
+    expect(page.locator("body")).not_to_have_attribute("data-nin-drawing", "ahead", timeout=TIMEOUT_MS)
+    expect(page.locator("#input28")).to_have_css("opacity", "1", timeout=TIMEOUT_MS)
 
 
 def shoot_gap(page, path: Path) -> Path:
