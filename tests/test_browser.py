@@ -1,13 +1,13 @@
 """The page in a real browser: draw on the canvas (as a newcomer does: no tool clicked first) and watch the
-live answer and class maps follow the pen, undo/eraser/clear, the drawing examples, the first minute on a phone
+live answer and class maps follow the pen, undo/eraser/clear and Ctrl+Z, one current input across Draw, an
+example and Upload, the drawing examples, the first minute on a phone
 (a finger stroke), upload, a bad file, the channel switch, the lessons, the model report, and screenshots.
 The canvas's latency is measured by `python -m nin.dev.bench_canvas`, not here.
 
 Debian's /usr/bin/chromium (`apt-get install -y chromium`) driven by the sync API of PyPI's playwright, never
 `playwright install`: Playwright's own browser download is not used anywhere (see conftest.browser).
 Skips on a machine without Chromium, fails in CI. Screenshots land in the git-ignored artifacts/screenshots/,
-so running the tests leaves the work tree clean; `NIN_SCREENSHOT_DIR=docs python -m pytest -q
-tests/test_browser.py -k screenshot` refreshes the README's picture (docs/desktop.png) on purpose.
+so running the tests leaves the work tree clean (the README's pictures come from `python -m nin.dev.screenshots`).
 """
 
 import json
@@ -168,6 +168,20 @@ def test_a_mouse_stroke_on_the_page_as_loaded_updates_the_top_class_and_class_ma
     page.screenshot(path=str(SHOTS / "desktop-after-a-stroke.png"))
 
 
+def test_while_the_pen_is_ahead_of_the_full_explanation_the_pictures_below_are_faded_until_it_arrives(open_page):
+    page = open_page(*DESKTOP)
+    body, seen = page.locator("body"), page.locator("#input28")
+    slow_stroke(page, SHIRT[:4], duration_ms=1500)  # pen still down: the live answer runs ahead
+    expect(page.locator(LIVE)).to_have_text(re.compile(r"\d+%"), timeout=UI_S)
+    expect(body).to_have_attribute("data-nin-drawing", "ahead")
+    assert float(seen.evaluate("e => getComputedStyle(e).opacity")) < 0.5
+    page.mouse.up()
+    label = expect_prediction(page)
+    expect(body).not_to_have_attribute("data-nin-drawing", "ahead", timeout=UI_S)
+    expect(seen).to_have_css("opacity", "1")
+    expect(page.locator(LIVE)).to_contain_text(label)
+
+
 def test_undo_the_eraser_and_clear_change_the_drawing_and_clear_shows_no_prediction(open_page):
     page = open_page()
     stroke(page, TROUSERS)
@@ -194,9 +208,43 @@ def test_undo_the_eraser_and_clear_change_the_drawing_and_clear_shows_no_predict
     for element in (INK, "#canvas .nin-cv-pad"):
         assert page.locator(element).evaluate("e => getComputedStyle(e).borderTopWidth") == "0px"
 
-    page.get_by_role("button", name="Medium brush").click()
     stroke(page, BAG)  # after Clear the next stroke draws and is classified
     expect(page.locator(LIVE)).to_have_text(re.compile(r"\d+%"), timeout=UI_S)
+
+
+def test_clear_returns_to_the_brush_so_a_stroke_on_the_blank_canvas_shows_ink(open_page):
+    page = open_page()
+    stroke(page, TROUSERS)
+    page.get_by_role("button", name="Eraser").click()
+    page.get_by_role("button", name="Clear").click()
+    assert ink_pixels(page) == 0
+    expect(page.get_by_role("button", name="Eraser")).to_have_attribute("aria-pressed", "false")
+    expect(page.get_by_role("button", name="Medium brush")).to_have_attribute("aria-pressed", "true")
+    stroke(page, BAG)  # nothing clicked in between: the stroke must show
+    assert ink_pixels(page) > 0
+    expect(page.locator(LIVE)).to_have_text(re.compile(r"\d+%"), timeout=UI_S)
+
+
+@pytest.mark.parametrize("key", ["Control+z", "Meta+z"])
+def test_ctrl_z_after_a_first_stroke_on_the_page_as_loaded_empties_the_canvas(open_page, key):
+    page = open_page()
+    stroke(page, TROUSERS)  # nothing focused or clicked first
+    assert ink_pixels(page) > 0
+    page.keyboard.press(key)
+    expect(page.locator(LIVE)).to_contain_text(PROMPT, timeout=UI_S)
+    assert ink_pixels(page) == 0
+
+
+def test_ctrl_z_in_a_text_box_is_the_text_boxs_own_undo(open_page):
+    page = open_page()
+    stroke(page, TROUSERS)
+    drawn = ink_pixels(page)
+    open_tab(page, "GAP is an average")
+    box = page.locator("#ablation-cells textarea, #ablation-cells input").first
+    box.fill("Coat@2,3")
+    box.focus()  # the canvas is still on screen (the Draw tab is open above the lessons)
+    page.keyboard.press("Control+z")
+    assert ink_pixels(page) == drawn
 
 
 def test_a_stroke_along_the_edge_of_the_black_square_counts(open_page):
@@ -236,6 +284,74 @@ def test_a_drawing_example_loads_into_the_canvas_and_can_be_drawn_over(open_page
     expect(page.locator("#steps")).to_contain_text("filled in", timeout=UI_S)
     stroke(page, [(0.1, 0.1), (0.3, 0.1)])
     assert ink_pixels(page) > loaded
+
+
+# ----------------------------------------------------------------------------- one current input
+
+def shown_answers(page: Page) -> dict:
+    """What every panel of the page's top half says the input is: the full prediction, the GAP panel's top
+    card, the preprocessing path, and whether the drawing or the upload is the input."""
+    return {
+        "prediction": page.locator(TOP_LABEL).text_content().strip(),
+        "gap": page.locator("#gap .nin-card-top .nin-card-title").text_content().strip(),
+        "path": page.locator("#steps strong").first.text_content().strip(),
+    }
+
+
+def test_draw_tap_an_example_and_go_back_to_draw_every_panel_describes_the_drawing_again(open_page):
+    page = open_page(*PHONE, has_touch=True, is_mobile=True)
+    finger_stroke(page, TROUSERS)
+    expect(page.locator(LIVE)).to_have_text(re.compile(r"\d+%"), timeout=UI_S)
+    drawn = expect_prediction(page)
+    expect(page.locator(LIVE)).to_contain_text(drawn, timeout=UI_S)
+    expect(page.locator("#status")).to_be_hidden()  # on Draw the canvas's live line is the status: no second answer
+
+    example = page.locator("#examples button.gallery-item").filter(
+        has=page.locator("img[src*='test00000']")).first
+    example.scroll_into_view_if_needed()
+    example.tap()
+    expect(page.locator(TOP_LABEL)).to_have_text("Ankle boot", timeout=PREDICTION_S)
+    expect(page.locator("#status")).to_contain_text("Ankle boot")
+    expect(page.locator("#steps strong").first).to_contain_text("Official Fashion-MNIST test image")
+
+    page.get_by_role("tab", name="Draw").tap()
+    expect(page.locator("#steps strong").first).to_contain_text("Drawing on the canvas", timeout=PREDICTION_S)
+    expect(page.locator(TOP_LABEL)).to_have_text(drawn, timeout=UI_S)
+    live = page.locator(LIVE).inner_text()
+    answers = shown_answers(page)
+    assert live.startswith(drawn) and answers == {"prediction": drawn, "gap": drawn,
+                                                  "path": "Drawing on the canvas → Fashion-MNIST style"}, (live, answers)
+    expect(page.locator("#status")).to_be_hidden()
+
+    page.get_by_role("tab", name="Upload").tap()  # and back: the example in the box is the input again
+    expect(page.locator("#steps strong").first).to_contain_text("Official Fashion-MNIST test image",
+                                                                timeout=PREDICTION_S)
+    expect(page.locator(TOP_LABEL)).to_have_text("Ankle boot", timeout=UI_S)
+
+
+def test_opening_an_empty_upload_tab_after_drawing_clears_the_drawings_answer(open_page):
+    page = open_page()
+    stroke(page, TROUSERS)
+    expect_prediction(page)
+    page.get_by_role("tab", name="Upload").click()
+    expect(page.locator("#status")).to_contain_text("Upload a photo", timeout=PREDICTION_S)
+    expect(page.locator(TOP_LABEL)).to_have_count(0)
+    expect(page.locator("#gap .nin-card")).to_have_count(0)
+    expect(page.locator("#input28 img")).to_have_count(0)
+    expect(page.locator("#steps")).to_have_text("")
+    page.get_by_role("tab", name="Draw").click()  # the drawing is still there, and the input again
+    expect(page.locator("#steps strong").first).to_contain_text("Drawing on the canvas", timeout=PREDICTION_S)
+
+
+def test_opening_the_draw_tab_with_a_blank_canvas_clears_the_uploads_answer(open_page):
+    page = open_page()
+    upload(page, EXAMPLE)
+    expect(page.locator(TOP_LABEL)).to_have_text("Ankle boot", timeout=PREDICTION_S)
+    page.get_by_role("tab", name="Draw").click()
+    expect(page.locator(TOP_LABEL)).to_have_count(0, timeout=PREDICTION_S)
+    expect(page.locator("#gap .nin-card")).to_have_count(0)
+    expect(page.locator("#input28 img")).to_have_count(0)
+    expect(page.locator(LIVE)).to_contain_text(PROMPT)
 
 
 # ----------------------------------------------------------------------------- the first minute on a phone
@@ -473,6 +589,28 @@ def test_switching_the_block_moves_the_picked_pixel_and_the_result_follows(uploa
     expect(result).to_contain_text("block2, row 13, column 13", timeout=PREDICTION_S)
 
 
+def test_a_row_out_of_range_is_refused_once_with_the_chosen_blocks_range_and_the_next_block_still_works(uploaded):
+    page = uploaded
+    open_tab(page, "1×1 conv = MLP")
+    result = page.locator("#mlp-result")
+    expect(result).to_contain_text("Largest difference", timeout=PREDICTION_S)
+    page.locator("#mlp-stage").get_by_text("block4").click()
+    expect(result).to_contain_text("block4, row", timeout=PREDICTION_S)
+    box = page.locator("#mlp-row input")
+    box.fill("")
+    box.press_sequentially("99")  # key by key: no request per keystroke
+    box.press("Enter")
+    toast = page.locator('[data-testid="toast-body"]').filter(has_text="got 99")
+    expect(toast).to_contain_text("row of block4's 5×5 output grid must be a whole number from 0 to 4; got 99",
+                                  timeout=PREDICTION_S)
+    page.wait_for_timeout(1500)  # a second message would arrive within this
+    assert toast.count() == 1, toast.all_inner_texts()
+    page.locator("#mlp-stage").get_by_text("block2").click()  # the bad row left in the box does not block it
+    expect(result).to_contain_text("block2, row 13, column", timeout=PREDICTION_S)
+    expect(page.locator("#mlp-row input")).to_have_value("13")
+    assert toast.count() <= 1, toast.all_inner_texts()
+
+
 def test_the_translation_slider_follows_typing_enter_and_arrow_keys(uploaded):
     """The shift box follows the keyboard: typing -3 and Enter shifts by -3; an arrow key shifts one step at once, not one late."""
     import app
@@ -526,7 +664,7 @@ def layout_faults(page: Page) -> list[str]:
     return sorted(set(faults))
 
 
-@pytest.mark.parametrize("viewport", [(1400, 900), PHONE], ids=["desktop", "phone"])
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
 def test_no_caption_or_label_is_cut_off_and_no_picture_is_covered_on_any_tab(open_page, viewport):
     page = open_page(*viewport)
     stroke(page, TROUSERS)

@@ -84,3 +84,30 @@ def test_gradcam_html_states_the_scale_and_handles_an_all_zero_map():
     assert "Grad-CAM = 0.040000 x class map" in page and "1/25" in page and page.count("<td") == 50
     empty = lr.gradcam_html(np.zeros((5, 5)), np.zeros((5, 5)), None, 0.04, None, "<x>")
     assert "all zero" in empty and "&lt;x&gt;" in empty
+
+
+def test_a_cell_the_user_zeroed_and_a_cell_relu_made_zero_are_drawn_differently():
+    before = np.zeros((10, 5, 5))
+    before[4, 2, 3], before[4, 0, 0] = 7.5, 2.0   # Coat: two live cells, the rest cut by ReLU
+    after = before.copy()
+    after[4, 2, 3] = 0.0                          # the user zeroed Coat@2,3
+    page = lr.class_maps_click_html(before, after, [4], CLASS_NAMES, clicked=[(4, 2, 3)])
+    zeroed = page.split('data-cell="4,2,3"')[1].split("</td>")[0]
+    relu = page.split('data-cell="4,1,1"')[1].split("</td>")[0]
+    assert 'class="nin-zeroed"' in zeroed and "<s>7.5</s>" in zeroed and "zeroed by you" in zeroed
+    assert 'class="nin-relu-zero"' in relu and "<s>" not in relu and "0 after ReLU" in relu
+    assert "color:#fff" in relu  # light text on the dark colour of 0, not dark on dark
+
+
+def test_a_value_printed_on_its_colour_is_black_or_white_whichever_reads_better():
+    from nin.draw import render
+
+    def contrast(a, b):
+        lum = sorted((render._luminance(a), render._luminance(b)))
+        return (lum[1] + 0.05) / (lum[0] + 0.05)
+
+    for value in np.linspace(0, 1, 41):
+        background, text = render.viridis_cell(float(value), 1.0)
+        assert contrast(background, text) >= 4.5, (value, background, text)
+        background, text = lr.diverging_cell(float(value * 2 - 1), 1.0)
+        assert contrast(background, text) >= 4.5, (value, background, text)

@@ -309,11 +309,24 @@ def test_every_phase_is_charted_on_one_axis_of_whole_epochs_with_its_input_size(
 
     plot = gr.LinePlot(x="epoch", y="accuracy", color="series", sort=order).postprocess(pd.DataFrame(rows))
     assert plot.datatypes["epoch"] == "nominal" and len(plot.data) == len(rows)
-    assert {r["series"] for r in rows} >= {"train acc", "test acc", "drawn test: silhouette", "drawn test: outline"}
+    assert {r["series"] for r in rows} >= {"train acc", "test acc", "drawn test: silhouette"}
     low, high = report_render.y_range(rows)
     assert 0.5 <= low < min(r["accuracy"] for r in rows) and high <= 1.0  # not 0–1: the curves keep their shape
     caption = report_render.phases_caption(phases)
-    assert "phase A: epochs 1–5 at 160 px (only its end recorded" in caption and "phase C: epoch 8 at 224 px" in caption
+    assert caption.startswith("Epochs by phase: A 1–5 at 160 px; B 6–7, C 8 at 224 px.")
+    assert caption.count("Epochs 1–5: this file records only each phase's end") == 1
+
+
+def test_a_series_measured_at_one_epoch_only_is_named_under_the_chart_instead_of_an_invisible_point():
+    from nin.metrics import report_from_record
+
+    record = phased_record()  # the drawn outlines were measured in epoch 8 only
+    report = report_from_record("phased.safetensors", record, None)
+    phases = report_render.training_phases(report, record["run"]["phases"])
+    rows, _ = report_render.curve_rows(report, phases)
+    counts = {series: sum(r["series"] == series for r in rows) for series in {r["series"] for r in rows}}
+    assert "drawn test: outline" not in counts and min(counts.values()) >= 2, counts
+    assert "in the table below rather than on the chart: drawn test: outline." in report_render.phases_caption(phases)
 
 
 

@@ -418,12 +418,12 @@ def row_starve(raw: Raw, flood: str = "occlusion", sessions: int = 40, predicts:
 
 WRONG_VALUES = {
     # name: (api_name, data builder, event_data, words the message must contain)
-    "mlp_at row NaN": ("mlp_at", lambda: lesson_data("mlp_at", row=math.nan), None, "Row must be a whole number from 0 to 53"),
-    "mlp_at row inf": ("mlp_at", lambda: lesson_data("mlp_at", row=math.inf), None, "Row must be a whole number from 0 to 53"),
-    "mlp_at row '13'": ("mlp_at", lambda: lesson_data("mlp_at", row="13"), None, "Row must be a whole number from 0 to 53"),
-    "mlp_at row true": ("mlp_at", lambda: lesson_data("mlp_at", row=True), None, "Row must be a whole number from 0 to 53"),
-    "mlp_at row 13.5": ("mlp_at", lambda: lesson_data("mlp_at", row=13.5), None, "Row must be a whole number from 0 to 53"),
-    "mlp_at row -1": ("mlp_at", lambda: lesson_data("mlp_at", row=-1), None, "Row must be a whole number from 0 to 53"),
+    "mlp_at row NaN": ("mlp_at", lambda: lesson_data("mlp_at", row=math.nan), None, "Row must be a whole number of at least 0"),
+    "mlp_at row inf": ("mlp_at", lambda: lesson_data("mlp_at", row=math.inf), None, "Row must be a whole number of at least 0"),
+    "mlp_at row '13'": ("mlp_at", lambda: lesson_data("mlp_at", row="13"), None, "Row must be a whole number of at least 0"),
+    "mlp_at row true": ("mlp_at", lambda: lesson_data("mlp_at", row=True), None, "Row must be a whole number of at least 0"),
+    "mlp_at row 13.5": ("mlp_at", lambda: lesson_data("mlp_at", row=13.5), None, "Row must be a whole number of at least 0"),
+    "mlp_at row -1": ("mlp_at", lambda: lesson_data("mlp_at", row=-1), None, "Row must be a whole number of at least 0"),
     "mlp_at row null": ("mlp_at", lambda: lesson_data("mlp_at", row=None), None, "row of block2's 26×26 output grid must be a whole number from 0 to 25"),
     "mlp_at block4 row 7": ("mlp_at", lambda: lesson_data("mlp_at", stage="block4", row=7), None, "from 0 to 4"),
     "translate dx '4'": ("translate", lambda: lesson_data("translate", dx="4"), None, "Shift right dx (px of 28) must be a whole number from -8 to 8; got '4'"),

@@ -32,10 +32,10 @@ def diverging(values: np.ndarray, vmax: float) -> np.ndarray:
 
 
 def diverging_cell(value: float, vmax: float) -> tuple[str, str]:
-    """Background and text colour for a signed value: white text only on the saturated ends."""
+    """Background and text colour for a signed value: whichever of black and white reads better on it."""
     r, g, b = diverging(np.array([value]), vmax)[0]
-    strong = vmax > 0 and abs(value) > 0.6 * vmax
-    return f"#{r:02x}{g:02x}{b:02x}", "#fff" if strong else "#000"
+    background = f"#{r:02x}{g:02x}{b:02x}"
+    return background, render.text_on(background)
 
 
 def _signed(value: float, digits: int = 2) -> str:
@@ -221,30 +221,44 @@ element.addEventListener('click', (e) => {
 
 
 def class_maps_click_html(before: np.ndarray, after: np.ndarray, classes: list[int],
-                          class_names: tuple[str, ...] | list[str]) -> str:
-    """Each class's map after the ablation, every cell clickable (data-cell="class,row,col"); zeroed cells
-    are crossed out and show the value they had. The brightest cell of each map is marked data-top-cell."""
+                          class_names: tuple[str, ...] | list[str], clicked=()) -> str:
+    """Each class's map after the ablation, every cell clickable (data-cell="class,row,col"). A cell the user
+    zeroed (`clicked`: (class, row, col) triples) is hatched grey and shows, struck out, the value it had; a cell
+    that is 0 because block4's ReLU cut it (or because earlier channels were zeroed) keeps the colour of 0 and
+    reads "0": the two are different facts and never look alike. The brightest cell of each map is marked
+    data-top-cell."""
     before, after = np.asarray(before, np.float64), np.asarray(after, np.float64)
+    clicked = {tuple(int(v) for v in cell) for cell in clicked}
     vmax = float(before.max()) or 1.0
     cards = []
     for c in classes:
         top = np.unravel_index(int(np.argmax(before[c])), before[c].shape)
+        name = html.escape(class_names[c])
         rows = []
         for r in range(before.shape[1]):
             tds = []
             for k in range(before.shape[2]):
-                zeroed = after[c, r, k] == 0 and before[c, r, k] != 0
-                background, text = render.viridis_cell(float(after[c, r, k]), vmax)
                 extra = " data-top-cell" if (r, k) == top else ""
-                shown = f"<s>{before[c, r, k]:.1f}</s>" if zeroed else f"{after[c, r, k]:.1f}"
-                tds.append(f'<td data-cell="{int(c)},{r},{k}"{extra} class="{"nin-zeroed" if zeroed else ""}" '
-                           f'style="background:{background};color:{text}" title="{html.escape(class_names[c])} '
-                           f'row {r}, column {k}: click to {"restore" if zeroed else "zero"}">{shown}</td>')
+                if (int(c), r, k) in clicked:
+                    tds.append(f'<td data-cell="{int(c)},{r},{k}"{extra} class="nin-zeroed" title="{name} row {r}, '
+                               f'column {k}: zeroed by you (it was {before[c, r, k]:.1f}); click to restore">'
+                               f'<s>{before[c, r, k]:.1f}</s></td>')
+                    continue
+                value = float(after[c, r, k])
+                background, text = render.viridis_cell(value, vmax)
+                relu = value == 0
+                why = "0 after ReLU" if relu else f"{value:.1f}"
+                tds.append(f'<td data-cell="{int(c)},{r},{k}"{extra} class="{"nin-relu-zero" if relu else ""}" '
+                           f'style="background:{background};color:{text}" title="{name} row {r}, column {k}: '
+                           f'{why}; click to zero">{"0" if relu else f"{value:.1f}"}</td>')
             rows.append("<tr>" + "".join(tds) + "</tr>")
         cards.append(f'<figure class="nin-lesson-map nin-clickable" data-class="{int(c)}"><figcaption>'
-                     f'{html.escape(class_names[c])} · mean <b>{after[c].mean():.3f}</b> (was {before[c].mean():.3f})'
+                     f'{name} · mean <b>{after[c].mean():.3f}</b> (was {before[c].mean():.3f})'
                      f'</figcaption><table class="nin-map">{"".join(rows)}</table></figure>')
-    return f'<div class="nin-lesson-maps nin-lesson-clickmaps">{"".join(cards)}</div>'
+    legend = ('<p class="nin-lesson-legend"><span class="nin-key nin-key-zeroed"><s>4.2</s></span> zeroed by you '
+              '(click again to restore) · <span class="nin-key nin-key-relu">0</span> already 0: block4\'s ReLU cut it, '
+              'so zeroing it changes nothing</p>')
+    return f'<div class="nin-lesson-maps nin-lesson-clickmaps">{"".join(cards)}{legend}</div>'
 
 
 def ablation_summary_md(numbers: dict, class_names: tuple[str, ...] | list[str]) -> str:
@@ -323,7 +337,13 @@ def translation_heading_md(survey: dict, example: str, example_kept: bool) -> st
 # The parameter bars themselves are styled by nin.draw.bars.BARS_CSS.
 LESSONS_CSS = """
 .nin-lesson-clickmaps td[data-cell] { cursor: pointer; }
-.nin-lesson-clickmaps td.nin-zeroed { outline: 2px solid #ef4444; outline-offset: -2px; }
+/* A cell the user zeroed: hatched light grey, dark struck-out text, red frame; a ReLU zero keeps the colour of 0. */
+.nin-lesson-clickmaps td.nin-zeroed, .nin-key-zeroed {
+  background: repeating-linear-gradient(135deg, #f3f4f6 0 4px, #d1d5db 4px 6px); color: #111;
+  outline: 2px solid #dc2626; outline-offset: -2px; }
+.nin-key { display: inline-block; min-width: 30px; padding: 0 3px; text-align: center; font-size: 11px; }
+.nin-key-relu { background: #440154; color: #fff; }
+.nin-lesson-legend { font-size: 12px; margin: 2px 0 0 0; flex-basis: 100%; }
 .nin-lesson-clickmaps td[data-cell]:hover { outline: 2px solid #f59e0b; outline-offset: -2px; }
 .nin-lesson-maps { display: flex; flex-direction: column; gap: 10px; }
 .nin-lesson-maprow { display: flex; flex-wrap: wrap; gap: 8px; align-items: flex-start; }

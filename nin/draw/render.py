@@ -178,9 +178,26 @@ def colorbar_html(vmax: float, label: str) -> str:
             f'<span>{vmax:.2f}</span><span class="nin-colorbar-label">{html.escape(label)}</span></div>')
 
 
+def _luminance(hex_rgb: str) -> float:
+    """WCAG relative luminance of "#rrggbb" (or "#rgb")."""
+    if len(hex_rgb) == 4:
+        hex_rgb = "#" + "".join(c * 2 for c in hex_rgb[1:])
+    channels = [int(hex_rgb[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+    r, g, b = (c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels)
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def text_on(background: str) -> str:
+    """Black or white, whichever contrasts more with `background` ("#rrggbb"): at least 4.58:1 on any colour,
+    so a value printed on its colour meets WCAG AA (viridis' middle greens took white text at 3.4:1)."""
+    lum = _luminance(background)
+    return "#000" if (lum + 0.05) / 0.05 >= 1.05 / (lum + 0.05) else "#fff"
+
+
 def viridis_cell(value: float, vmax: float) -> tuple[str, str]:
-    """Background and text colour for a value printed on its viridis colour: dark text on the light end."""
-    return hex_colour(value, vmax), "#000" if value > 0.6 * vmax else "#fff"
+    """Background and text colour for a value printed on its viridis colour."""
+    background = hex_colour(value, vmax)
+    return background, text_on(background)
 
 
 def map_table_html(values: np.ndarray, vmax: float, colours=viridis_cell, digits: int = 1) -> str:
@@ -272,14 +289,18 @@ def gap_panel_html(class_maps: np.ndarray, logits: np.ndarray, probs: np.ndarray
 GAP_PANEL_CSS = """
 .nin-gap-summary { font-size: 15px; line-height: 1.5; margin: 0 0 10px 0; }
 .nin-gap-body { display: flex; flex-wrap: wrap; gap: 16px; align-items: flex-start; }
-.nin-cards { display: grid; grid-template-columns: repeat(5, minmax(0, 1fr)); gap: 8px; flex: 3 1 560px; }
+/* The maps take most of the width: five cells of "10.1" need ~170 px a map; the bars fit in less. */
+.nin-cards { display: grid; grid-template-columns: repeat(5, minmax(0, 1fr)); gap: 8px; flex: 3 1 680px; }
 .nin-card { border: 2px solid transparent; border-radius: 8px; padding: 4px; background: var(--block-background-fill); }
 .nin-card-top { border-color: #f59e0b; box-shadow: 0 0 0 2px rgba(245, 158, 11, .35); }
 .nin-card-title { font-weight: 600; font-size: 13px; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
-.nin-map { border-collapse: collapse; width: 100%; table-layout: fixed; margin: 2px 0; }
-.nin-map td { font-size: 11px; text-align: center; padding: 0; height: 20px; border: none; font-variant-numeric: tabular-nums; }
+/* A 1px gap between cells and a little padding: neighbouring values ("10.1", "12.9") never run together. */
+.nin-map { border-collapse: separate; border-spacing: 1px; width: 100%; table-layout: fixed; margin: 2px 0;
+           border: none; padding: 0; }  /* Gradio's prose tables are padded: 20 px fewer for the values */
+.nin-map td { font-size: 11px; text-align: center; padding: 0 1px; height: 20px; border: none;
+              font-variant-numeric: tabular-nums; letter-spacing: -0.02em; }
 .nin-card-stats { font-size: 12px; }
-.nin-bars { flex: 2 1 300px; font-size: 13px; }
+.nin-bars { flex: 1 1 260px; font-size: 13px; }
 .nin-bars-title { font-weight: 600; margin-bottom: 4px; }
 .nin-colorbar { display: flex; align-items: center; gap: 6px; font-size: 12px; margin-top: 8px; }
 .nin-ramp { display: inline-block; width: 160px; height: 10px; border-radius: 2px; }

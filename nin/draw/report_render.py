@@ -104,7 +104,9 @@ def epoch_label(phase: Phase, k: int | None, size: int) -> str:
 def curve_rows(report: Report, phases: list[Phase]) -> tuple[list[dict], list[str]]:
     """Long-form rows for gr.LinePlot (x "epoch" as an ordered label, y "accuracy", color "series") over every
     phase, and the x labels in order: train and test accuracy per epoch, the drawn test set per style where it
-    was measured, a phase known only by its end as one test point, and the human and d2l lines for context."""
+    was measured, a phase known only by its end as one test point, and the human and d2l lines for context.
+    A series measured at one epoch only is left out (a line plot draws one point as nothing, yet lists it in
+    its legend); `phases_caption` names it, and the table of every epoch shows it."""
     rows, order = [], []
     for phase in phases:
         if not phase.points:
@@ -120,11 +122,27 @@ def curve_rows(report: Report, phases: list[Phase]) -> tuple[list[dict], list[st
             rows.append({"epoch": label, "accuracy": p.test_acc, "series": "test acc"})
             for style, acc in p.drawn_acc.items():
                 rows.append({"epoch": label, "accuracy": float(acc), "series": f"drawn test: {style}"})
+    single = set(single_point_series(phases))
+    rows = [r for r in rows if r["series"] not in single]
     if order:
         for name, value, _ in CONTEXT:
             rows += [{"epoch": order[0], "accuracy": value, "series": name},
                      {"epoch": order[-1], "accuracy": value, "series": name}]
     return rows, order
+
+
+def single_point_series(phases: list[Phase]) -> list[str]:
+    """The chart's series with one point only, in the order they appear (test acc counts each phase's end)."""
+    counts: dict[str, int] = {}
+    for phase in phases:
+        if not phase.points:
+            if phase.end_test_acc is not None:
+                counts["test acc"] = counts.get("test acc", 0) + 1
+            continue
+        for p in phase.points:
+            for series in ("train acc", "test acc", *(f"drawn test: {style}" for style in p.drawn_acc)):
+                counts[series] = counts.get(series, 0) + 1
+    return [series for series, count in counts.items() if count == 1]
 
 
 def y_range(rows: list[dict]) -> list[float]:
@@ -136,15 +154,42 @@ def y_range(rows: list[dict]) -> list[float]:
     return [max(0.0, low), min(1.0, high)]
 
 
+def _spans(numbers: list[int]) -> str:
+    """[1, 2, 3, 5, 8, 9] -> "1–3, 5, 8–9"."""
+    runs: list[list[int]] = []
+    for n in numbers:
+        if runs and n == runs[-1][1] + 1:
+            runs[-1][1] = n
+        else:
+            runs.append([n, n])
+    return ", ".join(str(a) if a == b else f"{a}–{b}" for a, b in runs)
+
+
 def phases_caption(phases: list[Phase]) -> str:
-    """Where each phase starts and at what input size, in one line under the chart."""
-    parts = []
+    """Where each phase starts and at what input size, then, once each, which epochs the file records by a
+    phase's end only and which series are in the table rather than on the chart (one point each)."""
+    groups: list[tuple[int, list[str]]] = []  # runs of phases at one input size: the size is said once a run
     for phase in phases:
-        span = f"epoch{'' if phase.epochs == 1 else 's'} {epoch_span(phase)}"
-        what = f"phase {phase.name}: " if phase.name else ""
-        note = "" if phase.points else " (only its end recorded in this file)"
-        parts.append(f"{what}{span} at {phase.input_size} px{note}")
-    return "; ".join(parts) + "."
+        item = f"{phase.name} {epoch_span(phase)}" if phase.name else epoch_span(phase)
+        if groups and groups[-1][0] == phase.input_size:
+            groups[-1][1].append(item)
+        else:
+            groups.append((phase.input_size, [item]))
+    named = any(phase.name for phase in phases)
+    caption = ("Epochs by phase: " if named else "Epochs ") + "; ".join(
+        f"{', '.join(items)} at {size} px" for size, items in groups) + "."
+    ends_only = [n for phase in phases if not phase.points
+                 for n in range(phase.first_epoch, phase.first_epoch + phase.epochs)]
+    if ends_only and len(ends_only) < sum(phase.epochs for phase in phases):
+        caption += (f" Epochs {_spans(ends_only)}: this file records only each phase's end, one test accuracy "
+                    "per phase.")
+    elif ends_only:
+        caption += " This file records only each phase's end, one test accuracy per phase."
+    single = single_point_series(phases)
+    if single:
+        caption += (f" Measured at one epoch only, so in the table below rather than on the chart: "
+                    f"{', '.join(single)}.")
+    return caption
 
 
 def summary_html(report: Report, phases: list[Phase] | None = None) -> str:
@@ -313,7 +358,10 @@ REPORT_CSS = """
 .nin-rep-table { border-collapse: collapse; font-variant-numeric: tabular-nums; }
 .nin-rep-table th, .nin-rep-table td { padding: 2px 8px; text-align: right; border-bottom: 1px solid var(--border-color-primary, #e5e7eb); }
 .nin-rep-note { font-size: 12px; margin: 4px 0; }
+/* The value column fits "91.64%" in bold: a fixed 46 px drew it over its own note. */
+.nin-rep .nin-bar-row { grid-template-columns: minmax(84px, 150px) 1fr max-content minmax(0, 220px); }
 @media (max-width: 640px) {
+  .nin-rep .nin-bar-row { grid-template-columns: 84px 1fr max-content; }
   .nin-cm-cell { min-width: 30px; height: 30px; font-size: 12px; }
 }
 """

@@ -3,8 +3,9 @@
 What it is: one `gr.HTML(html_template=…, css_template=…, js_on_load=…, server_functions=[live])` with no
 build step and nothing loaded from outside (it works offline). In the browser, pointer events draw white ink on
 black (mouse, pen and touch alike, `touch-action: none` so a finger draws instead of scrolling), on a square
-whose backing store follows the screen's pixel ratio. Three brush sizes, an eraser, undo per stroke, clear,
-and the drawing examples, which load into the canvas to be drawn over; every control is a labelled button.
+whose backing store follows the screen's pixel ratio. Three brush sizes, an eraser, undo per stroke (also
+Ctrl+Z or Cmd+Z anywhere on the page while the canvas is on screen), clear (back to the brush), and the
+drawing examples, which load into the canvas to be drawn over; every control is a labelled button.
 
 While the pen moves the page keeps at most one live call in flight and always sends the latest drawing: the
 ink, downsampled to EXPORT_SIDE px and sent as a PNG data URL (1-6 KB), goes to `live`, one POST to
@@ -13,7 +14,10 @@ in place: the top class and % (in an aria-live element), the probability bars, t
 saw, and the GAP strip, block4's ten 5x5 class maps with their means. About IDLE_MS after the pen lifts, the
 same ink goes through the ordinary queued event (`drawn`) for the full explanation; an answer older than one
 already shown is never shown, on the page (sequence numbers) or from the server (`DrawingCanvas.drawn` skips a
-drawing a newer live call has replaced). `predict_sketch` is the API's way in: a drawing as an image file.
+drawing a newer live call has replaced). Until that explanation arrives the page marks the body
+(`data-nin-drawing`) and fades the pictures below, which still show the drawing as it was. Opening the Draw tab
+again (after an upload or an example) sends the drawing on the canvas for its full explanation at once, so it
+is the page's one current input again. `predict_sketch` is the API's way in: a drawing as an image file.
 
 What it is not: the numbers (nin.serve.live), the bounds of the live calls (nin.ui.limits.LiveGate), the
 page's layout around it (nin.ui.page) or the full explanation's pictures (nin.ui.events, nin.serve.pipeline).
@@ -89,8 +93,8 @@ def html_template() -> str:
     <button type="button" class="nin-cv-btn" data-act="clear" aria-label="Clear" title="Clear">Clear</button>
   </div>
   <div class="nin-cv-body">
-    <div class="nin-cv-pad"><canvas class="nin-cv-ink" role="img" aria-label="Drawing canvas: draw a garment in white
-      with the mouse, a pen or a finger"></canvas></div>
+    <div class="nin-cv-pad"><canvas class="nin-cv-ink" role="img" tabindex="0" aria-label="Drawing canvas: draw a garment
+      in white with the mouse, a pen or a finger; Ctrl+Z undoes a stroke"></canvas></div>
     <div class="nin-cv-panel">
       <div class="nin-cv-top"><canvas class="nin-cv-seen" width="28" height="28" role="img"
         aria-label="The 28×28 image the network sees"></canvas>
@@ -114,7 +118,8 @@ CSS_TEMPLATE = """
               border: 1px solid var(--border-color-primary); border-radius: 6px; font-size: 14px;
               background: var(--button-secondary-background-fill); color: var(--body-text-color); cursor: pointer; }
 .nin-cv-btn[aria-pressed="true"] { background: #f59e0b; border-color: #d97706; color: #111; }
-.nin-cv-btn:focus-visible, .nin-cv-example:focus-visible { outline: 3px solid #2563eb; outline-offset: 1px; }
+.nin-cv-btn:focus-visible, .nin-cv-example:focus-visible, .nin-cv-ink:focus-visible { outline: 3px solid #2563eb;
+  outline-offset: 1px; }
 .nin-cv-dot { display: inline-block; border-radius: 50%; background: currentColor; }
 .nin-cv-body { display: flex; flex-wrap: wrap; gap: 12px; align-items: flex-start; }
 .nin-cv-pad { flex: 0 0 auto; width: min(100%, 340px); aspect-ratio: 1 / 1; background: #000; border-radius: 4px;
@@ -172,6 +177,8 @@ const bars = [...root.querySelectorAll('.nin-cv-bar')], maps = [...root.querySel
 const out = document.createElement('canvas'); out.width = out.height = EXPORT;
 const octx = out.getContext('2d', {willReadFrequently: true});
 const stats = root.ninStats = {moves: [], answers: [], fulls: [], refusals: [], inkChars: []};
+// Whether the last full explanation asked for is of the drawing on screen (nothing drawn or sent since).
+root.ninSettled = () => !current && !dirty && !inflight && !waitTimer && fullSent === seq;
 
 let steps = [];          // strokes {size, erase, points} and loaded examples {image}, oldest first
 let current = null, pointerId = null, brush = %(brush)d, erasing = false;
@@ -208,7 +215,8 @@ function at(e) {
 }
 canvas.addEventListener('pointerdown', (e) => {
   if (current || (e.pointerType === 'mouse' && e.button !== 0)) return;
-  e.preventDefault();
+  e.preventDefault();  // no text selection, no scrolling; which also keeps the focus where it was, so take it
+  canvas.focus({preventScroll: true});
   canvas.setPointerCapture(e.pointerId);
   pointerId = e.pointerId;
   current = {size: brush, erase: erasing, points: [at(e)]};
@@ -250,10 +258,19 @@ function restart() { generation += 1; render(ctx, canvas.width); changed(); }
 function undo() { if (!current && steps.length) { steps.pop(); restart(); } }
 root.querySelector('[data-act="undo"]').addEventListener('click', undo);
 root.querySelector('[data-act="clear"]').addEventListener('click', () => {
-  if (!current) { steps = []; showEmpty(PROMPT); restart(); }  // the prediction goes at once, not on the next answer
+  if (current) return;
+  steps = []; showEmpty(PROMPT); restart();  // the prediction goes at once, not on the next answer
+  // A blank square starts with the brush: an eraser left selected would draw nothing on it.
+  if (erasing) { erasing = false; pick(root.querySelector('[data-size="' + brush + '"]')); }
 });
-root.addEventListener('keydown', (e) => {
-  if ((e.ctrlKey || e.metaKey) && !e.shiftKey && e.key.toLowerCase() === 'z') { e.preventDefault(); undo(); }
+// Ctrl+Z / Cmd+Z anywhere on the page while the canvas is on screen (focus usually stays on the page's body after
+// drawing), except in a text field, whose own undo it is.
+document.addEventListener('keydown', (e) => {
+  if (!(e.ctrlKey || e.metaKey) || e.shiftKey || e.altKey || e.key.toLowerCase() !== 'z') return;
+  const t = e.target;
+  if (t instanceof Element && t !== canvas && t.closest('input, textarea, select, [contenteditable=""], [contenteditable="true"]')) return;
+  if (canvas.offsetParent === null) return;  // the Draw tab is not the one shown
+  e.preventDefault(); undo();
 });
 root.querySelectorAll('.nin-cv-example').forEach((b) => b.addEventListener('click', () => {
   const img = new Image();
@@ -320,6 +337,9 @@ function show(a) {
 function changed() {
   stats.moves.push(performance.now());
   if (stats.moves.length > 4000) stats.moves.splice(0, 2000);
+  // The pictures below the canvas now show an older drawing until the full explanation arrives: the page fades
+  // them (PAGE_CSS) and `drawn`'s follow-up (SETTLED_JS) lifts the mark once nothing newer is on its way.
+  document.body.dataset.ninDrawing = 'ahead';
   dirty = true;
   clearTimeout(idleTimer);
   pump();
@@ -348,6 +368,17 @@ async function pump() {  // one call in flight; when it answers, the drawing as 
   if (stats.answers.length > 4000) stats.answers.splice(0, 2000);
   if (dirty) pump(); else armIdle();
 }
+// One current input: when the Draw tab is opened again (after an upload or an example), the drawing on the canvas
+// becomes the page's input again, so every panel describes what the canvas shows; a blank canvas clears them.
+new MutationObserver((records) => {
+  for (const r of records) {
+    if (r.target.id === 'tab-draw-button' && r.oldValue !== 'true' && r.target.getAttribute('aria-selected') === 'true') {
+      clearTimeout(idleTimer);
+      fullSent = seq;
+      trigger('drawn', {ink: ink(), seq: seq});
+    }
+  }
+}).observe(document.body, {subtree: true, attributes: true, attributeFilter: ['aria-selected'], attributeOldValue: true});
 function armIdle() {  // the pen is up and the drawing has stayed the same for IDLE_MS: the full explanation
   clearTimeout(idleTimer);
   if (current) return;
@@ -359,6 +390,14 @@ function armIdle() {  // the pen is up and the drawing has stayed the same for I
   }, IDLE_MS);
 }
 """
+
+
+# After each full explanation of a drawing (in the browser, no request): the pictures below are of the drawing
+# on screen again, unless the pen has moved since.
+SETTLED_JS = """() => {
+  const root = document.querySelector('#canvas .nin-cv');
+  if (root && root.ninSettled && root.ninSettled()) delete document.body.dataset.ninDrawing;
+}"""
 
 
 def js_on_load() -> str:
@@ -471,7 +510,7 @@ class DrawingCanvas:
             return events.view_outputs(prediction, model_key, cam_index, channels)
 
         self.html.drawn(drawn, settings, outputs, api_name="drawn", api_visibility="private",
-                        trigger_mode="always_last", **model_events)
+                        trigger_mode="always_last", **model_events).then(None, js=SETTLED_JS)
         gr.on([], predict_sketch, [upload, *settings], outputs, api_name="predict_sketch", **model_events)
 
 

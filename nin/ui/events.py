@@ -168,11 +168,20 @@ class PredictionEvents:
                 self.recent_uploads.popitem(last=False)
             if last is not None and last[0] == image and time.monotonic() - last[1] < SAME_UPLOAD_S:
                 return gr.skip()  # the same file again within SAME_UPLOAD_S: Gradio's double change event
+        return self.predict_or_clear(image, model_key, cam_class, channels)
+
+    def predict_or_clear(self, image: str | None, model_key: str, cam_class: str, channels: str):
+        """/predict for the page: a refused file clears the result and the upload box, said once in a toast."""
         try:
             return self.predict(image, model_key, cam_class, channels)
         except gr.Error as exc:  # already logged once by nin.ui.limits.refuse
             gr.Warning(exc.message)
             return {**self.empty_outputs(exc.message), self.page.upload: None}
+
+    def upload_shown(self, image: str | None, model_key: str, cam_class: str, channels: str):
+        """The Upload tab was opened: the picture in its box is the page's input again, so every panel
+        describes what the box shows; an empty box clears them and says what to do (one current input)."""
+        return self.predict_or_clear(image, model_key, cam_class, channels)
 
     @guarded("switching the weights")
     def rerun(self, state: dict | None, model_key: str, cam_class: str, channels: str):

@@ -238,7 +238,7 @@ class LessonEvents:
         return {
             ablation.json: numbers,
             ablation.maps: lesson_render.class_maps_click_html(result.class_maps_before, result.class_maps_after,
-                                                               shown, CLASS_NAMES),
+                                                               shown, CLASS_NAMES, clicked=result.cells),
             ablation.logits: lesson_render.logits_table_html(result.logits_before, result.logits_after, CLASS_NAMES,
                                                              result.probs_before, result.probs_after),
             ablation.result: lesson_render.ablation_summary_md(numbers, CLASS_NAMES),

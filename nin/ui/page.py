@@ -60,6 +60,10 @@ CSS = BARS_CSS + GAP_PANEL_CSS + lesson_render.LESSONS_CSS + report_render.REPOR
 @media (max-width: 640px) {
   #title h1 { font-size: 26px; }
   #status { font-size: 15px; }
+  /* On a phone the upload box's label wraps to two lines: in the flow above the picture, not over its top. */
+  #upload [data-testid="block-label"] { position: static; max-width: calc(100% - 76px); }
+  #upload { height: 344px !important; display: flex; flex-direction: column; }  /* 300 px and the label's lines */
+  #upload > .image-container { flex: 1 1 auto; min-height: 0; height: auto; }  /* its buttons stay inside */
   #ablation-logits, #translation-logits { min-width: 100% !important; }  /* the table gets its own line */
   #shift-x, #shift-y, #translation-maps { min-width: 100% !important; }  /* one slider a line: its label stays on one line */
 }
@@ -190,6 +194,7 @@ class Page:
     state: gr.State                # the session's input: {"preprocessed", "model"} or None
     drawing: DrawingCanvas         # the Draw tab's canvas (its gr.HTML is drawing.html)
     upload: UploadImage
+    upload_shown: gr.Button        # hidden: the browser clicks it when the user opens the Upload tab
     status: gr.Markdown
     model: gr.Radio
     label: gr.Label
@@ -272,6 +277,9 @@ def build_page(pipeline: Pipeline, *, reports: dict[str, metrics.Report], parame
             with gr.Tabs():
                 drawing = build_draw_tab(pipeline)
                 upload = build_upload_tab()
+            # Hidden: the page's script (nin/ui/page_js.py) clicks it when the user opens the Upload tab, whose
+            # picture then becomes the input again (or, with none, the panels are cleared).
+            upload_shown = gr.Button("Show the upload's prediction", visible="hidden", elem_id="upload-shown")
             status = gr.Markdown("Loading the canvas…", elem_id="status", label="Status", show_label=False)
             model_choices = [(loaded.label, key) for key, loaded in pipeline.models.items()]
             model = gr.Radio(model_choices, value=pipeline.default_key, label="Weights",
@@ -293,7 +301,7 @@ def build_page(pipeline: Pipeline, *, reports: dict[str, metrics.Report], parame
         confusions = build_report_tab(reports)
 
     return Page(
-        state=state, drawing=drawing, upload=upload,
+        state=state, drawing=drawing, upload=upload, upload_shown=upload_shown,
         status=status, model=model, label=label, input28=input28, input224=input224, steps=steps, gap=gap,
         cam_class=cam_class, cam=cam, cam_caption=cam_caption, channels=channels, features=features, mlp=mlp,
         parameters_tab=parameters_tab, parameters_json=parameters_json, ablation=ablation, translation=translation,
@@ -396,13 +404,15 @@ def build_mlp_tab() -> MlpPanel:
         gr.Markdown("### A 1×1 convolution is a per-pixel MLP\nEach NiN block is a spatial conv followed by two "
                     "1×1 convs. A 1×1 conv never looks at neighbours: at every pixel it multiplies that pixel's "
                     "channel vector by one weight matrix. **Click a pixel of the block's output** (or type a row "
-                    "and column) and the page recomputes that pixel by hand as `relu(W2 @ relu(W1 @ x + b1) + b2)`"
+                    "and column and press Enter) and the page recomputes that pixel by hand as `relu(W2 @ relu(W1 @ x + b1) + b2)`"
                     f" and compares it with the network. {LESSON_NOTE}")
         with gr.Row():
             stage = gr.Radio(list(STAGE_SIDES), value="block2", label="Block", elem_id="mlp-stage")
-            largest = max(STAGE_SIDES.values()) - 1
-            row = gr.Number(value=13, precision=0, minimum=0, maximum=largest, label="Row", elem_id="mlp-row")
-            col = gr.Number(value=13, precision=0, minimum=0, maximum=largest, label="Column", elem_id="mlp-col")
+            # No maximum here: the range depends on the chosen block (0-53 for block1, 0-4 for block4), so the
+            # handler checks it and names the chosen block's range; one fixed maximum would name block1's on
+            # block4, and refuse every later event (another block, a click) while a bad value sits in the box.
+            row = gr.Number(value=13, precision=0, minimum=0, label="Row", elem_id="mlp-row")
+            col = gr.Number(value=13, precision=0, minimum=0, label="Column", elem_id="mlp-col")
             go = gr.Button("Recompute", elem_id="mlp-go", scale=0, min_width=120)
             shown = gr.State("block2")  # the block whose grid the row and column boxes refer to
         result = gr.Markdown(elem_id="mlp-result")

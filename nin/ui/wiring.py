@@ -45,6 +45,10 @@ def wire(demo: gr.Blocks, page: Page, predictions: PredictionEvents, lessons: Le
     gr.on([], predictions.predict, [page.upload, *settings], outputs, api_name="predict", **model_events)
     page.upload.change(predictions.upload_page, [page.upload, *settings], [*outputs, page.upload],
                        api_name="upload_page", api_visibility="private", **model_events)
+    # One current input: opening the Upload tab makes its picture the input again (the canvas does the same
+    # for its drawing when the Draw tab is opened), so no panel describes an input that is not on screen.
+    page.upload_shown.click(predictions.upload_shown, [page.upload, *settings], [*outputs, page.upload],
+                            api_name="upload_shown", api_visibility="private", **model_events)
     # The canvas answers live by itself; about 300 ms after the pen lifts it asks for the full explanation
     # (a private queued event), and /predict_sketch takes a drawing as an image file (nin/ui/canvas.py).
     page.drawing.wire(predictions, settings, outputs, page.upload, model_events)
@@ -65,7 +69,8 @@ def wire_lessons(page: Page, handlers: LessonEvents, model_events: dict) -> None
     image yet (the page event says "draw or upload something first"). A new input refreshes only the lesson
     on screen, in one event: every event is a queue round trip, and the browser fires state.change on each
     prediction, so one listener per lesson would cost each stroke eight extra requests. Number boxes and
-    sliders react to typing, Enter and arrow keys (`input`, always the latest value).
+    sliders react to typing, Enter and arrow keys (`input`, always the latest value); the MLP's row and column
+    boxes to Enter.
     """
     state, mlp, ablation, translation, gradcam = page.state, page.mlp, page.ablation, page.translation, page.gradcam
     private = dict(api_visibility="private", show_progress="hidden")
@@ -99,8 +104,9 @@ def wire_lessons(page: Page, handlers: LessonEvents, model_events: dict) -> None
         panel.tab.select(refresh, [state, *panel.controls], panel.outputs, **lesson_events)
         wired[panel.tab.id] = lesson
 
-    add(Lesson(mlp, handlers.mlp_at, handlers.mlp_lesson,
-                [mlp.go.click, mlp.row.submit, mlp.col.submit, mlp.row.input, mlp.col.input]))
+    # The row and column boxes answer Enter (and Recompute), not every keystroke: typing "25" is not a
+    # request for row 2 first, and a value out of range is said once.
+    add(Lesson(mlp, handlers.mlp_at, handlers.mlp_lesson, [mlp.go.click, mlp.row.submit, mlp.col.submit]))
     mlp.stage.change(handlers.mlp_restage, [state, *mlp.controls, mlp.shown], [*mlp.outputs, mlp.row, mlp.col],
                      api_name="mlp_restage", **lesson_events)
     mlp.map.select(handlers.mlp_click, [state, mlp.stage], [*mlp.outputs, mlp.row, mlp.col], api_name="mlp_click",
