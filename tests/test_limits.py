@@ -22,6 +22,7 @@ import pytest
 
 from nin.dev.bench_load import rss_mb
 from nin.ui.limits import EVENT_BODY_LIMIT, MAX_PENDING_PER_SESSION, QUOTE
+from nin.ui.quiet import quiet
 from tools import attack
 
 pytest.importorskip("gradio_client")
@@ -145,6 +146,7 @@ def test_a_5_mb_value_costs_under_20_kb_of_log_and_a_short_message(raw, session,
 
 
 def test_a_30_kb_value_under_the_body_limit_is_quoted_in_at_most_60_characters(raw, session, capfd):
+    quiet.reset()  # a fresh second of the log: refusals are logged once a second per kind
     capfd.readouterr()
     answer = attack.row_huge_value(raw, session, 30_000)
     out, err = capfd.readouterr()
@@ -186,6 +188,7 @@ def test_the_largest_legitimate_call_fits_under_the_body_limit(app_url, session)
 
 
 def test_a_refused_value_logs_one_short_line_and_no_traceback(raw, session, capfd):
+    quiet.reset()  # a fresh second of the log: refusals are logged once a second per kind
     capfd.readouterr()
     answer = raw.call("mlp_at", [None, "block2", math.nan, 3], session)
     out, err = capfd.readouterr()
@@ -310,11 +313,11 @@ def test_the_cache_keeps_its_budget_by_deleting_the_oldest_files_first(tmp_path)
 @pytest.fixture
 def trusted_proxy():
     """The server trusts X-Forwarded-For as a Space's proxy writes it, for one test."""
-    from nin.ui import limits
+    from nin.ui import callers
 
-    limits.CLIENT_HEADER = "x-forwarded-for"
+    callers.CLIENT_HEADER = "x-forwarded-for"
     yield
-    limits.CLIENT_HEADER = None
+    callers.CLIENT_HEADER = None
 
 
 @pytest.mark.slow

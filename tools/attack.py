@@ -122,12 +122,27 @@ class Raw:
         answer.seconds = time.perf_counter() - start
         return answer
 
-    def live(self, ink, session: str | None = None, seq: int = 1) -> tuple[httpx.Response, float]:
-        """One live call of the drawing canvas (POST /component_server, outside the queue), and its seconds."""
+    def open_session(self, session: str | None = None, client: str | None = None) -> str:
+        """A session the server holds, as a page's load event makes one (the page calls /ready on load)."""
+        session = session or new_session()
+        opened = self.__dict__.setdefault("opened", set())
+        if session not in opened:
+            answer = self.call("ready", [], session, client=client)
+            if not answer.success:
+                raise RuntimeError(f"/ready failed: {answer.message or answer.status}")
+            opened.add(session)
+        return session
+
+    def live(self, ink, session: str | None = None, seq: int = 1, opened: bool = True,
+             client: str | None = None) -> tuple[httpx.Response, float]:
+        """One live call of the drawing canvas (POST /component_server, outside the queue), and its seconds.
+        The session is opened first, as the page's is, unless `opened` is False (a hash the server never saw)."""
+        if opened:
+            session = self.open_session(session, client)
         body = {"component_id": self.components["canvas"], "fn_name": "live", "session_hash": session or new_session(),
                 "data": {"ink": ink, "seq": seq}}
         start = time.perf_counter()
-        response = self.http.post(f"{self.url}{PREFIX}/component_server/", json=body)
+        response = self.http.post(f"{self.url}{PREFIX}/component_server/", json=body, headers=forwarded(client))
         return response, time.perf_counter() - start
 
     def session_with_image(self) -> str:
@@ -241,9 +256,9 @@ def row_live_payload(raw: Raw, ink) -> Answer:
 
 
 def row_live_flood(raw: Raw, seconds: float = 6.0, threads: int = 16, predicts: int = 6) -> dict:
-    """`threads` clients calling the canvas's live function back to back, each under a new session id every call
-    (so the per-session bound does not apply), while another session sends `predicts` /predict one after
-    another: the live calls' answers and refusals, and /predict's latency beside its latency on an idle server."""
+    """`threads` clients calling the canvas's live function back to back, each on a session of its own, while
+    another session sends `predicts` /predict one after another: the live calls' answers and refusals, and
+    /predict's latency beside its latency on an idle server."""
     import concurrent.futures
     import statistics
 
@@ -256,9 +271,10 @@ def row_live_flood(raw: Raw, seconds: float = 6.0, threads: int = 16, predicts: 
     def flood() -> None:
         with httpx.Client(timeout=30) as http:
             flooder = Raw.__new__(Raw)
-            flooder.url, flooder.http, flooder.components = raw.url, http, raw.components
+            flooder.url, flooder.http, flooder.components, flooder.fn_ids = raw.url, http, raw.components, raw.fn_ids
+            session = flooder.open_session()
             while time.monotonic() < stop_at:
-                response, _ = flooder.live(ink)
+                response, _ = flooder.live(ink, session)
                 body = response.json() if response.status_code == 200 else {}
                 with lock:
                     counts["answered" if "probs" in body else "refused" if "error" in body else "other"] += 1
