@@ -496,12 +496,14 @@ def measured(pid: int | None, log: Path | None, run) -> tuple:
     return result, seconds, grown, logged
 
 
-def run_all(url: str, pid: int | None = None, log: Path | None = None) -> list[Row]:
+def run_all(url: str, pid: int | None = None, log: Path | None = None, only: str | None = None) -> list[Row]:
     raw = Raw(url)
     session = raw.session_with_image()
     rows = []
 
     def add(request: str, run, describe) -> None:
+        if only and not any(part in request for part in only.split("|")):
+            return
         result, seconds, grown, logged = measured(pid, log, run)
         said, size, extra = describe(result)
         rows.append(Row(request, round(seconds, 2), grown, size, logged, said[:120], extra))
@@ -552,7 +554,7 @@ def run_all(url: str, pid: int | None = None, log: Path | None = None) -> list[R
         lambda r: (f"{r['accepted']} accepted, {r['refused']} refused (429)", 0, r))
     add("4 clients x 30 uploads of 1 MB", lambda: row_upload_flood(raw),
         lambda r: (f"{r['accepted']} stored ({r['stored_mb']:.0f} MB), {r['refused']} refused (429)", 0, r))
-    time.sleep(15)  # the joined events above run first
+    time.sleep(0 if only else 15)  # the joined events above run first
     add("40 /occlusion (patch 4) from one address, /predict from another",
         lambda: row_starve(raw),
         lambda r: (f"flood {r['flood_accepted']} joined, {r['flood_refused']} refused; /predict p95 "
@@ -561,13 +563,18 @@ def run_all(url: str, pid: int | None = None, log: Path | None = None) -> list[R
         lambda: row_starve(raw, flood="explore", sessions=100),
         lambda r: (f"flood {r['flood_accepted']} joined, {r['flood_refused']} refused; /predict p95 "
                    f"{r['predict_p95_s']:.2f} s, max {r['predict_max_s']:.2f} s", 0, r))
-    for name, (answer, words) in measured(pid, log, lambda: row_wrong_values(raw, session))[0].items():
+    wrong = {} if only else measured(pid, log, lambda: row_wrong_values(raw, session))[0]
+    for name, (answer, words) in wrong.items():
         rows.append(Row(name, round(answer.seconds, 2), None, answer.response_bytes, None,
                         answer.message[:120] or f"HTTP {answer.status}", {"expected": words}))
+    from tools import attack_server  # the server around the page: routes, connections, sessions, live fairness
+
+    attack_server.server_rows(raw, add)
     # Last: the joined events run after their joins were answered, and would load the rows after them.
     add("150 /predict (All channels) on one session, never read", lambda: row_unread_predicts(raw),
         lambda r: (f"{r['accepted']} joined, {r['refused']} refused (429), slowest join {r['slowest_join_s']:.2f} s",
                    0, r))
+    attack_server.held_connections_row(raw, add)  # after everything: it fills the server's connections
     raw.close()
     return rows
 
@@ -587,18 +594,21 @@ def main() -> None:
     where.add_argument("--url", help="an app already running on this machine")
     parser.add_argument("--pid", type=int, help="with --url: the server's process id, to read its memory")
     parser.add_argument("--startup-timeout", type=float, default=300)
+    parser.add_argument("--app", default="app.py", help="with --launch: the app file to start (another checkout's "
+                                                         "app.py measures its code with these rows)")
+    parser.add_argument("--only", help="run only the rows whose request contains one of these texts (a|b|c)")
     args = parser.parse_args()
     server, pid, log = None, args.pid, None
     with tempfile.TemporaryDirectory() as workdir:
         if args.launch:  # as on a Space: the caller's address from X-Forwarded-For, which the rows set
             os.environ.setdefault("NIN_CLIENT_HEADER", "x-forwarded-for")
             log = Path(workdir) / "server.log"
-            server, url = launch(args.startup_timeout, log=log)
+            server, url = launch(args.startup_timeout, script=args.app, log=log)
             pid = server.pid
         else:
             url = loopback_url(args.url)
         try:
-            rows = run_all(url, pid, log)
+            rows = run_all(url, pid, log, args.only)
         finally:
             if server is not None:
                 stop(server)

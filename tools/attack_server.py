@@ -114,9 +114,10 @@ def row_half_sent(raw: Raw, what: str, limit_s: float = 30.0) -> dict:
             "answer": received.split(b"\r\n", 1)[0].decode("latin-1")}
 
 
-def row_held_connections(raw: Raw, count: int = 20_000, hold_s: float = 3.0) -> dict:
-    """`count` connections opened as fast as possible, each sending half its headers, held `hold_s` seconds:
-    how many the server kept open, refused (503) or closed, and whether it still answered meanwhile."""
+def row_held_connections(raw: Raw, count: int = 20_000, hold_s: float = 3.0, open_s: float = 30.0) -> dict:
+    """`count` connections opened as fast as possible (for at most `open_s` seconds), each sending half its
+    headers, held `hold_s` seconds: how many the server kept open, refused (503) or closed, and whether it still
+    answered meanwhile. This process raises its own file limit to its hard limit to hold them."""
     import resource
 
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -127,8 +128,10 @@ def row_held_connections(raw: Raw, count: int = 20_000, hold_s: float = 3.0) -> 
     start = time.monotonic()
     try:
         for _ in range(count):
+            if time.monotonic() - start > open_s:
+                break
             try:
-                sock = socket.create_connection(address, timeout=2)
+                sock = socket.create_connection(address, timeout=0.5)
                 sock.sendall(HALF_SENT["half the headers"])
                 sock.setblocking(False)
                 sockets.append(sock)
@@ -191,7 +194,8 @@ def row_fresh_hash_live_calls(raw: Raw, calls: int = 2100, threads: int = 8) -> 
 
 def row_fresh_session_joins(raw: Raw, joins: int = 2200, client: str = "10.7.7.7", threads: int = 8) -> dict:
     """A victim session with an image; then `joins` joins of the cheap /ready event from one address, each under a
-    fresh session hash: how many were accepted, and whether the victim's session is kept."""
+    fresh session hash (one refused because the queue is full is sent again): how many were accepted, and
+    whether the victim's session is kept."""
     victim = raw.session_with_image()
     statuses = []
 
@@ -199,8 +203,13 @@ def row_fresh_session_joins(raw: Raw, joins: int = 2200, client: str = "10.7.7.7
         with httpx.Client(timeout=30) as http:
             body = {"data": [], "event_data": None, "fn_index": raw.fn_ids["ready"], "trigger_id": None}
             for _ in range(batch):
-                statuses.append(http.post(f"{raw.url}{PREFIX}/queue/join", json={**body, "session_hash": new_session()},
-                                          headers=forwarded(client)).status_code)
+                for _ in range(40):  # a full queue (503) creates no session: the join is tried again shortly
+                    status = http.post(f"{raw.url}{PREFIX}/queue/join", json={**body, "session_hash": new_session()},
+                                       headers=forwarded(client)).status_code
+                    if status != 503:
+                        break
+                    time.sleep(0.05)
+                statuses.append(status)
 
     with concurrent.futures.ThreadPoolExecutor(threads) as pool:
         list(pool.map(one, [joins // threads + (i < joins % threads) for i in range(threads)]))
@@ -349,3 +358,43 @@ __all__ = ["row_process_recording", "row_other_routes", "row_half_sent", "row_he
            "row_fresh_hash_live_calls", "row_fresh_session_joins", "row_long_session_hash", "row_stale_seq",
            "row_text_chunks", "row_live_fairness", "row_refusal_flood", "row_two_header_lines", "text_chunk_ink",
            "busy_ink", "ffmpeg_processes", "HALF_SENT", "OTHER_ROUTES"]
+
+
+# ----------------------------------------------------------------------------- the rows, for tools/attack.py's table
+
+def server_rows(raw: Raw, add) -> None:
+    """This module's rows, through tools/attack.py's `add(request, run, describe)`; the held connections go last
+    (tools/attack.py calls `held_connections_row` after everything else)."""
+    add("POST /process_recording: 6 clips of 30 KB at once", lambda: row_process_recording(raw),
+        lambda r: (f"statuses {sorted(set(r['statuses']))}, {r['ffmpeg_max']} ffmpeg processes", 0, r))
+    add("Gradio's unused routes: vibe-edit, runs, monitoring, ...", lambda: row_other_routes(raw),
+        lambda r: (", ".join(f"{k} {v}" for k, v in r.items()), 0, r))
+    for what in HALF_SENT:
+        add(f"a connection sending {what}, then waiting", lambda what=what: row_half_sent(raw, what),
+            lambda r: (f"closed after {r['closed_after_s']:.1f} s, {r['answer'] or 'no answer'}" if r["closed"]
+                       else f"still open after {r['closed_after_s']:.0f} s", 0, r))
+    add("2,100 live calls under fresh session hashes", lambda: row_fresh_hash_live_calls(raw),
+        lambda r: (f"{r['calls']} sent; victim's session {'kept' if r['victim_kept'] else 'LOST'}", 0, r))
+    add("2,200 /ready joins, fresh hashes, one address", lambda: row_fresh_session_joins(raw),
+        lambda r: (f"{r['accepted']} accepted, {r['refused']} refused (429); victim's session "
+                   f"{'kept' if r['victim_kept'] else 'LOST'}", 0, r))
+    add("a join and a live call, 20,000-character session hash", lambda: row_long_session_hash(raw, 20_000),
+        lambda r: (f"join HTTP {r['join']}, live HTTP {r['live']}", 0, r))
+    add("live call: victim's hash, seq 2**53, ink not decodable", lambda: row_stale_seq(raw),
+        lambda r: (f"victim's next full explanation: {r['drawn_label'] or 'skipped as stale'}", 0, r))
+    add("live call, ink with 20 zTXt chunks (20 MB inflated)", lambda: row_text_chunks(raw),
+        lambda r: (f"{'answered' if r['answered'] else 'refused'} in {r['seconds']:.3f} s: {r['says'][:60]}", 0, r))
+    add("60 live floods from one address, another's canvas", lambda: row_live_fairness(raw),
+        lambda r: (f"other's canvas {r['answered']}/{r['calls']} answered, p50 {r['p50_s']} s; flood "
+                   f"{r['flood_answered']} answered, {r['flood_refused']} refused", 0, r))
+    add("1,000 refused live calls (ink not base64)", lambda: row_refusal_flood(raw),
+        lambda r: (f"{r['refused']} refused in {r['seconds']:.1f} s", 0, r))
+    add("30 /predict joins, X-Forwarded-For in two lines", lambda: row_two_header_lines(raw),
+        lambda r: (f"{r['joined']} joined, {r['refused']} refused (429)", 0, r))
+
+
+def held_connections_row(raw: Raw, add) -> None:
+    add("20,000 connections holding half their headers", lambda: row_held_connections(raw),
+        lambda r: (f"{r['opened']} opened in {r['opened_s']} s: {r['kept_open']} still open after 3 s, "
+                   f"{r['refused_503']} refused (503), {r['closed_otherwise']} closed; server answered meanwhile "
+                   f"{r['info_answered']}, after {r['info_after_s']}", 0, r))
