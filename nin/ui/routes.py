@@ -25,6 +25,7 @@ ALLOWED: tuple[tuple[str, str], ...] = (
     ("GET", "/static/{path:path}"), ("GET", "/favicon.ico"), ("GET", "/theme.css"), ("GET", "/robots.txt"),
     ("GET", "/manifest.json"), ("GET", f"{PREFIX}/theme.css"), ("GET", f"{PREFIX}/startup-events"),
     ("GET", f"{PREFIX}/info"), ("GET", f"{PREFIX}/info/"),
+    ("GET", f"{PREFIX}/app_id"), ("GET", f"{PREFIX}/app_id/"),  # known to the page's client; answers a constant
     # a page's session and its events (the page and gradio_client alike)
     ("GET", f"{PREFIX}/heartbeat/{{session_hash}}"), ("POST", f"{PREFIX}/queue/join"),
     ("GET", f"{PREFIX}/queue/data"), ("GET", f"{PREFIX}/queue/status"), ("POST", f"{PREFIX}/cancel"),
@@ -59,7 +60,6 @@ REFUSED: tuple[tuple[str, str], ...] = (
     ("POST", "/login"), ("POST", "/login/"), ("GET", "/logout"),  # no login on this app
     ("GET", f"{PREFIX}/user"), ("GET", f"{PREFIX}/user/"), ("GET", f"{PREFIX}/token"), ("GET", f"{PREFIX}/token/"),
     ("GET", f"{PREFIX}/login_check"), ("GET", f"{PREFIX}/login_check/"),
-    ("GET", f"{PREFIX}/app_id"), ("GET", f"{PREFIX}/app_id/"),
     ("GET HEAD", f"{PREFIX}/proxy={{url_path:path}}"),            # files of other Spaces
     ("GET", f"{PREFIX}/custom_component/{{id}}/{{environment}}/{{type}}/{{file_name}}"),  # none used
     ("GET", "/svelte/{path:path}"),                               # server-side rendering (off)
