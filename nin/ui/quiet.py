@@ -3,14 +3,16 @@
 A script can send thousands of bad requests a second, and some failures repeat in a loop of their own (asyncio
 logs `socket.accept() out of system resource` with a traceback at every accept while the process is out of
 file descriptors). Each writing even one line would flood the log; each writing a traceback fills a disk.
-So everything written goes through `QuietLog`:
+So every record of those loggers is written by `QuietHandler`, judged by `quiet` (a QuietLog):
 
-- a line is one line of at most 200 characters after its kind;
+- a record is written as one line of at most 200 characters;
 - per kind, the first line in a second is written and the rest are counted; the next line of that kind says
   how many were held back (`(+N like it)`);
 - a traceback is written the first time its kind is seen and never again (at most MAX_TRACEBACKS kinds);
-  later ones become a line naming the exception;
+  every line of a record with an exception names the exception;
 - kinds are bounded (MAX_KINDS): past that, new kinds share one, so varying a message cannot escape the rate.
+
+`quiet.line(kind, message)` logs a line of a kind the code names (a refusal, a refused route) on the app's logger.
 
 `install()` makes the app's logger, uvicorn's, asyncio's and Gradio's write through here (uvicorn resets its
 own loggers whenever a server is configured, so nin.ui.connections calls it again at each launch).
@@ -24,7 +26,7 @@ import sys
 import time
 import traceback
 
-LINE = 200            # characters of a line after its kind
+LINE = 200            # characters of a line after its logger and level
 MAX_KINDS = 512       # kinds remembered; more share the kind "other"
 MAX_TRACEBACKS = 32   # kinds whose first traceback is written in full
 APP_LOGGER = "nin-explorer"
@@ -36,7 +38,8 @@ def shorten(message: str, limit: int) -> str:
 
 
 class QuietLog:
-    """At most one log line per second per kind; the lines held back are counted into the next."""
+    """The judge of what is written: per kind, one line a second, the lines held back counted into the next; a
+    traceback the first time its kind is seen. Records reach it through QuietHandler."""
 
     def __init__(self, every_s: float = 1.0):
         self.every_s = every_s
@@ -52,35 +55,34 @@ class QuietLog:
     def kind_of(self, kind: str) -> str:
         return kind if kind in self.last or len(self.last) < MAX_KINDS else "other"
 
-    def line(self, kind: str, message: str, label: str | None = "", source: str = APP_LOGGER,
-             level: str = "INFO") -> bool:
-        """Write `label: message` (label defaults to the kind, None leaves it out; the message made one line of
-        at most LINE characters) unless a line of `kind` was written less than a second ago; True if written."""
+    def line(self, kind: str, message: str, label: str | None = "") -> None:
+        """Log `label: message` on the app's logger as a line of `kind` (label defaults to the kind, None leaves
+        it out); QuietHandler writes it unless a line of that kind was written less than a second ago."""
+        label = kind if label == "" else label
+        text = " ".join(str(message).split())
+        logging.getLogger(APP_LOGGER).info("%s", text if label is None else f"{label}: {text}",
+                                           extra={"quiet_kind": kind})
+
+    def admit(self, kind: str) -> tuple[bool, int]:
+        """(whether a line of `kind` may be written now, how many were held back since the last one)."""
         kind = self.kind_of(kind)
         now = time.monotonic()
         if now - self.last.get(kind, -1e9) < self.every_s:
             self.held[kind] = self.held.get(kind, 0) + 1
-            return False
+            return False, 0
         self.last[kind] = now
-        held = self.held.pop(kind, 0)
-        more = f" (+{held} like it)" if held else ""
-        label = kind if label == "" else label
-        text = " ".join(str(message).split())
-        text = shorten(text if label is None else f"{label}: {text}", LINE - len(more)) + more
-        self.write(f"{source} {level}: {text}")
-        return True
+        return True, self.held.pop(kind, 0)
 
-    def traceback_once(self, kind: str, text: str) -> bool:
-        """Write a traceback of `kind` if none of that kind was written before (and the budget allows)."""
+    def traceback_once(self, kind: str) -> bool:
+        """Whether a traceback of `kind` may be written: the first of its kind (within the budget)."""
         if kind in self.traced or len(self.traced) >= MAX_TRACEBACKS:
             return False
         self.traced.add(kind)
-        self.write(text.rstrip("\n"))
         return True
 
     @staticmethod
     def write(text: str) -> None:
-        """To whatever sys.stderr is now (as Gradio's own output), with the time, as logging would."""
+        """To whatever sys.stderr is now (as Gradio's own output), with the time."""
         stamp = time.strftime("%Y-%m-%d %H:%M:%S")
         try:
             sys.stderr.write(f"{stamp} {text}\n")
@@ -95,8 +97,12 @@ DIGITS = re.compile(r"[0-9]+")
 
 
 def record_kind(record: logging.LogRecord) -> str:
-    """A record's kind: its logger, the first words of its message and its exception's type, numbers left out,
-    so the same failure at another address, socket or size is the same kind."""
+    """A record's kind: the one it was logged with (`quiet_kind`), else its logger, the first words of its
+    message and its exception's type, numbers left out, so the same failure at another address, socket or
+    size is the same kind."""
+    given = getattr(record, "quiet_kind", None)
+    if given is not None:
+        return str(given)
     first = record.getMessage().strip().split("\n", 1)[0]
     error = record.exc_info[1] if record.exc_info else None
     kind = f"{record.name} {DIGITS.sub('#', ' '.join(first.split()[:8]))}"
@@ -104,20 +110,23 @@ def record_kind(record: logging.LogRecord) -> str:
 
 
 class QuietHandler(logging.Handler):
-    """A logging handler that writes each record through `quiet`: one short line, tracebacks once per kind."""
+    """A logging handler that writes each record as one short line, at most one a second per kind, and a
+    traceback only the first time its kind is seen."""
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
             kind = record_kind(record)
-            message = record.getMessage().strip().split("\n", 1)[0]
-            if record.exc_info and record.exc_info[1] is not None:
-                error = record.exc_info[1]
+            written, held = quiet.admit(kind)
+            if not written:
+                return
+            message = " ".join(record.getMessage().strip().split("\n", 1)[0].split())
+            error = record.exc_info[1] if record.exc_info else None
+            if error is not None:
                 message = f"{message} ({type(error).__name__}: {shorten(str(error), 80)})"
-                full = "".join(traceback.format_exception(*record.exc_info))
-                if quiet.traceback_once(kind, f"{record.name} {record.levelname}: {message}\n{full}"):
-                    quiet.last[quiet.kind_of(kind)] = time.monotonic()  # the next line of its kind waits a second
-                    return
-            quiet.line(kind, message, label=None, source=record.name, level=record.levelname)
+            more = f" (+{held} like it)" if held else ""
+            quiet.write(f"{record.name} {record.levelname}: {shorten(message, LINE - len(more))}{more}")
+            if error is not None and quiet.traceback_once(kind):
+                quiet.write("".join(traceback.format_exception(*record.exc_info)).rstrip("\n"))
         except Exception:  # a log handler must never raise into the code that logged
             self.handleError(record)
 
