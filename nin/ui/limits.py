@@ -13,8 +13,8 @@ A public Space is reachable by anyone with a script, and Gradio 6.31 trusts what
 `install(demo)` makes every input pass `check_input` before Gradio preprocesses it (choices, whole numbers
 and ranges checked on the raw value, text length bounded) and turns whatever Gradio itself still refuses
 into a short message. `refuse` is the one refusal: a plain message that quotes at most `QUOTE` characters
-of what was sent, one short log line (at most one a second per kind), no traceback. `BodyLimit` caps request bodies while they stream in,
-and `PendingEventsLimit` caps the events one session may have waiting. `LiveGate` bounds the drawing canvas's
+of what was sent, one short log line (at most one a second per kind), no traceback. `BodyLimit` caps
+request bodies while they stream in, and `PendingEventsLimit` caps the events one session may have waiting. `LiveGate` bounds the drawing canvas's
 live calls, which Gradio runs outside its queue: `check_ink` caps their payload before it is decoded.
 """
 
@@ -623,8 +623,8 @@ def guarded(what: str, on_empty=None):
     A user's mistake is an `InputError` (nin.serve.decode; nothing else counts, not even a ValueError)
     or a `gr.Error` already raised as a refusal. EmptyInput, the InputError for "nothing to classify yet",
     goes to `on_empty` when given. Refusals go through `nin.ui.limits.refuse`: a short message that quotes at
-    most 60 characters of what was sent, a log line (one a second per kind), no traceback. Any other exception is a bug: its
-    traceback is logged once and the user gets an apology without internals. Every handler of the page goes
+    most 60 characters of what was sent, a log line (one a second per kind), no traceback. Any other
+    exception is a bug: its traceback is logged once and the user gets an apology without internals. Every handler of the page goes
     through here; `limits.install` checks the raw inputs before (choices, whole numbers, ranges, text
     length), with the same refusal.
     """
