@@ -14,8 +14,9 @@ A public Space is reachable by anyone with a script, and Gradio 6.31 trusts what
 and ranges checked on the raw value, text length bounded) and turns whatever Gradio itself still refuses
 into a short message. `refuse` is the one refusal: a plain message that quotes at most `QUOTE` characters
 of what was sent, one short log line (at most one a second per kind), no traceback. `BodyLimit` caps
-request bodies while they stream in, and `PendingEventsLimit` caps the events one session may have waiting. `LiveGate` bounds the drawing canvas's
-live calls, which Gradio runs outside its queue: `check_ink` caps their payload before it is decoded.
+request bodies while they stream in, and `PendingEventsLimit` caps the events one session may have
+waiting. `LiveGate` bounds the drawing canvas's live calls, which Gradio runs outside its queue: `check_ink`
+caps their payload before it is decoded.
 """
 
 from __future__ import annotations
