@@ -36,7 +36,7 @@ from nin.serve.explorers import Explorers
 from nin.serve.lessons import translation_default
 from nin.serve.parameters import parameter_report
 from nin.serve.pipeline import WEIGHTS_DIR, Pipeline, cpu_count
-from nin.ui import limits, sessions, wiring
+from nin.ui import callers, connections, limits, quiet, sessions, wiring
 from nin.ui.events import PredictionEvents
 from nin.ui.explore import ExploreEvents
 from nin.ui.lessons import LessonEvents
@@ -56,8 +56,8 @@ SESSION_TTL_S = 3600     # a session's state (its 28x28 input) is dropped an hou
 # The header the Space's proxy writes the caller's address into (X-Forwarded-For on Hugging Face): with it
 # set, one caller may have at most limits.MAX_ACTIVE_PER_CLIENT model events queued or running, and uploads
 # are rated per caller. Unset when run locally, where a header is anyone's to write (README, "Running it in public").
-limits.CLIENT_HEADER = os.environ.get("NIN_CLIENT_HEADER") or None
-limits.PROXY_HOPS = int(os.environ.get("NIN_PROXY_HOPS", 1))
+callers.CLIENT_HEADER = os.environ.get("NIN_CLIENT_HEADER") or None
+callers.PROXY_HOPS = int(os.environ.get("NIN_PROXY_HOPS", 1))
 # Sessions kept at once (Gradio evicts the oldest). A session's state is its 28x28 input and its
 # preprocessing steps: ~1.4 KB pickled, measured on the shipped examples.
 MAX_SESSIONS = 2000
@@ -65,7 +65,10 @@ MAX_SESSIONS = 2000
 # Each model event gets one intra-op thread per worker, so concurrent requests do not fight over cores.
 torch.set_num_threads(max(1, cpu_count() // MODEL_WORKERS))
 sessions.install()  # sessions without Gradio's per-session copy of every component's config (nin/ui/sessions.py)
-limits.log_to_stderr()  # refusals (one line each) and bugs (one traceback each), nothing else of ours
+# One log, short lines at most once a second per kind, for the app, uvicorn, asyncio and Gradio (nin/ui/quiet.py);
+# read deadlines and a connection cap on every launch's server (nin/ui/connections.py).
+quiet.install()
+connections.install()
 
 # ----------------------------------------------------------------------------- the weights, and what is measured once
 

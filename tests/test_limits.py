@@ -21,7 +21,8 @@ import httpx
 import pytest
 
 from nin.dev.bench_load import rss_mb
-from nin.ui.limits import EVENT_BODY_LIMIT, MAX_PENDING_PER_SESSION, QUOTE
+from nin.ui.limits import EVENT_BODY_LIMIT, MAX_ACTIVE_PER_CLIENT as MAX_ACTIVE, MAX_PENDING_PER_SESSION, QUOTE
+from nin.ui.quiet import quiet
 from tools import attack
 
 pytest.importorskip("gradio_client")
@@ -145,6 +146,7 @@ def test_a_5_mb_value_costs_under_20_kb_of_log_and_a_short_message(raw, session,
 
 
 def test_a_30_kb_value_under_the_body_limit_is_quoted_in_at_most_60_characters(raw, session, capfd):
+    quiet.reset()  # a fresh second of the log: refusals are logged once a second per kind
     capfd.readouterr()
     answer = attack.row_huge_value(raw, session, 30_000)
     out, err = capfd.readouterr()
@@ -186,6 +188,7 @@ def test_the_largest_legitimate_call_fits_under_the_body_limit(app_url, session)
 
 
 def test_a_refused_value_logs_one_short_line_and_no_traceback(raw, session, capfd):
+    quiet.reset()  # a fresh second of the log: refusals are logged once a second per kind
     capfd.readouterr()
     answer = raw.call("mlp_at", [None, "block2", math.nan, 3], session)
     out, err = capfd.readouterr()
@@ -310,11 +313,11 @@ def test_the_cache_keeps_its_budget_by_deleting_the_oldest_files_first(tmp_path)
 @pytest.fixture
 def trusted_proxy():
     """The server trusts X-Forwarded-For as a Space's proxy writes it, for one test."""
-    from nin.ui import limits
+    from nin.ui import callers
 
-    limits.CLIENT_HEADER = "x-forwarded-for"
+    callers.CLIENT_HEADER = "x-forwarded-for"
     yield
-    limits.CLIENT_HEADER = None
+    callers.CLIENT_HEADER = None
 
 
 @pytest.mark.slow
@@ -324,3 +327,105 @@ def test_one_address_flooding_occlusion_leaves_another_address_predict_p95_under
     found = attack.row_starve(raw, flood="occlusion", sessions=40, predicts=10)
     assert found["flood_accepted"] <= MAX_ACTIVE_PER_CLIENT + 2, found  # a few may finish while the rest join
     assert found["predict_ok"] == found["predicts"] and found["predict_p95_s"] <= 2.0, found
+
+
+# ----------------------------------------------------------------------------- one reading of the caller's address
+
+def test_all_x_forwarded_for_lines_are_joined_and_the_right_most_entry_is_the_caller(trusted_proxy):
+    from starlette.requests import Request
+
+    from nin.ui.callers import client_of, request_client, scope_client
+
+    lines = [(b"x-forwarded-for", b"192.0.2.7, 192.0.2.8"), (b"x-forwarded-for", b"10.6.6.6")]
+    scope = {"type": "http", "headers": lines, "client": ("127.0.0.1", 5000)}
+    assert scope_client(scope) == request_client(Request(scope)) == client_of(lines, None) == "10.6.6.6"
+    assert scope_client({"type": "http", "headers": [], "client": ("127.0.0.1", 5000)}) == "127.0.0.1"
+
+
+def test_a_second_x_forwarded_for_line_does_not_hide_a_callers_running_events(raw, trusted_proxy):
+    from tools import attack_server
+
+    joined = attack_server.row_two_header_lines(raw, joins=30, caller="10.6.7.1")
+    assert joined["other"] == 0 and joined["joined"] <= MAX_ACTIVE + 2, joined  # a few may finish meanwhile
+
+
+# ----------------------------------------------------------------------------- live calls: per caller, their ink, their seq
+
+def test_one_caller_has_at_most_2_live_calls_in_flight_whatever_sessions_it_names():
+    from nin.ui.limits import LIVE_PER_CALLER, LiveGate
+
+    gate = LiveGate(workers=2, waiting=16)
+    with gate.admit("a", "10.0.0.1"), gate.admit("b", "10.0.0.1"):
+        assert LIVE_PER_CALLER == 2
+        with pytest.raises(Exception, match="Too many live calls from your address"):
+            with gate.admit("c", "10.0.0.1"):
+                pass
+        with gate.admit("d", "10.0.0.2"):  # another caller is admitted
+            assert gate.admitted == 3
+    assert gate.admitted == 0 and not gate.callers
+
+
+def test_a_page_sending_10_live_calls_a_second_one_at_a_time_is_never_refused(monkeypatch):
+    from nin.ui import limits
+
+    clock = [1000.0]
+    monkeypatch.setattr(limits.time, "monotonic", lambda: clock[0])
+    gate = limits.LiveGate(workers=2, waiting=16)
+    for _ in range(600):  # a minute of drawing
+        with gate.admit("page", "10.0.0.1"):
+            clock[0] += 0.04   # the answer takes 40 ms ...
+        clock[0] += 0.06       # ... and the next call leaves 100 ms after the last
+    two_tabs = [limits.LiveGate(workers=2, waiting=16)]
+    for _ in range(300):  # two tabs of one caller, each 10 a second
+        with two_tabs[0].admit("tab1", "10.0.0.1"), two_tabs[0].admit("tab2", "10.0.0.1"):
+            clock[0] += 0.1
+
+
+@pytest.mark.slow
+def test_a_flood_of_live_calls_from_one_address_leaves_another_addresss_canvas_answered(raw, trusted_proxy):
+    from tools import attack_server
+
+    # 16 flooding threads here: the in-process server shares this process's interpreter with them
+    # (tools/attack.py --launch sends 60 to a server of its own).
+    found = attack_server.row_live_fairness(raw, flooders=16, calls=30)
+    print("live fairness", found)
+    assert found["share"] >= 0.8, found
+
+
+def test_ink_with_compressed_text_chunks_is_refused_before_it_is_opened(raw):
+    from tools import attack_server
+
+    found = attack_server.row_text_chunks(raw)
+    assert found["chars"] <= 30_000 and not found["answered"] and "text or colour-profile chunks" in found["says"], found
+    assert found["seconds"] <= SECONDS
+
+
+def test_a_canvas_export_passes_the_chunk_check():
+    import base64
+
+    from nin.ui.png_chunks import inflated_bytes
+
+    assert inflated_bytes(base64.b64decode(attack.drawing_ink().split(",", 1)[1])) == 0
+
+
+def test_a_refused_live_call_cannot_make_a_sessions_full_explanation_stale(raw):
+    from tools import attack_server
+
+    found = attack_server.row_stale_seq(raw)
+    assert "not valid base64" in found["forged_says"] and found["drawn_label"] == "Trouser", found
+
+
+# ----------------------------------------------------------------------------- refusals in the log
+
+def test_a_flood_of_refusals_writes_a_line_a_second_per_kind(raw, capfd):
+    from tools import attack_server
+
+    quiet.reset()
+    capfd.readouterr()
+    found = attack_server.row_refusal_flood(raw, refusals=300, threads=4)
+    written = "".join(capfd.readouterr())
+    assert found["refused"] == 300, found
+    lines = [line for line in written.splitlines() if line.strip()]
+    assert len(written.encode()) <= 10_000 * 300 / 1000, (len(written.encode()), lines[:5])  # <= 10 KB per 1,000
+    assert "Traceback" not in written
+    assert len(lines) <= 2 * (math.ceil(found["seconds"]) + 1), lines  # a line a second for each of <= 2 kinds

@@ -122,12 +122,27 @@ class Raw:
         answer.seconds = time.perf_counter() - start
         return answer
 
-    def live(self, ink, session: str | None = None, seq: int = 1) -> tuple[httpx.Response, float]:
-        """One live call of the drawing canvas (POST /component_server, outside the queue), and its seconds."""
+    def open_session(self, session: str | None = None, client: str | None = None) -> str:
+        """A session the server holds, as a page's load event makes one (the page calls /ready on load)."""
+        session = session or new_session()
+        opened = self.__dict__.setdefault("opened", set())
+        if session not in opened:
+            answer = self.call("ready", [], session, client=client)
+            if not answer.success:
+                raise RuntimeError(f"/ready failed: {answer.message or answer.status}")
+            opened.add(session)
+        return session
+
+    def live(self, ink, session: str | None = None, seq: int = 1, opened: bool = True,
+             client: str | None = None) -> tuple[httpx.Response, float]:
+        """One live call of the drawing canvas (POST /component_server, outside the queue), and its seconds.
+        The session is opened first, as the page's is, unless `opened` is False (a hash the server never saw)."""
+        if opened:
+            session = self.open_session(session, client)
         body = {"component_id": self.components["canvas"], "fn_name": "live", "session_hash": session or new_session(),
                 "data": {"ink": ink, "seq": seq}}
         start = time.perf_counter()
-        response = self.http.post(f"{self.url}{PREFIX}/component_server/", json=body)
+        response = self.http.post(f"{self.url}{PREFIX}/component_server/", json=body, headers=forwarded(client))
         return response, time.perf_counter() - start
 
     def session_with_image(self) -> str:
@@ -241,9 +256,9 @@ def row_live_payload(raw: Raw, ink) -> Answer:
 
 
 def row_live_flood(raw: Raw, seconds: float = 6.0, threads: int = 16, predicts: int = 6) -> dict:
-    """`threads` clients calling the canvas's live function back to back, each under a new session id every call
-    (so the per-session bound does not apply), while another session sends `predicts` /predict one after
-    another: the live calls' answers and refusals, and /predict's latency beside its latency on an idle server."""
+    """`threads` clients calling the canvas's live function back to back, each on a session of its own, while
+    another session sends `predicts` /predict one after another: the live calls' answers and refusals, and
+    /predict's latency beside its latency on an idle server."""
     import concurrent.futures
     import statistics
 
@@ -256,9 +271,10 @@ def row_live_flood(raw: Raw, seconds: float = 6.0, threads: int = 16, predicts: 
     def flood() -> None:
         with httpx.Client(timeout=30) as http:
             flooder = Raw.__new__(Raw)
-            flooder.url, flooder.http, flooder.components = raw.url, http, raw.components
+            flooder.url, flooder.http, flooder.components, flooder.fn_ids = raw.url, http, raw.components, raw.fn_ids
+            session = flooder.open_session()
             while time.monotonic() < stop_at:
-                response, _ = flooder.live(ink)
+                response, _ = flooder.live(ink, session)
                 body = response.json() if response.status_code == 200 else {}
                 with lock:
                     counts["answered" if "probs" in body else "refused" if "error" in body else "other"] += 1
@@ -480,12 +496,14 @@ def measured(pid: int | None, log: Path | None, run) -> tuple:
     return result, seconds, grown, logged
 
 
-def run_all(url: str, pid: int | None = None, log: Path | None = None) -> list[Row]:
+def run_all(url: str, pid: int | None = None, log: Path | None = None, only: str | None = None) -> list[Row]:
     raw = Raw(url)
     session = raw.session_with_image()
     rows = []
 
     def add(request: str, run, describe) -> None:
+        if only and not any(part in request for part in only.split("|")):
+            return
         result, seconds, grown, logged = measured(pid, log, run)
         said, size, extra = describe(result)
         rows.append(Row(request, round(seconds, 2), grown, size, logged, said[:120], extra))
@@ -536,7 +554,7 @@ def run_all(url: str, pid: int | None = None, log: Path | None = None) -> list[R
         lambda r: (f"{r['accepted']} accepted, {r['refused']} refused (429)", 0, r))
     add("4 clients x 30 uploads of 1 MB", lambda: row_upload_flood(raw),
         lambda r: (f"{r['accepted']} stored ({r['stored_mb']:.0f} MB), {r['refused']} refused (429)", 0, r))
-    time.sleep(15)  # the joined events above run first
+    time.sleep(0 if only else 15)  # the joined events above run first
     add("40 /occlusion (patch 4) from one address, /predict from another",
         lambda: row_starve(raw),
         lambda r: (f"flood {r['flood_accepted']} joined, {r['flood_refused']} refused; /predict p95 "
@@ -545,13 +563,18 @@ def run_all(url: str, pid: int | None = None, log: Path | None = None) -> list[R
         lambda: row_starve(raw, flood="explore", sessions=100),
         lambda r: (f"flood {r['flood_accepted']} joined, {r['flood_refused']} refused; /predict p95 "
                    f"{r['predict_p95_s']:.2f} s, max {r['predict_max_s']:.2f} s", 0, r))
-    for name, (answer, words) in measured(pid, log, lambda: row_wrong_values(raw, session))[0].items():
+    wrong = {} if only else measured(pid, log, lambda: row_wrong_values(raw, session))[0]
+    for name, (answer, words) in wrong.items():
         rows.append(Row(name, round(answer.seconds, 2), None, answer.response_bytes, None,
                         answer.message[:120] or f"HTTP {answer.status}", {"expected": words}))
+    from tools import attack_server  # the server around the page: routes, connections, sessions, live fairness
+
+    attack_server.server_rows(raw, add)
     # Last: the joined events run after their joins were answered, and would load the rows after them.
     add("150 /predict (All channels) on one session, never read", lambda: row_unread_predicts(raw),
         lambda r: (f"{r['accepted']} joined, {r['refused']} refused (429), slowest join {r['slowest_join_s']:.2f} s",
                    0, r))
+    attack_server.held_connections_row(raw, add)  # after everything: it fills the server's connections
     raw.close()
     return rows
 
@@ -571,18 +594,21 @@ def main() -> None:
     where.add_argument("--url", help="an app already running on this machine")
     parser.add_argument("--pid", type=int, help="with --url: the server's process id, to read its memory")
     parser.add_argument("--startup-timeout", type=float, default=300)
+    parser.add_argument("--app", default="app.py", help="with --launch: the app file to start (another checkout's "
+                                                         "app.py measures its code with these rows)")
+    parser.add_argument("--only", help="run only the rows whose request contains one of these texts (a|b|c)")
     args = parser.parse_args()
     server, pid, log = None, args.pid, None
     with tempfile.TemporaryDirectory() as workdir:
         if args.launch:  # as on a Space: the caller's address from X-Forwarded-For, which the rows set
             os.environ.setdefault("NIN_CLIENT_HEADER", "x-forwarded-for")
             log = Path(workdir) / "server.log"
-            server, url = launch(args.startup_timeout, log=log)
+            server, url = launch(args.startup_timeout, script=args.app, log=log)
             pid = server.pid
         else:
             url = loopback_url(args.url)
         try:
-            rows = run_all(url, pid, log)
+            rows = run_all(url, pid, log, args.only)
         finally:
             if server is not None:
                 stop(server)

@@ -441,10 +441,9 @@ class DrawingCanvas:
             try:
                 session = (await request.json()).get("session_hash") if hasattr(request, "json") \
                     else session_of_request(request)
-                with self.gate.admit(session):
+                with self.gate.admit(session, self.gate.caller_of(request)):
                     ink, seq = self.read(payload)
-                    self.remember(session, seq)
-                    return await anyio.to_thread.run_sync(compute, ink, limiter=self.gate.limiter)
+                    return await anyio.to_thread.run_sync(compute, ink, session, seq, limiter=self.gate.limiter)
             except gr.Error as exc:
                 return {"error": exc.message}
 
@@ -466,8 +465,13 @@ class DrawingCanvas:
         while len(latest) > SESSIONS_KEPT:
             latest.popitem(last=False)
 
-    def compute(self, ink: str) -> dict:
-        return live(self.pipeline, decode_ink(ink)).to_json()
+    def compute(self, ink: str, session: str | None = None, seq: int = 0) -> dict:
+        """In a worker thread: the answer. The sequence number is remembered only once the ink has decoded, so
+        a call that is refused cannot make the session's full explanations look stale."""
+        drawing = decode_ink(ink)
+        if session is not None:
+            anyio.from_thread.run_sync(self.remember, session, seq)
+        return live(self.pipeline, drawing).to_json()
 
     # ------------------------------------------------------------------------- the full explanation, queued
 

@@ -13,20 +13,21 @@ A public Space is reachable by anyone with a script, and Gradio 6.31 trusts what
 `install(demo)` makes every input pass `check_input` before Gradio preprocesses it (choices, whole numbers
 and ranges checked on the raw value, text length bounded) and turns whatever Gradio itself still refuses
 into a short message. `refuse` is the one refusal: a plain message that quotes at most `QUOTE` characters
-of what was sent, one short log line, no traceback. `BodyLimit` caps request bodies while they stream in,
-and `PendingEventsLimit` caps the events one session may have waiting. `LiveGate` bounds the drawing canvas's
-live calls, which Gradio runs outside its queue: `check_ink` caps their payload before it is decoded.
+of what was sent, one short log line (at most one a second per kind), no traceback. `BodyLimit` caps
+request bodies while they stream in, and `PendingEventsLimit` caps the events one session may have
+waiting. `LiveGate` bounds the drawing canvas's live calls, which Gradio runs outside its queue: `check_ink`
+caps their payload before it is decoded.
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import functools
 import json
 import logging
 import os
 import re
-import sys
 import time
 
 import gradio as gr
@@ -34,7 +35,12 @@ import gradio as gr
 from nin.serve import checks
 from nin.serve.checks import QUOTE, quote  # noqa: F401  (the refusal quotes what was sent the same way)
 from nin.serve.decode import InputError
+from nin.serve.live import DATA_URL_PREFIX
 from nin.serve.preprocess import EmptyInput
+from nin.ui import callers
+from nin.ui.callers import scope_client
+from nin.ui.png_chunks import MAX_INFLATED_BYTES, inflated_bytes
+from nin.ui.quiet import quiet
 
 MAX_TEXT = 2000          # characters of any text input (a Textbox without its own max_length)
 MAX_MESSAGE = 400        # characters of any refusal message
@@ -53,41 +59,22 @@ def shorten(message: str, limit: int = MAX_MESSAGE) -> str:
 
 
 def refuse(message: str) -> gr.Error:
-    """The one refusal: a toast for the user, one short log line, no traceback (a refusal is not a bug).
+    """The one refusal: a toast for the user, one short log line at most, no traceback (a refusal is not a bug).
 
     Raise what it returns. Messages name the argument and its allowed values and quote what was sent
-    through `quote`, so neither the toast nor the log line can carry a client's payload.
+    through `quote`, so neither the toast nor the log line can carry a client's payload. The log line goes
+    through nin.ui.quiet by kind (`refusal_kind`): one line a second per kind, counting those held back.
     """
     message = shorten(message)
-    log.info("refused: %s", shorten(message, 200))
+    quiet.line(refusal_kind(message), shorten(message, 200), label="refused")
     return gr.Error(message, print_exception=False)
 
 
-class StderrHandler(logging.StreamHandler):
-    """A log handler that writes to whatever sys.stderr is when a record is written (as Gradio's own
-    tracebacks do), not to the stream that was current when the app was imported."""
-
-    def __init__(self):
-        super().__init__(sys.stderr)
-
-    @property
-    def stream(self):
-        return sys.stderr
-
-    @stream.setter
-    def stream(self, value):
-        pass
-
-
-def log_to_stderr() -> logging.Logger:
-    """The app's log: refusals (one line each) and bugs (one traceback each) go to stderr, nothing else of ours."""
-    if not log.handlers:
-        handler = StderrHandler()
-        handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s: %(message)s"))
-        log.addHandler(handler)
-        log.setLevel(logging.INFO)
-        log.propagate = False
-    return log
+def refusal_kind(message: str) -> str:
+    """What a refusal is about, from the words the code wrote: the message up to what was sent (`got …`) or
+    its first clause, numbers left out, at most six words (a client's payload is only ever quoted after them)."""
+    head = re.split(r";|: |\bgot\b", message, maxsplit=1)[0]
+    return "refused " + re.sub(r"[0-9][0-9,.]*", "#", " ".join(head.split()[:6]))
 
 
 # ----------------------------------------------------------------------------- inputs, before Gradio reads them
@@ -267,61 +254,6 @@ class _BodyTooLarge(Exception):
     pass
 
 
-# ----------------------------------------------------------------------------- who is calling, and the quiet log
-
-class QuietLog:
-    """At most one log line per second per kind of refusal; the lines held back are counted into the next.
-
-    A script can send thousands of bad requests a second; each writing even one line would still flood the
-    log. Here the first of a kind in a second is written, the rest are counted, and the next line of that
-    kind says how many were held back.
-    """
-
-    def __init__(self, every_s: float = 1.0):
-        self.every_s = every_s
-        self.last: dict[str, float] = {}
-        self.held: dict[str, int] = {}
-
-    def line(self, kind: str, message: str) -> bool:
-        """Log `kind: message` (shortened to one line of at most 200 characters) unless held back; True if written."""
-        now = time.monotonic()
-        if now - self.last.get(kind, -1e9) < self.every_s:
-            self.held[kind] = self.held.get(kind, 0) + 1
-            return False
-        self.last[kind] = now
-        held = self.held.pop(kind, 0)
-        more = f" (+{held} like it)" if held else ""
-        log.info("%s", shorten(f"{kind}: {' '.join(message.split())}", 200 - len(more)) + more)
-        return True
-
-
-quiet = QuietLog()
-
-# The header a trusted proxy writes the caller's address into, or None to use the connection's own address.
-# Off by default: run locally, the connection's address is the caller's, and a header could be forged by
-# anyone. On a Hugging Face Space the proxy appends the caller's address to X-Forwarded-For; app.py reads
-# the setting from NIN_CLIENT_HEADER (README, "Running it in public").
-CLIENT_HEADER: str | None = None
-PROXY_HOPS = 1   # X-Forwarded-For entries, counted from the right, that trusted proxies appended
-
-
-def client_of(headers, peer) -> str:
-    """The caller's address: the PROXY_HOPS-th entry from the right of CLIENT_HEADER when that is set (the
-    entries left of it are the caller's own to write), else the connection's address."""
-    if CLIENT_HEADER:
-        value = headers.get(CLIENT_HEADER.lower()) if hasattr(headers, "get") else None
-        if isinstance(value, bytes):
-            value = value.decode("latin-1")
-        entries = [e.strip() for e in value.split(",")] if value else []
-        if len(entries) >= PROXY_HOPS and entries[-PROXY_HOPS]:
-            return entries[-PROXY_HOPS][:64]
-    return str(peer[0] if isinstance(peer, (tuple, list)) and peer else peer or "?")[:64]
-
-
-def scope_client(scope) -> str:
-    return client_of(dict(scope.get("headers") or []) if CLIENT_HEADER else {}, scope.get("client"))
-
-
 # ----------------------------------------------------------------------------- who may join an event
 
 EVENT_JOIN_ROUTES = re.compile(r".*/(queue/join|call/v2/[^/]+|call/[^/]+|run/[^/]+|api/[^/]+)/?")
@@ -389,7 +321,7 @@ class PendingEventsLimit:
             quiet.line("too many unread", f"{client}: {unread} results unread")
             return await answer(send, 429, f"This session has {unread} events whose results it has not read; "
                                            f"at most {self.limit} may wait. Read them first.")
-        counts_active = bool(CLIENT_HEADER) and fn.concurrency_id == MODEL_GROUP
+        counts_active = bool(callers.CLIENT_HEADER) and fn.concurrency_id == MODEL_GROUP
         if counts_active:
             active = self.joining_client.get(client, 0) + sum(
                 1 for event in list(queue.event_ids_to_events.values())
@@ -428,9 +360,7 @@ def _decrement(counts: dict, key) -> None:
 
 
 def _event_client(event) -> str:
-    request = getattr(event, "request", None)
-    return client_of(getattr(request, "headers", {}) if CLIENT_HEADER else {},
-                     getattr(getattr(request, "client", None), "host", None))
+    return callers.request_client(getattr(event, "request", None))
 
 
 def _json_object(body: bytes) -> dict | None:
@@ -579,11 +509,26 @@ def evict_oldest(folder: str, target: int) -> int:
 # ----------------------------------------------------------------------------- live calls, outside the queue
 
 def check_ink(ink) -> None:
-    """A drawing's ink as sent: a string of at most MAX_INK_CHARS characters, checked before anything decodes it."""
+    """A drawing's ink as sent: a string of at most MAX_INK_CHARS characters whose PNG carries at most
+    MAX_INFLATED_BYTES of text and colour-profile chunks (nin.ui.png_chunks), checked before anything decodes it."""
     if not isinstance(ink, str):
         raise refuse(f"The drawing must be sent as a PNG data URL (text); got {quote(ink)}.")
     if len(ink) > MAX_INK_CHARS:
         raise refuse(f"The drawing is {len(ink):,} characters long; at most {MAX_INK_CHARS:,} are accepted.")
+    if ink.startswith(DATA_URL_PREFIX):
+        try:
+            data = base64.b64decode(ink[len(DATA_URL_PREFIX):], validate=True)
+        except ValueError:  # not base64: the decoder says so in its own words
+            return
+        inflated = inflated_bytes(data)
+        if inflated > MAX_INFLATED_BYTES:
+            raise refuse(f"The drawing's PNG carries {inflated:,} bytes of text or colour-profile chunks; at most "
+                         f"{MAX_INFLATED_BYTES:,} are accepted (the canvas sends none).")
+
+
+LIVE_PER_CALLER = 2          # live calls one caller may have in flight (a page keeps one; two tabs two)
+LIVE_RATE = 20.0             # live calls one caller may start a second (a page sends about 10) ...
+LIVE_BURST = 20              # ... and at once after a pause
 
 
 class LiveGate:
@@ -592,14 +537,21 @@ class LiveGate:
     Such a call gets no queue, no concurrency group and no per-session limit from Gradio. Here: one call in
     flight per session, `workers` computing at once in the process (the thread pool of `limiter`, separate
     from the one Gradio's queued events run in, so live calls cannot take their threads), and at most
-    `waiting` more admitted and waiting for a worker. Anything beyond is refused at once through `refuse`,
-    never queued: the canvas sends its latest drawing with its next call anyway. A session hash is chosen by
-    the client, so the process-wide bounds are what hold against a script.
+    `waiting` more admitted and waiting for a worker. Behind a trusted proxy (`caller_of`), one caller may
+    also have at most LIVE_PER_CALLER calls in flight and start LIVE_RATE a second, whatever sessions it
+    names, so one caller cannot fill the process-wide bounds that every other canvas shares. Anything beyond
+    is refused at once through `refuse`, never queued: the canvas sends its latest drawing with its next call
+    anyway. A session hash is chosen by the client, so the process-wide and per-caller bounds are what hold
+    against a script.
     """
 
-    def __init__(self, workers: int, waiting: int):
+    def __init__(self, workers: int, waiting: int, per_caller: int = LIVE_PER_CALLER, rate: float = LIVE_RATE,
+                 burst: int = LIVE_BURST):
         self.workers, self.waiting = workers, waiting
+        self.per_caller, self.rate, self.burst = per_caller, rate, burst
         self.sessions: set[str] = set()
+        self.callers: dict[str, int] = {}                      # caller -> its calls in flight
+        self.buckets: dict[str, tuple[float, float]] = {}      # caller -> (calls it may start now, when)
         self.admitted = 0
         self._limiter = None
 
@@ -612,26 +564,55 @@ class LiveGate:
             self._limiter = anyio.CapacityLimiter(self.workers)
         return self._limiter
 
+    @staticmethod
+    def caller_of(request) -> str | None:
+        """The caller a live call is counted under: its address behind a trusted proxy, else None (run locally,
+        every caller is the same loopback address, and the per-session and process-wide bounds hold)."""
+        return callers.request_client(request) if callers.CLIENT_HEADER else None
+
     @contextlib.contextmanager
-    def admit(self, session):
-        """Admit one call of `session`, or raise a refusal; only ever entered from the server's event loop."""
+    def admit(self, session, caller: str | None = None):
+        """Admit one call of `session` (from `caller`), or raise a refusal; only ever entered from the server's
+        event loop."""
         if not isinstance(session, str) or not 0 < len(session) <= 64:
             raise refuse(f"A live call needs the page's session id; got {quote(session)}.")
         if session in self.sessions:
             raise refuse("One live call at a time per page: this one was refused while the last is answered.")
+        if caller is not None and (self.callers.get(caller, 0) >= self.per_caller or not self.take(caller)):
+            raise refuse("Too many live calls from your address at once; this one was refused, the next will be "
+                         "tried.")
         if self.admitted >= self.workers + self.waiting:
             raise refuse("The server is busy with live drawings; this one was refused, the next will be tried.")
         self.sessions.add(session)
         self.admitted += 1
+        if caller is not None:
+            self.callers[caller] = self.callers.get(caller, 0) + 1
         try:
             yield
         finally:
             self.sessions.discard(session)
             self.admitted -= 1
+            if caller is not None:
+                self.callers[caller] -= 1
+                if self.callers[caller] <= 0:
+                    del self.callers[caller]
+
+    def take(self, caller: str) -> bool:
+        """One call from `caller`'s token bucket (LIVE_BURST, refilled at LIVE_RATE a second)."""
+        now = time.monotonic()
+        allowed, then = self.buckets.get(caller, (float(self.burst), now))
+        allowed = min(float(self.burst), allowed + (now - then) * self.rate)
+        if allowed < 1:
+            self.buckets[caller] = (allowed, now)
+            return False
+        self.buckets[caller] = (allowed - 1, now)
+        if len(self.buckets) > 10_000:  # forget callers whose bucket has refilled
+            self.buckets = {k: v for k, v in self.buckets.items() if now - v[1] < self.burst / self.rate}
+        return True
 
 
 __all__ = ["guarded", "refuse", "quote", "shorten", "check_input", "check_number", "check_text", "check_choice", "install",
-           "BodyLimit", "PendingEventsLimit", "StderrHandler", "log_to_stderr", "body_limit_for", "answer", "QUOTE",
+           "BodyLimit", "PendingEventsLimit", "body_limit_for", "answer", "QUOTE",
            "MAX_TEXT", "EVENT_BODY_LIMIT", "MAX_PENDING_PER_SESSION", "check_ink", "LiveGate", "MAX_INK_CHARS"]
 
 
@@ -643,8 +624,8 @@ def guarded(what: str, on_empty=None):
     A user's mistake is an `InputError` (nin.serve.decode; nothing else counts, not even a ValueError)
     or a `gr.Error` already raised as a refusal. EmptyInput, the InputError for "nothing to classify yet",
     goes to `on_empty` when given. Refusals go through `nin.ui.limits.refuse`: a short message that quotes at
-    most 60 characters of what was sent, one log line, no traceback. Any other exception is a bug: its
-    traceback is logged once and the user gets an apology without internals. Every handler of the page goes
+    most 60 characters of what was sent, a log line (one a second per kind), no traceback. Any other
+    exception is a bug: its traceback is logged once and the user gets an apology without internals. Every handler of the page goes
     through here; `limits.install` checks the raw inputs before (choices, whole numbers, ranges, text
     length), with the same refusal.
     """

@@ -3,6 +3,8 @@
 Gradio serves the page from a Starlette app that `demo.launch(app_kwargs={"middleware": MIDDLEWARE})`
 wraps, outermost first:
 
+- `nin.ui.routes.AllowedRoutes`: only the routes the page and the API need (an allow-list); every other
+  Gradio route, `process_recording` included, is answered 404 before anything runs;
 - `nin.ui.limits.BodyLimit`: request bodies capped before anything reads them;
 - `QuietErrors`: requests Gradio would answer with a traceback in the log (an unknown session's stream,
   an unknown event id, an unknown component, a multi-part Range) are refused here with 4xx, and whatever
@@ -10,7 +12,11 @@ wraps, outermost first:
 - `nin.ui.limits.UploadBudget`: a per-caller upload rate and a size budget for the file cache;
 - `nin.ui.limits.PendingEventsLimit`: only events that exist, at most 16 unread results per session, and
   (behind a trusted proxy) at most 4 model events queued or running per caller;
-- `RefuseDeepLinks`: no deep-link route.
+- `nin.ui.session_guard.SessionGuard`: session hashes of Gradio's length, no session created by a live call,
+  and (behind a trusted proxy) a budget of new sessions per caller, so no caller can evict the others';
+- `RefuseDeepLinks`: no deep-link route (also outside the allow-list; kept as the sessions module's promise).
+
+Below the middleware, nin.ui.connections bounds the connections themselves (read deadlines, a cap).
 
 The limits themselves live in nin/ui/limits.py; this module adds the middleware that only refuses a route.
 It is not where a handler's own refusals are made (nin.ui.limits.refuse).
@@ -24,8 +30,11 @@ from urllib.parse import parse_qs
 
 from starlette.middleware import Middleware
 
-from nin.ui.limits import (BodyLimit, PendingEventsLimit, UploadBudget, _BodyTooLarge, answer, quiet, read_body,
+from nin.ui.limits import (BodyLimit, PendingEventsLimit, UploadBudget, _BodyTooLarge, answer, read_body,
                            replaying)
+from nin.ui.quiet import quiet
+from nin.ui.routes import AllowedRoutes
+from nin.ui.session_guard import SessionGuard
 
 DEEP_LINK_PATH = "/gradio_api/deep_link"
 SINGLE_RANGE = re.compile(rb"bytes=[0-9]{1,15}-[0-9]{0,15}")
@@ -148,6 +157,9 @@ def component_call_problem(blocks, body: bytes) -> str | None:
     return None
 
 
-# BodyLimit first: nothing after it, QuietErrors included, reads a body it has not bounded.
-MIDDLEWARE = [Middleware(BodyLimit), Middleware(QuietErrors), Middleware(UploadBudget),
-              Middleware(PendingEventsLimit), Middleware(RefuseDeepLinks)]
+# AllowedRoutes first: a route the app does not use is refused before anything else runs. Then BodyLimit:
+# nothing after it, QuietErrors included, reads a body it has not bounded.
+# SessionGuard after PendingEventsLimit: a join of an event that does not exist is refused before it can spend
+# the caller's budget of new sessions.
+MIDDLEWARE = [Middleware(AllowedRoutes), Middleware(BodyLimit), Middleware(QuietErrors), Middleware(UploadBudget),
+              Middleware(PendingEventsLimit), Middleware(SessionGuard), Middleware(RefuseDeepLinks)]
