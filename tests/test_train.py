@@ -436,6 +436,15 @@ def test_a_later_phase_alone_starts_from_an_init_file_and_keeps_the_earlier_phas
     assert phases[2]["init"]["sha256"] == sha256_of(ab.weights_path)
     assert "phases" not in phases[2]["init"]  # the story is told once, by the list, not again inside each phase
     assert len(again.step_losses) == 32 // 32  # only phase C ran
+    # Phase C again, from the file whose run trained B and C: every inherited phase was trained before this
+    # run, so only the new C's time counts as trained here.
+    chained = train_phases("tiny", opts(tmp_path / "c2", limit_train=32, init=result.weights_path),
+                           data=official_data, from_phase="C")
+    phases = load_weights(chained.weights_path)[1]["phases"]
+    assert [p["phase"] for p in phases] == ["A", "B", "C", "C"]
+    assert all(p.get("given_by_init") for p in phases[:3]) and "given_by_init" not in phases[3]
+    meta = load_weights(chained.weights_path)[1]
+    assert meta["metrics"]["wall_time_here_s"] == pytest.approx(phases[3]["wall_time_s"])
 
 
 def test_init_loads_a_weight_file_strictly_and_refuses_a_wrong_one(tmp_path, official_data):

@@ -75,8 +75,9 @@ def _inherited_phases(last: str, init: Path) -> list[dict]:
     record = init_record(init)
     inherited = read_metadata(init).get("phases") or []
     if inherited:
+        # Every phase the file tells was trained before this run, so none of it counts as trained here.
         given = {**inherited[-1], "given_by_init": True, "file": record["file"], "sha256": record["sha256"]}
-        return [*inherited[:-1], given]
+        return [*({**phase, "given_by_init": True} for phase in inherited[:-1]), given]
     return [{"phase": last, "given_by_init": True, **record}]
 
 
