@@ -19,7 +19,9 @@ from PIL import Image
 from nin.dev.bench_load import rss_mb
 from nin.model import CLASS_NAMES
 
-pytest.importorskip("gradio_client")
+from conftest import require_module
+
+require_module("gradio_client")
 from gradio_client import Client, handle_file  # noqa: E402
 from gradio_client.exceptions import AppError  # noqa: E402
 from gradio_client.utils import QueueError  # noqa: E402

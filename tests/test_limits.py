@@ -25,7 +25,9 @@ from nin.ui.limits import EVENT_BODY_LIMIT, MAX_ACTIVE_PER_CLIENT as MAX_ACTIVE,
 from nin.ui.quiet import quiet
 from tools import attack
 
-pytest.importorskip("gradio_client")
+from conftest import require_module
+
+require_module("gradio_client")
 from gradio_client import Client, handle_file  # noqa: E402
 from gradio_client.exceptions import AppError  # noqa: E402
 

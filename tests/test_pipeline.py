@@ -17,7 +17,7 @@ from nin.serve.pipeline import EXAMPLES_DIR, Pipeline, load_models
 from nin.serve.decode import load_image
 from nin.ink import ink_to_image, trim_fit_centre
 from nin.train import drawings
-from nin.serve.preprocess import preprocess_ink, preprocess_photo, preprocess_sketch
+from nin.serve.preprocess import preprocess_ink, preprocess_photo
 
 PHOTOS = 600  # official test images turned into product photos
 OUTLINES = Path(__file__).resolve().parent / "data" / "outline_drawings"  # tools/outline_drawings.py

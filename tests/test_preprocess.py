@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFile, JpegImagePlugin
 
-from nin.serve import decode, preprocess
+from nin.serve import decode
 from nin.serve.decode import InputError, MAX_ASPECT, MAX_PIXELS, WORK_SIDE, load_image
 from nin.ink import FILL_LEVEL, INNER_LINE_LEVEL, fill_outline, object_bbox
 from nin.serve.preprocess import EmptyInput, ink_mask, preprocess_photo, preprocess_sketch

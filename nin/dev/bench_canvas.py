@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import tempfile
 import threading
 import time
@@ -74,7 +73,10 @@ def browser_stroke(url: str, seconds: float = 3.0) -> dict:
         box = page.locator("#canvas .nin-cv-ink").bounding_box()
         xy = [(box["x"] + x * box["width"], box["y"] + y * box["height"]) for x, y in SHAPE]
         # Warm-up stroke (first-call costs), then Clear.
-        page.mouse.move(*xy[0]); page.mouse.down(); page.mouse.move(*xy[1], steps=5); page.mouse.up()
+        page.mouse.move(*xy[0])
+        page.mouse.down()
+        page.mouse.move(*xy[1], steps=5)
+        page.mouse.up()
         # The full result has arrived (the Prediction box itself stays hidden while the Draw tab is open).
         expect(page.locator("#prediction [data-testid='label-output-value']")).to_have_count(1, timeout=60_000)
         page.get_by_role("button", name="Clear").click()

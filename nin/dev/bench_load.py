@@ -223,7 +223,6 @@ def run_attacks(url: str, pid: int | None, workdir: Path) -> dict:
     import httpx
     from gradio_client import handle_file
 
-    from PIL import Image
 
     huge = workdir / "huge.png"
     huge.write_bytes(huge_png(8000, 8000))

@@ -18,7 +18,6 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image
 
 from nin.serve.decode import InputError, load_image, open_checked
 from nin.serve.explain import explain

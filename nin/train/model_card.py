@@ -182,7 +182,7 @@ def phase_lines(run: dict) -> list[str]:
         lines.append(f"- **Phase {phase.get('phase')}** at {size} px: recipe `{recipe.get('name', '?')}` "
                      f"({recipe_line(recipe)}); test accuracy at {size} px "
                      + (f"{acc:.4f}" if acc is not None else "not recorded")
-                     + (f", drawn test set " + ", ".join(f"{k}s {v:.4f}" for k, v in phase["drawn_acc"].items())
+                     + (", drawn test set " + ", ".join(f"{k}s {v:.4f}" for k, v in phase["drawn_acc"].items())
                         if phase.get("drawn_acc") else "")
                      + f"; {duration(phase.get('wall_time_s'))} on {device_text(phase.get('device_name', '?'))}"
                      f"{picked}{origin}")

@@ -27,7 +27,7 @@ from nin.serve.decode import InputError
 from nin.serve.decode import load_image
 from nin.serve.preprocess import EmptyInput, Preprocessed, preprocess_photo
 from nin.serve.checks import check_number, quote
-from nin.ui.limits import guarded, refuse
+from nin.ui.limits import guarded
 from nin.ui.page import SHOW_ALL, Page
 READY = "Ready: draw on the black canvas, upload a photo, or pick an example below."
 NO_UPLOAD = "Upload a photo of a garment (PNG, JPEG, WebP, BMP or GIF), or pick an example below it."
