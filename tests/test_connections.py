@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from nin.ui import connections, quiet
-from tools import attack, attack_server
+from nin.dev.attack import rows as attack, server_rows as attack_server
 
 SHORT_S = 0.8   # the deadlines during these tests
 

@@ -1,4 +1,4 @@
-"""nin/ui/limits.py as a specification, through the real server: the hostile requests of tools/attack.py against the limits
+"""nin/ui/limits.py as a specification, through the real server: the hostile requests of nin/dev/attack against the limits
 (raw-input checks, the one refusal, the request-body and unread-event caps) are answered or refused within
 their time, memory, message and log bound.
 
@@ -6,7 +6,7 @@ Each attack is tested once, beside the code that defends against it: the cells a
 tests/test_ui_handlers.py, the guarded error path there too, hostile canvas layers in
 tests/test_components.py, hostile files in tests/test_preprocess.py.
 
-The requests are tools/attack.py's (`python tools/attack.py --launch` prints the same figures for a
+The requests are nin/dev/attack's (`python -m nin.dev.attack --launch` prints the same figures for a
 launched server); here they go to the in-process server of conftest.py, so the server's memory is this
 process's RSS and its log is what this process writes to stderr/stdout (pytest's capfd).
 """
@@ -23,7 +23,7 @@ import pytest
 from nin.dev.bench_load import rss_mb
 from nin.ui.limits import EVENT_BODY_LIMIT, MAX_ACTIVE_PER_CLIENT as MAX_ACTIVE, MAX_PENDING_PER_SESSION, QUOTE
 from nin.ui.quiet import quiet
-from tools import attack
+from nin.dev.attack import rows as attack
 
 from conftest import require_module
 
@@ -345,7 +345,7 @@ def test_all_x_forwarded_for_lines_are_joined_and_the_right_most_entry_is_the_ca
 
 
 def test_a_second_x_forwarded_for_line_does_not_hide_a_callers_running_events(raw, trusted_proxy):
-    from tools import attack_server
+    from nin.dev.attack import server_rows as attack_server
 
     joined = attack_server.row_two_header_lines(raw, joins=30, caller="10.6.7.1")
     assert joined["other"] == 0 and joined["joined"] <= MAX_ACTIVE + 2, joined  # a few may finish meanwhile
@@ -385,17 +385,17 @@ def test_a_page_sending_10_live_calls_a_second_one_at_a_time_is_never_refused(mo
 
 @pytest.mark.slow
 def test_a_flood_of_live_calls_from_one_address_leaves_another_addresss_canvas_answered(raw, trusted_proxy):
-    from tools import attack_server
+    from nin.dev.attack import server_rows as attack_server
 
     # 16 flooding threads here: the in-process server shares this process's interpreter with them
-    # (tools/attack.py --launch sends 60 to a server of its own).
+    # (nin.dev.attack --launch sends 60 to a server of its own).
     found = attack_server.row_live_fairness(raw, flooders=16, calls=30)
     print("live fairness", found)
     assert found["share"] >= 0.8, found
 
 
 def test_ink_with_compressed_text_chunks_is_refused_before_it_is_opened(raw):
-    from tools import attack_server
+    from nin.dev.attack import server_rows as attack_server
 
     found = attack_server.row_text_chunks(raw)
     assert found["chars"] <= 30_000 and not found["answered"] and "text or colour-profile chunks" in found["says"], found
@@ -411,7 +411,7 @@ def test_a_canvas_export_passes_the_chunk_check():
 
 
 def test_a_refused_live_call_cannot_make_a_sessions_full_explanation_stale(raw):
-    from tools import attack_server
+    from nin.dev.attack import server_rows as attack_server
 
     found = attack_server.row_stale_seq(raw)
     assert "not valid base64" in found["forged_says"] and found["drawn_label"] == "Trouser", found
@@ -420,7 +420,7 @@ def test_a_refused_live_call_cannot_make_a_sessions_full_explanation_stale(raw):
 # ----------------------------------------------------------------------------- refusals in the log
 
 def test_a_flood_of_refusals_writes_a_line_a_second_per_kind(raw, capfd):
-    from tools import attack_server
+    from nin.dev.attack import server_rows as attack_server
 
     quiet.reset()
     capfd.readouterr()

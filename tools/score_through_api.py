@@ -1,4 +1,4 @@
-"""`python tools/score_through_api.py [--n 300]`: official test images sent raw through the app's /predict.
+"""`python -m tools.score_through_api [--n 300]` (from the repository root, which puts nin on the path): official test images sent raw through the app's /predict.
 
 Launches the app in-process on a free port, uploads the first N official test images (28x28 PNGs, as a user
 would upload them) through gradio_client and compares the top label with the true class: the accuracy a
@@ -9,14 +9,11 @@ hits and which classes were ever predicted. A developer tool: nothing imports it
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 from collections import Counter
 from pathlib import Path
 
 from PIL import Image
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 def main() -> None:

@@ -47,7 +47,7 @@ def server_cpu(calls: int = 40) -> dict:
 
     from nin.serve.live import decode_ink, live
     from nin.serve.pipeline import Pipeline
-    from tools.attack import drawing_ink
+    from nin.dev.attack.requests import drawing_ink
 
     torch.set_num_threads(1)
     pipeline, ink = Pipeline(), decode_ink(drawing_ink())
@@ -123,7 +123,7 @@ def many_clients(url: str, clients: int = 8, seconds: float = 3.0) -> dict:
     import httpx
 
     from nin.ui.canvas import MIN_INTERVAL_MS
-    from tools.attack import EXAMPLE, Raw, drawing_ink, new_session
+    from nin.dev.attack.requests import EXAMPLE, Raw, drawing_ink, new_session
 
     raw = Raw(url)
     ink = drawing_ink()
