@@ -10,11 +10,12 @@ Where the rest lives:
     nin/serve/pipeline.py    the request path: image -> preprocess -> model -> explanation (numbers)
     nin/draw/view.py         one prediction drawn: the pictures and panels of the page's top half
     nin/ui/page.py           the layout, top to bottom, and the components the handlers answer to (`Page`)
-    nin/ui/events.py         the prediction's and the model report's handlers, and the one error path (`guarded`)
+    nin/ui/events.py         the prediction's and the model report's handlers
     nin/ui/lessons.py        the lessons' handlers and the parsers of what they are sent
     nin/ui/explore.py        the "Explore further" tab's handlers (numbers: nin/serve/explorers.py)
     nin/ui/wiring.py         which event runs which handler
-    nin/ui/limits.py         what one request may cost, and the one refusal; nin/ui/server.py the middleware
+    nin/ui/refusals.py       the one refusal, the one error path of handlers (`guarded`), the raw-input checks
+    nin/ui/server.py         the middleware: request_limits.py, uploads.py and the rest, in order
     nin/ui/sessions.py       Gradio's per-session bookkeeping, made small
 """
 
@@ -36,7 +37,7 @@ from nin.serve.explorers import Explorers
 from nin.serve.lessons import translation_default
 from nin.serve.parameters import parameter_report
 from nin.serve.pipeline import WEIGHTS_DIR, Pipeline, cpu_count
-from nin.ui import callers, connections, limits, quiet, sessions, wiring
+from nin.ui import callers, connections, quiet, refusals, sessions, wiring
 from nin.ui.events import PredictionEvents
 from nin.ui.explore import ExploreEvents
 from nin.ui.lessons import LessonEvents
@@ -54,7 +55,7 @@ QUEUE_SIZE = 64          # requests waiting beyond this are refused with "queue 
 MAX_FILE_SIZE = "10mb"
 SESSION_TTL_S = 3600     # a session's state (its 28x28 input) is dropped an hour after its last update
 # The header the Space's proxy writes the caller's address into (X-Forwarded-For on Hugging Face): with it
-# set, one caller may have at most limits.MAX_ACTIVE_PER_CLIENT model events queued or running, and uploads
+# set, one caller may have at most request_limits.MAX_ACTIVE_PER_CLIENT model events queued or running, and uploads
 # are rated per caller. Unset when run locally, where a header is anyone's to write (README, "Running it in public").
 callers.CLIENT_HEADER = os.environ.get("NIN_CLIENT_HEADER") or None
 callers.PROXY_HOPS = int(os.environ.get("NIN_PROXY_HOPS", 1))
@@ -89,8 +90,8 @@ def build_demo() -> tuple[gr.Blocks, Page]:
         wiring.wire(blocks, laid_out, PredictionEvents(pipeline, laid_out, reports),
                     LessonEvents(pipeline, laid_out, PARAMETERS), ExploreEvents(pipeline, explorers, laid_out),
                     MODEL_WORKERS)
-    # The page's handlers refuse through nin.ui.limits.refuse, and every raw input is checked before Gradio reads it.
-    limits.install(blocks)
+    # The page's handlers refuse through nin.ui.refusals.refuse, and every raw input is checked before Gradio reads it.
+    refusals.install(blocks)
     return blocks, laid_out
 
 

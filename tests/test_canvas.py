@@ -1,6 +1,6 @@
 """The drawing canvas's server side: the live function's numbers, its bounds, and the full explanation it asks for.
 
-Unit tests call nin.serve.live and nin.ui.limits.LiveGate directly; the rest go through the real server of
+Unit tests call nin.serve.live and nin.ui.live_gate.LiveGate directly; the rest go through the real server of
 conftest.py with nin/dev/attack's requests (POST /component_server as the page sends it, and queued events
 joined as the browser joins them). The page itself, drawing with a mouse and a finger, is tests/test_browser.py.
 """
@@ -17,7 +17,7 @@ from nin.serve.decode import InputError
 from nin.serve.live import decode_ink, live
 from nin.serve.pipeline import Pipeline
 from nin.serve.preprocess import EmptyInput, preprocess_sketch
-from nin.ui.limits import MAX_INK_CHARS, LiveGate, check_ink
+from nin.ui.live_gate import MAX_INK_CHARS, LiveGate, check_ink
 from nin.dev.attack import rows as attack
 
 SETTINGS = [None, "Predicted class", "Top 16 channels by mean"]

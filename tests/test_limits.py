@@ -1,4 +1,4 @@
-"""nin/ui/limits.py as a specification, through the real server: the hostile requests of nin/dev/attack against the limits
+"""nin/ui/refusals.py, request_limits.py, uploads.py and live_gate.py as a specification, through the real server: the hostile requests of nin/dev/attack against the limits
 (raw-input checks, the one refusal, the request-body and unread-event caps) are answered or refused within
 their time, memory, message and log bound.
 
@@ -21,7 +21,8 @@ import httpx
 import pytest
 
 from nin.dev.bench_load import rss_mb
-from nin.ui.limits import EVENT_BODY_LIMIT, MAX_ACTIVE_PER_CLIENT as MAX_ACTIVE, MAX_PENDING_PER_SESSION, QUOTE
+from nin.serve.checks import QUOTE
+from nin.ui.request_limits import EVENT_BODY_LIMIT, MAX_ACTIVE_PER_CLIENT as MAX_ACTIVE, MAX_PENDING_PER_SESSION
 from nin.ui.quiet import quiet
 from nin.dev.attack import rows as attack
 
@@ -299,7 +300,7 @@ def test_an_upload_flood_from_one_address_is_refused_with_429_and_few_log_lines(
 
 
 def test_the_cache_keeps_its_budget_by_deleting_the_oldest_files_first(tmp_path):
-    from nin.ui.limits import cache_size, evict_oldest
+    from nin.ui.uploads import cache_size, evict_oldest
 
     for i in range(10):
         folder = tmp_path / f"h{i}"
@@ -324,7 +325,7 @@ def trusted_proxy():
 
 @pytest.mark.slow
 def test_one_address_flooding_occlusion_leaves_another_address_predict_p95_under_2_s(raw, trusted_proxy):
-    from nin.ui.limits import MAX_ACTIVE_PER_CLIENT
+    from nin.ui.request_limits import MAX_ACTIVE_PER_CLIENT
 
     found = attack.row_starve(raw, flood="occlusion", sessions=40, predicts=10)
     assert found["flood_accepted"] <= MAX_ACTIVE_PER_CLIENT + 2, found  # a few may finish while the rest join
@@ -354,7 +355,7 @@ def test_a_second_x_forwarded_for_line_does_not_hide_a_callers_running_events(ra
 # ----------------------------------------------------------------------------- live calls: per caller, their ink, their seq
 
 def test_one_caller_has_at_most_2_live_calls_in_flight_whatever_sessions_it_names():
-    from nin.ui.limits import LIVE_PER_CALLER, LiveGate
+    from nin.ui.live_gate import LIVE_PER_CALLER, LiveGate
 
     gate = LiveGate(workers=2, waiting=16)
     with gate.admit("a", "10.0.0.1"), gate.admit("b", "10.0.0.1"):
@@ -368,16 +369,16 @@ def test_one_caller_has_at_most_2_live_calls_in_flight_whatever_sessions_it_name
 
 
 def test_a_page_sending_10_live_calls_a_second_one_at_a_time_is_never_refused(monkeypatch):
-    from nin.ui import limits
+    from nin.ui import live_gate
 
     clock = [1000.0]
-    monkeypatch.setattr(limits.time, "monotonic", lambda: clock[0])
-    gate = limits.LiveGate(workers=2, waiting=16)
+    monkeypatch.setattr(live_gate.time, "monotonic", lambda: clock[0])
+    gate = live_gate.LiveGate(workers=2, waiting=16)
     for _ in range(600):  # a minute of drawing
         with gate.admit("page", "10.0.0.1"):
             clock[0] += 0.04   # the answer takes 40 ms ...
         clock[0] += 0.06       # ... and the next call leaves 100 ms after the last
-    two_tabs = [limits.LiveGate(workers=2, waiting=16)]
+    two_tabs = [live_gate.LiveGate(workers=2, waiting=16)]
     for _ in range(300):  # two tabs of one caller, each 10 a second
         with two_tabs[0].admit("tab1", "10.0.0.1"), two_tabs[0].admit("tab2", "10.0.0.1"):
             clock[0] += 0.1

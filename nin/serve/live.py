@@ -6,7 +6,7 @@ The canvas (nin/ui/canvas.py) sends its ink as a small PNG (white strokes on tra
 through too) and the network,
 and keeps only what the canvas redraws at every answer: the ten probabilities, block4's ten 5x5 class maps
 with their means (the logits), and the 28x28 image. Numbers only: nothing here draws HTML or pictures, and
-the bounds on who may call it (payload size, calls in flight) are nin.ui.limits'. `ink_from_image` reads a
+the bounds on who may call it (payload size, calls in flight) are nin.ui.live_gate's. `ink_from_image` reads a
 drawing sent as an ordinary image file, for API callers.
 """
 
@@ -53,7 +53,7 @@ class LiveAnswer:
 def decode_ink(data_url: str) -> np.ndarray:
     """A canvas export (a PNG data URL) -> its ink as uint8 [H, W] (the alpha; brightness without one).
 
-    The caller has bounded the text's length (nin.ui.limits.check_ink); the PNG's header is checked before
+    The caller has bounded the text's length (nin.ui.live_gate.check_ink); the PNG's header is checked before
     its pixels are decoded, and a side over INK_SIDE is refused. Every failure is an InputError.
     """
     if not isinstance(data_url, str) or not data_url.startswith(DATA_URL_PREFIX):

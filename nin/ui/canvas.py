@@ -19,7 +19,7 @@ drawing a newer live call has replaced). Until that explanation arrives the page
 again (after an upload or an example) sends the drawing on the canvas for its full explanation at once, so it
 is the page's one current input again. `predict_sketch` is the API's way in: a drawing as an image file.
 
-What it is not: the numbers (nin.serve.live), the bounds of the live calls (nin.ui.limits.LiveGate), the
+What it is not: the numbers (nin.serve.live), the bounds of the live calls (nin.ui.live_gate), the
 page's layout around it (nin.ui.page) or the full explanation's pictures (nin.ui.events, nin.serve.pipeline).
 """
 
@@ -37,7 +37,10 @@ from nin.model import CLASS_NAMES
 from nin.serve.live import decode_ink, ink_from_image, live
 from nin.serve.pipeline import EXAMPLES_DIR, Pipeline, class_choice, cpu_count
 from nin.serve.preprocess import EmptyInput
-from nin.ui.limits import MAX_INK_CHARS, LiveGate, check_ink, check_number, guarded, quote, refuse
+from nin.serve.checks import check_number, quote
+from nin.serve.decode import InputError
+from nin.ui.live_gate import MAX_INK_CHARS, LiveGate, check_ink
+from nin.ui.refusals import guarded, refuse
 
 LOGICAL_SIDE = 280    # stroke coordinates and brush sizes are in these units, whatever the screen
 EXPORT_SIDE = 140     # px of the ink sent: preprocessing fills outlines at 140 px (nin.serve.preprocess)
@@ -434,7 +437,7 @@ class DrawingCanvas:
     def live_function(self):
         """The server function: {"ink", "seq"} -> {"probs", "logits", "maps", "image", "server_ms"}, or
         {"empty": prompt} for a blank drawing, or {"error": message} for a refusal (a plain message, logged once
-        through nin.ui.limits.refuse: a server function's exceptions would reach the client as a bare 500)."""
+        through nin.ui.refusals.refuse: a server function's exceptions would reach the client as a bare 500)."""
         compute = guarded("classifying the drawing", lambda exc: {"empty": str(exc)})(self.compute)
 
         async def live(payload, request: gr.Request):
@@ -456,7 +459,10 @@ class DrawingCanvas:
             raise refuse(f"A live call sends {{'ink': PNG data URL, 'seq': number}}; got {quote(payload)}.")
         check_ink(payload.get("ink"))
         seq = payload.get("seq")
-        check_number("seq", seq, 0, 2 ** 53, whole=True)
+        try:
+            check_number("seq", seq, 0, 2 ** 53, whole=True)
+        except InputError as exc:  # outside `guarded`: refused here, or the client would get a bare 500
+            raise refuse(str(exc)) from None
         return payload["ink"], int(seq)
 
     def remember(self, session: str, seq: int) -> None:

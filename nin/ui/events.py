@@ -1,6 +1,6 @@
 """The handlers of the page's top half: input -> prediction, CAM, feature maps.
 
-Every handler goes through the page's one error path, `nin.ui.limits.guarded`. `PredictionEvents` holds the prediction handlers (a new drawing or
+Every handler goes through the page's one error path, `nin.ui.refusals.guarded`. `PredictionEvents` holds the prediction handlers (a new drawing or
 upload, other weights, another CAM class or channel view) and the model report's confusion-cell handler;
 they return dicts keyed by the components of a `nin.ui.page.Page`, which they are given once the page is
 laid out, so they can be written, read and called without a server. nin.ui.wiring connects them to events.
@@ -27,7 +27,7 @@ from nin.serve.decode import InputError
 from nin.serve.decode import load_image
 from nin.serve.preprocess import EmptyInput, Preprocessed, preprocess_photo
 from nin.serve.checks import check_number, quote
-from nin.ui.limits import guarded
+from nin.ui.refusals import guarded
 from nin.ui.page import SHOW_ALL, Page
 READY = "Ready: draw on the black canvas, upload a photo, or pick an example below."
 NO_UPLOAD = "Upload a photo of a garment (PNG, JPEG, WebP, BMP or GIF), or pick an example below it."
@@ -174,7 +174,7 @@ class PredictionEvents:
         """/predict for the page: a refused file clears the result and the upload box, said once in a toast."""
         try:
             return self.predict(image, model_key, cam_class, channels)
-        except gr.Error as exc:  # already logged once by nin.ui.limits.refuse
+        except gr.Error as exc:  # already logged once by nin.ui.refusals.refuse
             gr.Warning(exc.message)
             return {**self.empty_outputs(exc.message), self.page.upload: None}
 

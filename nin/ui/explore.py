@@ -27,7 +27,7 @@ from nin.serve.neighbours import DEFAULT_K
 from nin.serve.pipeline import Pipeline
 from nin.serve.preprocess import EmptyInput
 from nin.ui.events import session_of
-from nin.ui.limits import guarded
+from nin.ui.refusals import guarded
 from nin.ui.page import DEFAULT_INDEX, EMPTY, Page
 
 

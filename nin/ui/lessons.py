@@ -23,7 +23,7 @@ from nin.serve.decode import InputError
 from nin.serve.pipeline import Pipeline, class_choice
 from nin.serve.preprocess import EmptyInput
 from nin.ui.events import clicked, session_of
-from nin.ui.limits import MAX_TEXT, guarded
+from nin.ui.refusals import MAX_TEXT, guarded
 from nin.ui.page import DX_LABEL, DY_LABEL, MLP_MAP_SIDE, NO_STAGE, STAGE_SIDES, Page
 
 CELL_SIDE = STAGE_SIDES["block4"]

@@ -28,7 +28,7 @@ from nin.serve.occlusion import PATCH_SIZES
 from nin.serve.pipeline import DEFAULT_EXAMPLE, EXAMPLES_DIR, WEIGHTS_DIR, Pipeline
 from nin.ui.canvas import DrawingCanvas
 from nin.ui.components import PngImage, UploadImage
-from nin.ui.limits import MAX_TEXT
+from nin.ui.refusals import MAX_TEXT
 from nin.ui.page_js import PAGE_CSS
 
 LESSON_NOTE = "Works on your current image: draw or upload one above, then come back here."

@@ -1,7 +1,7 @@
 """Which of Gradio's routes the Space answers: an allow-list of those the page and the API need.
 
 Gradio 6.31 serves ~80 routes, and each release adds some. Several do work this app never asks for, outside
-every limit of nin/ui/limits.py: `POST /gradio_api/process_recording` runs an ffmpeg re-encode of any small
+every limit of nin/ui/request_limits.py: `POST /gradio_api/process_recording` runs an ffmpeg re-encode of any small
 upload (six 30 KB clips held 3 GB and both cores for 31 s where ffmpeg is installed, as on Spaces images)
 and leaves its output in Gradio's temp folder; others edit the app's source (`vibe-*`), read run history,
 monitoring, deep links or proxy other Spaces. A deny-list would let the next release's new route through,

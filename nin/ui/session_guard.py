@@ -26,7 +26,7 @@ import re
 import time
 
 from nin.ui import callers
-from nin.ui.limits import EVENT_JOIN_ROUTES, answer, read_body, replaying
+from nin.ui.request_limits import EVENT_JOIN_ROUTES, answer, read_body, replaying
 from nin.ui.quiet import quiet
 
 MAX_SESSION_HASH = 40        # characters of a session hash (Gradio's own: 11 from the page, 36 from gradio_client)

@@ -11,7 +11,7 @@ from typing import Callable, NamedTuple
 import gradio as gr
 
 from nin.ui.events import PredictionEvents
-from nin.ui.limits import guarded
+from nin.ui.refusals import guarded
 from nin.ui.explore import FOLLOW_JS, ExploreEvents
 from nin.ui.lessons import LessonEvents, quiet
 from nin.ui.page import AblationPanel, ExplorePanel, GradcamPanel, MlpPanel, Page, TranslationPanel
@@ -74,7 +74,7 @@ def wire_lessons(page: Page, handlers: LessonEvents, model_events: dict) -> None
     """
     state, mlp, ablation, translation, gradcam = page.state, page.mlp, page.ablation, page.translation, page.gradcam
     private = dict(api_visibility="private", show_progress="hidden")
-    # preprocess=False: limits.install has checked every raw value (choices, whole numbers, ranges, text
+    # preprocess=False: refusals.install has checked every raw value (choices, whole numbers, ranges, text
     # length) and the handlers check what depends on the image; Gradio's preprocessing would only round
     # numbers and fail with a TypeError on a slider's None (its number box while "-3" is being typed).
     raw_inputs = dict(preprocess=False, **model_events)
@@ -148,7 +148,7 @@ def wire_explore(state: gr.State, panel: ExplorePanel, handlers: ExploreEvents, 
     refreshes the tab only while it is on screen: a browser-only listener on the state clicks the hidden
     `follow` button, so a closed tab costs the server nothing.
     """
-    # preprocess=False: nin.ui.limits has checked the raw values (choices, whole numbers, ranges); the handlers
+    # preprocess=False: nin.ui.refusals has checked the raw values (choices, whole numbers, ranges); the handlers
     # check what depends on the stage and the weights, and Gradio's preprocessing would only round numbers.
     raw = dict(preprocess=False, **model_events)
     private = dict(api_visibility="private", trigger_mode="always_last", **raw)
