@@ -42,7 +42,7 @@ from nin.ui.events import PredictionEvents
 from nin.ui.explore import ExploreEvents
 from nin.ui.lessons import LessonEvents
 from nin.ui.page import CSS, Page, build_page
-from nin.ui.page_js import PAGE_JS
+from nin.ui.assets import page_js
 from nin.ui.server import MIDDLEWARE
 
 # ----------------------------------------------------------------------------- the process
@@ -103,7 +103,7 @@ demo, page = build_demo()
 # nin/ui/server.py (client mistakes answered 4xx with one quiet log line, request bodies capped before Gradio
 # reads them, an upload rate and a disk budget, at most 16 unread events per session on every route, a cap on
 # each caller's queued model events, no deep-link route).
-LAUNCH = dict(max_file_size=MAX_FILE_SIZE, ssr_mode=False, css=CSS, js=PAGE_JS, state_session_capacity=MAX_SESSIONS,
+LAUNCH = dict(max_file_size=MAX_FILE_SIZE, ssr_mode=False, css=CSS, js=page_js(), state_session_capacity=MAX_SESSIONS,
               app_kwargs={"middleware": MIDDLEWARE})
 
 # One bounded queue: past QUEUE_SIZE waiting requests a caller is told the queue is full (nothing piles up).

@@ -33,42 +33,7 @@ NEIGHBOUR_SCALE = 3   # neighbour tiles: 84 px
 BOX_COLOUR = (255, 140, 0)
 MATCH_COLOUR = "#f59e0b"
 
-# For gr.HTML(js_on_load=...): hovering (or tapping) a picture with data-values prints the value under the
-# pointer in its figure's .nin-readout; the values travel as one JSON list, not as thousands of elements.
-HOVER_JS = """
-const show = (e) => {
-  const img = e.target.closest('img[data-values]');
-  if (!img) return;
-  const rect = img.getBoundingClientRect();
-  const side = Number(img.dataset.side);
-  if (!img._values) img._values = JSON.parse(img.dataset.values);
-  const col = Math.max(0, Math.min(side - 1, Math.floor((e.clientX - rect.left) / rect.width * side)));
-  const row = Math.max(0, Math.min(side - 1, Math.floor((e.clientY - rect.top) / rect.height * side)));
-  const out = img.closest('figure').querySelector('.nin-readout');
-  if (out) out.textContent = `row ${row}, column ${col}: ${img._values[row * side + col]}`;
-};
-element.addEventListener('mousemove', show);
-element.addEventListener('click', show);
-"""
 
-EXPLORE_CSS = """
-.nin-x-row { display: flex; flex-wrap: wrap; gap: 12px; align-items: flex-start; }
-.nin-x-fig { margin: 0; padding: 6px; border: 1px solid var(--border-color-primary, #e5e7eb); border-radius: 8px; max-width: 100%; }
-.nin-x-fig figcaption { font-size: 12px; line-height: 1.35; max-width: 290px; }
-.nin-x-fig img { image-rendering: pixelated; display: block; max-width: 100%; height: auto; }
-.nin-x-map img { cursor: crosshair; }
-.nin-readout { font-size: 13px; font-variant-numeric: tabular-nums; min-height: 1.4em; display: block; }
-.nin-x-tiles { display: grid; grid-template-columns: repeat(3, minmax(0, 124px)); gap: 6px; }
-.nin-x-tiles.nin-x-wide { grid-template-columns: repeat(auto-fill, minmax(92px, 1fr)); max-width: 100%; }
-.nin-x-tile { margin: 0; font-size: 11px; line-height: 1.25; text-align: center; font-variant-numeric: tabular-nums; }
-.nin-x-tile img { image-rendering: pixelated; width: 100%; height: auto; display: block; border: 2px solid transparent; border-radius: 4px; }
-.nin-x-tile.nin-x-match img { border-color: #f59e0b; }
-.nin-x-space { margin: 4px 0 10px 0; }
-.nin-x-space h4 { margin: 0 0 4px 0; font-size: 14px; }
-.nin-x-space p { margin: 0 0 4px 0; font-size: 12px; color: var(--body-text-color-subdued); }
-.nin-x-grid { border-collapse: collapse; font-size: 11px; font-variant-numeric: tabular-nums; }
-.nin-x-grid td { width: 34px; height: 22px; text-align: center; padding: 0; }
-"""
 
 
 def data_uri(image: np.ndarray | Image.Image) -> str:
@@ -285,5 +250,4 @@ def start_here_html() -> str:
 
 
 __all__ = ["channel_map_figure", "kernel_figure", "top_images_html", "channel_summary_md", "neighbours_html",
-           "occlusion_html", "occlusion_summary_md", "start_here_html", "thumbnail_with_box", "HOVER_JS",
-           "EXPLORE_CSS"]
+           "occlusion_html", "occlusion_summary_md", "start_here_html", "thumbnail_with_box"]

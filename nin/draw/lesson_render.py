@@ -209,15 +209,6 @@ def pixel_picker_image(block_mean: np.ndarray, pick: tuple[int, int], side: int)
     return picture
 
 
-# For gr.HTML(js_on_load=...): a click on a class-map cell fires the component's `select` event with
-# index [class, row, col], so `def handler(evt: gr.SelectData)` gets evt.index.
-CELL_CLICK_JS = """
-element.addEventListener('click', (e) => {
-  const td = e.target.closest('td[data-cell]');
-  if (!td) return;
-  trigger('select', {index: td.dataset.cell.split(',').map(Number), value: td.dataset.cell});
-});
-"""
 
 
 def class_maps_click_html(before: np.ndarray, after: np.ndarray, classes: list[int],
@@ -334,34 +325,6 @@ def translation_heading_md(survey: dict, example: str, example_kept: bool) -> st
             "the maps by one cell.")
 
 
-# The parameter bars themselves are styled by nin.draw.bars.BARS_CSS.
-LESSONS_CSS = """
-.nin-lesson-clickmaps td[data-cell] { cursor: pointer; }
-/* A cell the user zeroed: hatched light grey, dark struck-out text, red frame; a ReLU zero keeps the colour of 0. */
-.nin-lesson-clickmaps td.nin-zeroed, .nin-key-zeroed {
-  background: repeating-linear-gradient(135deg, #f3f4f6 0 4px, #d1d5db 4px 6px); color: #111;
-  outline: 2px solid #dc2626; outline-offset: -2px; }
-.nin-key { display: inline-block; min-width: 30px; padding: 0 3px; text-align: center; font-size: 11px; }
-.nin-key-relu { background: #440154; color: #fff; }
-.nin-lesson-legend { font-size: 12px; margin: 2px 0 0 0; flex-basis: 100%; }
-.nin-lesson-clickmaps td[data-cell]:hover { outline: 2px solid #f59e0b; outline-offset: -2px; }
-.nin-lesson-maps { display: flex; flex-direction: column; gap: 10px; }
-.nin-lesson-maprow { display: flex; flex-wrap: wrap; gap: 8px; align-items: flex-start; }
-.nin-lesson-mapname { font-weight: 600; flex-basis: 100%; }
-.nin-lesson-map { margin: 0; flex: 1 1 110px; max-width: 180px; }
-.nin-lesson-map figcaption { font-size: 12px; }
-.nin-lesson-logits { border-collapse: collapse; font-size: 13px; font-variant-numeric: tabular-nums; }
-.nin-lesson-logits th, .nin-lesson-logits td { padding: 2px 8px; text-align: right; border-bottom: 1px solid var(--border-color-primary, #e5e7eb); }
-.nin-lesson-logits th[scope="row"] { text-align: left; font-weight: 500; white-space: nowrap; }
-.nin-lesson-top { font-size: 10px; font-weight: 700; color: #b45309; }
-.nin-params { display: flex; flex-direction: column; gap: 14px; font-size: 13px; }
-.nin-params h4 { margin: 0 0 4px 0; font-size: 14px; }
-.nin-params p { margin: 0 0 6px 0; line-height: 1.4; }
-.nin-param-split .nin-kind-fc { background: #f59e0b; }
-.nin-param-split { display: flex; height: 8px; border-radius: 3px; overflow: hidden; margin-bottom: 2px; }
-.nin-param-split .nin-kind-conv { background: #31688e; }
-.nin-param-legend { font-size: 12px; margin-bottom: 4px; }
-"""
 
 __all__ = ["diverging", "diverging_cell", "weight_heatmap", "vector_bars", "mlp_vectors_image",
-           "class_maps_change_html", "logits_table_html", "translation_heading_md", "parameter_report_html", "gradcam_html", "LESSONS_CSS"]
+           "class_maps_change_html", "logits_table_html", "translation_heading_md", "parameter_report_html", "gradcam_html"]

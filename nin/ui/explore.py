@@ -174,11 +174,6 @@ class ExploreEvents:
         return out
 
 
-# A new input: the browser asks for a refresh only while this tab is on screen (no request otherwise).
-FOLLOW_JS = """() => {
-  const panel = document.querySelector('#tab-explore');
-  if (panel && panel.offsetParent !== null) document.querySelector('#explore-refresh')?.click();
-}"""
 
 
-__all__ = ["ExploreEvents", "FOLLOW_JS"]
+__all__ = ["ExploreEvents"]

@@ -18,18 +18,16 @@ import pandas as pd
 
 from nin import metrics
 from nin.draw import explorers_render, lesson_render, report_render
-from nin.draw.bars import BARS_CSS
-from nin.draw.render import GAP_PANEL_CSS
 from nin.draw.view import TOP_CHANNELS
 from nin.model import CLASS_NAMES, FEATURE_STAGES, layer_table, parameter_count
 from nin.serve import lessons
 from nin.serve.neighbours import DEFAULT_K, K_MAX
 from nin.serve.occlusion import PATCH_SIZES
 from nin.serve.pipeline import DEFAULT_EXAMPLE, EXAMPLES_DIR, WEIGHTS_DIR, Pipeline
+from nin.ui.assets import asset, page_css
 from nin.ui.canvas import DrawingCanvas
 from nin.ui.components import PngImage, UploadImage
 from nin.ui.refusals import MAX_TEXT
-from nin.ui.page_js import PAGE_CSS
 
 LESSON_NOTE = "Works on your current image: draw or upload one above, then come back here."
 EMPTY = '<div class="nin-empty">{}</div>'  # a panel's placeholder until there is something to show
@@ -43,31 +41,7 @@ DX_LABEL, DY_LABEL = "Shift right dx (px of 28)", "Shift down dy (px of 28)"  # 
 DEFAULT_STAGE, DEFAULT_INDEX, DEFAULT_PATCH = "block3", 0, 8  # the explorers' first view
 MAX_CHANNELS = 384  # the widest stage (block3, pool3): the channel box's range; each stage is checked on its own
 
-CSS = BARS_CSS + GAP_PANEL_CSS + lesson_render.LESSONS_CSS + report_render.REPORT_CSS + PAGE_CSS + """
-#title h1 { margin-bottom: 0; }
-#title p { margin-top: 4px; }
-.nin-empty { padding: 18px; border: 1px dashed var(--border-color-primary); border-radius: 8px;
-             color: var(--body-text-color-subdued); font-size: 15px; }
-#notice { border-left: 4px solid #f59e0b; padding-left: 10px; }
-#status { font-size: 16px; }
-#mlp-map img { cursor: crosshair; image-rendering: pixelated; }
-/* The upload box's label wraps before its Fullscreen and Clear buttons instead of running under them. */
-#upload [data-testid="block-label"] { max-width: calc(100% - 76px); white-space: normal; }
-#translation-inputs img { width: 100%; height: auto; object-fit: contain; image-rendering: pixelated; }
-/* Pictures whose title is drawn into them: Gradio's label badge would sit on that title. */
-#mlp-w1 [data-testid="block-label"], #mlp-w2 [data-testid="block-label"],
-#mlp-vectors [data-testid="block-label"] { display: none; }
-@media (max-width: 640px) {
-  #title h1 { font-size: 26px; }
-  #status { font-size: 15px; }
-  /* On a phone the upload box's label wraps to two lines: in the flow above the picture, not over its top. */
-  #upload [data-testid="block-label"] { position: static; max-width: calc(100% - 76px); }
-  #upload { height: 344px !important; display: flex; flex-direction: column; }  /* 300 px and the label's lines */
-  #upload > .image-container { flex: 1 1 auto; min-height: 0; height: auto; }  /* its buttons stay inside */
-  #ablation-logits, #translation-logits { min-width: 100% !important; }  /* the table gets its own line */
-  #shift-x, #shift-y, #translation-maps { min-width: 100% !important; }  /* one slider a line: its label stays on one line */
-}
-"""
+CSS = page_css()  # the style sheets of nin/ui/static (nin.ui.assets.PAGE_SHEETS)
 
 
 # ----------------------------------------------------------------------------- what the handlers answer to
@@ -277,7 +251,7 @@ def build_page(pipeline: Pipeline, *, reports: dict[str, metrics.Report], parame
             with gr.Tabs():
                 drawing = build_draw_tab(pipeline)
                 upload = build_upload_tab()
-            # Hidden: the page's script (nin/ui/page_js.py) clicks it when the user opens the Upload tab, whose
+            # Hidden: the page's script (static/page.js) clicks it when the user opens the Upload tab, whose
             # picture then becomes the input again (or, with none, the panels are cleared).
             upload_shown = gr.Button("Show the upload's prediction", visible="hidden", elem_id="upload-shown")
             status = gr.Markdown("Loading the canvas…", elem_id="status", label="Status", show_label=False)
@@ -460,7 +434,7 @@ def build_ablation_tab() -> AblationPanel:
         result = gr.Markdown(elem_id="ablation-result")
         with gr.Row(equal_height=False):
             maps = gr.HTML(EMPTY.format("The class maps appear here."), elem_id="ablation-maps",
-                           js_on_load=lesson_render.CELL_CLICK_JS)
+                           js_on_load=asset("cell_click.js"))
             logits = gr.HTML(elem_id="ablation-logits", js_on_load=None)
         numbers = numbers_json("ablate", "ablation-json")
     return AblationPanel(tab, cells, stage, channels, reset, result, maps, logits, numbers)
@@ -504,7 +478,6 @@ def build_gradcam_tab() -> GradcamPanel:
 
 def build_explore_tab() -> ExplorePanel:
     """Explore further: what each channel looks for, what the network finds similar, occlusion beside CAM."""
-    explore_css = explorers_render.EXPLORE_CSS
     with gr.Tab("Explore further", id="explore", elem_id="tab-explore") as tab:
         gr.Markdown("### Beyond the lessons: what each channel looks for, what the network finds similar, and a "
                     "second opinion on CAM\nThe channel lists and the neighbours come from the 10,000 official "
@@ -519,14 +492,14 @@ def build_explore_tab() -> ExplorePanel:
                               label="Channel index", elem_id="explore-index", scale=1)
         channel_result = gr.Markdown(elem_id="explore-channel-result")
         channel_view = gr.HTML(EMPTY.format("The channel appears here."), elem_id="explore-channel",
-                               js_on_load=explorers_render.HOVER_JS, css_template=explore_css)
+                               js_on_load=asset("hover.js"), css_template=asset("explore.css"))
         channel_json = numbers_json("channel", "explore-channel-json")
 
         gr.Markdown("#### What the network thinks is similar")
         k = gr.Slider(1, K_MAX, value=DEFAULT_K, step=1, label="k (neighbours in each space)", elem_id="explore-k")
         neighbours_result = gr.Markdown(elem_id="explore-neighbours-result")
         neighbours_view = gr.HTML(EMPTY.format("The nearest official test images appear here."),
-                                  elem_id="explore-neighbours", js_on_load=None, css_template=explore_css)
+                                  elem_id="explore-neighbours", js_on_load=None, css_template=asset("explore.css"))
         neighbours_json = numbers_json("neighbours", "explore-neighbours-json")
 
         gr.Markdown("#### A second opinion on CAM: occlusion")
@@ -534,7 +507,7 @@ def build_explore_tab() -> ExplorePanel:
                          elem_id="explore-patch")
         occlusion_result = gr.Markdown(elem_id="explore-occlusion-result")
         occlusion_view = gr.HTML(EMPTY.format("The occlusion map appears here, beside the CAM."),
-                                 elem_id="explore-occlusion", js_on_load=None, css_template=explore_css)
+                                 elem_id="explore-occlusion", js_on_load=None, css_template=asset("explore.css"))
         occlusion_json = numbers_json("occlusion", "explore-occlusion-json")
         follow = gr.Button("Refresh", visible="hidden", elem_id="explore-refresh")
     return ExplorePanel(tab, stage, index, channel_result, channel_view, channel_json, k, neighbours_result,
@@ -568,7 +541,7 @@ def build_report_tab(reports: dict[str, metrics.Report]) -> list[ConfusionPanel]
                     gr.Markdown(report_render.phases_caption(phases), elem_id=f"phases-{slug}")
                     gr.HTML(report_render.curves_table_html(shown, phases), js_on_load=None)
                     gr.HTML(report_render.per_class_html(shown), js_on_load=None)
-                    matrix = gr.HTML(report_render.confusion_html(shown), js_on_load=report_render.CONFUSION_CLICK_JS,
+                    matrix = gr.HTML(report_render.confusion_html(shown), js_on_load=asset("confusion_click.js"),
                                      elem_id=f"confusion-{slug}")
                     cell_examples = gr.HTML(EMPTY.format("Click a count above."), elem_id=f"examples-{slug}",
                                             js_on_load=None)

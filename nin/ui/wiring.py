@@ -12,7 +12,8 @@ import gradio as gr
 
 from nin.ui.events import PredictionEvents
 from nin.ui.refusals import guarded
-from nin.ui.explore import FOLLOW_JS, ExploreEvents
+from nin.ui.assets import asset
+from nin.ui.explore import ExploreEvents
 from nin.ui.lessons import LessonEvents, quiet
 from nin.ui.page import AblationPanel, ExplorePanel, GradcamPanel, MlpPanel, Page, TranslationPanel
 
@@ -166,5 +167,5 @@ def wire_explore(state: gr.State, panel: ExplorePanel, handlers: ExploreEvents, 
                       api_name="occlusion_page", **private)
     gr.on([panel.tab.select, panel.follow.click], handlers.refresh_explorers, [state, *panel.controls], panel.outputs,
           api_name="explore_refresh", **private)
-    state.change(None, None, None, js=FOLLOW_JS, api_name="explore_follow_input", api_visibility="private",
+    state.change(None, None, None, js=asset("follow.js"), api_name="explore_follow_input", api_visibility="private",
                  queue=False)
