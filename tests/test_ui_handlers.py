@@ -17,7 +17,7 @@ from nin.serve.decode import InputError, load_image
 from nin.serve.preprocess import EmptyInput, preprocess_photo
 from nin.ui.refusals import guarded
 from nin.ui.lessons import LessonEvents, parse_cells, parse_channels
-from nin.ui.page import STAGE_SIDES
+from nin.ui.tabs import STAGE_SIDES
 
 
 @pytest.fixture

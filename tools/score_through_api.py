@@ -27,7 +27,7 @@ def main() -> None:
     from nin.data import load_fashion_mnist
     from nin.dev.ports import free_port
     from nin.model import CLASS_NAMES
-    from nin.ui.page import PREDICTED, SHOW_TOP
+    from nin.ui.tabs import PREDICTED, SHOW_TOP
 
     data = load_fashion_mnist(download=False)
     app.demo.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True,

@@ -28,7 +28,8 @@ from nin.serve.decode import load_image
 from nin.serve.preprocess import EmptyInput, Preprocessed, preprocess_photo
 from nin.serve.checks import check_number, quote
 from nin.ui.refusals import guarded
-from nin.ui.page import SHOW_ALL, Page
+from nin.ui.page import Page
+from nin.ui.tabs import SHOW_ALL
 READY = "Ready: draw on the black canvas, upload a photo, or pick an example below."
 NO_UPLOAD = "Upload a photo of a garment (PNG, JPEG, WebP, BMP or GIF), or pick an example below it."
 # Gradio 6.31's image box fires `change` twice when a file is dropped over the one it shows; the second

@@ -28,7 +28,8 @@ from nin.serve.pipeline import Pipeline
 from nin.serve.preprocess import EmptyInput
 from nin.ui.events import session_of
 from nin.ui.refusals import guarded
-from nin.ui.page import DEFAULT_INDEX, EMPTY, Page
+from nin.ui.page import Page
+from nin.ui.tabs import DEFAULT_INDEX, EMPTY
 
 
 def session_or_none(session) -> tuple:

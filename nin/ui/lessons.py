@@ -24,7 +24,8 @@ from nin.serve.pipeline import Pipeline, class_choice
 from nin.serve.preprocess import EmptyInput
 from nin.ui.events import clicked, session_of
 from nin.ui.refusals import MAX_TEXT, guarded
-from nin.ui.page import DX_LABEL, DY_LABEL, MLP_MAP_SIDE, NO_STAGE, STAGE_SIDES, Page
+from nin.ui.page import Page
+from nin.ui.tabs import DX_LABEL, DY_LABEL, MLP_MAP_SIDE, NO_STAGE, STAGE_SIDES
 
 CELL_SIDE = STAGE_SIDES["block4"]
 MAX_CELLS = len(CLASS_NAMES) * CELL_SIDE * CELL_SIDE  # every cell of the ten class maps once

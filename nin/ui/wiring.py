@@ -15,7 +15,8 @@ from nin.ui.refusals import guarded
 from nin.ui.assets import asset
 from nin.ui.explore import ExploreEvents
 from nin.ui.lessons import LessonEvents, quiet
-from nin.ui.page import AblationPanel, ExplorePanel, GradcamPanel, MlpPanel, Page, TranslationPanel
+from nin.ui.page import Page
+from nin.ui.tabs import AblationPanel, ExplorePanel, GradcamPanel, MlpPanel, TranslationPanel
 
 
 class Lesson(NamedTuple):
