@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from nin.dev.bench_load import rss_mb
+from nin.dev.launcher import rss_mb
 from nin.model import CLASS_NAMES
 
 from conftest import require_module

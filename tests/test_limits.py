@@ -20,7 +20,7 @@ import time
 import httpx
 import pytest
 
-from nin.dev.bench_load import rss_mb
+from nin.dev.launcher import rss_mb
 from nin.serve.checks import QUOTE
 from nin.ui.request_limits import EVENT_BODY_LIMIT, MAX_ACTIVE_PER_CLIENT as MAX_ACTIVE, MAX_PENDING_PER_SESSION
 from nin.ui.quiet import quiet

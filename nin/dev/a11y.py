@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None) -> None:
     args = p.parse_args(argv)
     from playwright.sync_api import expect, sync_playwright
 
-    from nin.dev.bench_load import launch, stop
+    from nin.dev.launcher import launch, stop
 
     server, url = (None, args.url) if args.url else launch(timeout=180)
     everything: dict[str, list[dict]] = {}

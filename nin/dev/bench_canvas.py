@@ -164,7 +164,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write the figures here")
     parser.add_argument("--startup-timeout", type=float, default=300)
     args = parser.parse_args()
-    from nin.dev.bench_load import launch, stop
+    from nin.dev.launcher import launch, stop
 
     results = {"server_cpu": server_cpu()}
     with tempfile.TemporaryDirectory() as workdir:

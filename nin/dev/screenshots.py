@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from nin.dev.bench_load import launch, stop
+from nin.dev.launcher import launch, stop
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "nin" / "examples" / "test00000_ankle-boot.png"

@@ -18,7 +18,7 @@ from nin.dev.attack.rows import (row_ablate_huge_range, row_ablate_spaces, row_c
                                  row_huge_body, row_huge_value, row_live_flood, row_live_payload,
                                  row_route_mistakes, row_simultaneous_joins, row_starve, row_unknown_session_flood,
                                  row_unread_predicts, row_upload_flood, row_wrong_values)
-from nin.dev.bench_load import launch, loopback_url, rss_mb, stop
+from nin.dev.launcher import launch, loopback_url, rss_mb, stop
 
 @dataclass
 class Row:
