@@ -7,16 +7,16 @@ endpoint), the explorers, and the model report. This file is the table of conten
 process, loads the weights, measures what the page shows once, builds the page and says how it is served.
 
 Where the rest lives:
-    nin/serve/pipeline.py    the request path: image -> preprocess -> model -> explanation (numbers)
-    nin/draw/view.py         one prediction drawn: the pictures and panels of the page's top half
-    nin/ui/page.py           the layout, top to bottom, and the components the handlers answer to (`Page`)
-    nin/ui/events.py         the prediction's and the model report's handlers
-    nin/ui/lessons.py        the lessons' handlers and the parsers of what they are sent
-    nin/ui/explore.py        the "Explore further" tab's handlers (numbers: nin/serve/explorers.py)
-    nin/ui/wiring.py         which event runs which handler
-    nin/ui/refusals.py       the one refusal, the one error path of handlers (`guarded`), the raw-input checks
-    nin/ui/server.py         the middleware: request_limits.py, uploads.py and the rest, in order
-    nin/ui/sessions.py       Gradio's per-session bookkeeping, made small
+    nin/serve/pipeline.py            the request path: image -> preprocess -> model -> explanation (numbers)
+    nin/render/view.py               one prediction drawn: the pictures and panels of the page's top half
+    nin/ui/page.py                   the layout, top to bottom, and the components the handlers answer to (`Page`)
+    nin/ui/prediction_events.py      the prediction's and the model report's handlers
+    nin/ui/lesson_events.py          the lessons' handlers and the parsers of what they are sent
+    nin/ui/explorer_events.py        the "Explore further" tab's handlers (numbers: nin/serve/explorers.py)
+    nin/ui/wiring.py                 which event runs which handler
+    nin/ui/refusals.py               the one refusal, the one error path of handlers (`guarded`), the raw-input checks
+    nin/ui/server.py                 the middleware: request_limits.py, uploads.py and the rest, in order
+    nin/ui/sessions.py               Gradio's per-session bookkeeping, made small
 """
 
 from __future__ import annotations
@@ -38,9 +38,9 @@ from nin.serve.lessons import translation_default
 from nin.serve.parameters import parameter_report
 from nin.serve.pipeline import WEIGHTS_DIR, Pipeline, cpu_count
 from nin.ui import callers, connections, quiet, refusals, sessions, wiring
-from nin.ui.events import PredictionEvents
-from nin.ui.explore import ExploreEvents
-from nin.ui.lessons import LessonEvents
+from nin.ui.prediction_events import PredictionEvents
+from nin.ui.explorer_events import ExploreEvents
+from nin.ui.lesson_events import LessonEvents
 from nin.ui.page import CSS, Page, build_page
 from nin.ui.assets import page_js
 from nin.ui.server import MIDDLEWARE

@@ -1,7 +1,7 @@
 """The project's vocabulary: Fashion-MNIST's ten class names and the network's stage names.
 
 Plain tuples and one string function, no torch: the model (nin/model.py) is built from these names, and
-the pictures (nin/draw) label with them without importing the network.
+the pictures (nin/render) label with them without importing the network.
 """
 
 CLASS_NAMES = (

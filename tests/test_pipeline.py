@@ -12,7 +12,7 @@ from PIL import Image
 from nin.data import to_model_input
 from nin.model import Preprocessing, preprocessing_of
 from nin.model import CLASS_NAMES
-from nin.draw.view import render_view
+from nin.render.view import render_view
 from nin.serve.pipeline import EXAMPLES_DIR, Pipeline, load_models
 from nin.serve.decode import load_image
 from nin.ink import ink_to_image, trim_fit_centre

@@ -16,7 +16,7 @@ from nin.serve.pipeline import EXAMPLES_DIR, Pipeline, class_choice
 from nin.serve.decode import InputError, load_image
 from nin.serve.preprocess import EmptyInput, preprocess_photo
 from nin.ui.refusals import guarded
-from nin.ui.lessons import LessonEvents, parse_cells, parse_channels
+from nin.ui.lesson_events import LessonEvents, parse_cells, parse_channels
 from nin.ui.tabs import STAGE_SIDES
 
 

@@ -42,7 +42,7 @@ def sketch_from_png(path: Path) -> dict:
 
 
 def in_process(requests: int, warmup: int) -> dict:
-    from nin.draw.view import render_view
+    from nin.render.view import render_view
     from nin.serve.pipeline import EXAMPLES_DIR, Pipeline
 
     pipeline = Pipeline()

@@ -9,7 +9,7 @@
 Numbers only: every function recomputes what it needs from the model (a NiN in eval mode), the preprocessed
 uint8 28x28 image and the preprocessing spec, and returns a dataclass whose `to_json()` is plain lists and
 numbers (numpy arrays meant only for drawing are left out of it; running the network stage by stage and
-the JSON: nin/serve/stages.py). It draws nothing: that is `nin.draw.lesson_render`.
+the JSON: nin/serve/stages.py). It draws nothing: that is `nin.render.lesson_panels`.
 Lesson 2 needs neither an image nor trained weights: it is counted in `nin.serve.parameters`, and its names
 are importable from here with the others.
 """

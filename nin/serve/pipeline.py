@@ -2,7 +2,7 @@
 
 `Pipeline` owns the loaded weights and turns one user input into a `Prediction`: the preprocessed 28x28
 image and the explanation of one forward pass (stages, class maps, GAP, softmax). It draws nothing:
-nin.draw.view turns a Prediction into the page's pictures. The page's handlers (nin/ui/events.py) call
+nin.render.view turns a Prediction into the page's pictures. The page's handlers (nin/ui/prediction_events.py) call
 both; the benchmark and the tests call them directly.
 """
 

@@ -27,7 +27,7 @@ from pathlib import Path
 STATIC = Path(__file__).with_name("static")
 
 # The page's style sheets, in the order they are joined: every bar chart, the GAP panel, the lessons, the report
-# (their HTML: nin/draw), then the page's own.
+# (their HTML: nin/render), then the page's own.
 PAGE_SHEETS = ("bars.css", "gap_panel.css", "lessons.css", "report.css", "page.css", "layout.css")
 
 # The image outputs' names for screen readers (by elem_id): Gradio names their picture buttons nothing.

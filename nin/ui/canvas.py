@@ -18,7 +18,7 @@ again (after an upload or an example) sends the drawing on the canvas for its fu
 is the page's one current input again. `predict_sketch` is the API's way in: a drawing as an image file.
 
 What it is not: the numbers (nin.serve.live), the bounds of the live calls (nin.ui.live_gate), the
-page's layout around it (nin.ui.page) or the full explanation's pictures (nin.ui.events, nin.serve.pipeline).
+page's layout around it (nin.ui.page) or the full explanation's pictures (nin.ui.prediction_events, nin.serve.pipeline).
 """
 
 from __future__ import annotations
@@ -196,7 +196,7 @@ class DrawingCanvas:
 
     def wire(self, events, settings: list, outputs: list, upload: gr.Image, model_events: dict) -> None:
         """The canvas's queued event (private) and the API's sketch endpoint (a drawing as an image file).
-        `events` is the page's nin.ui.events.PredictionEvents: its outputs are the page's top half."""
+        `events` is the page's nin.ui.prediction_events.PredictionEvents: its outputs are the page's top half."""
 
         @guarded("classifying this drawing")
         def drawn(model_key: str, cam_class: str, channels: str, evt: gr.EventData, request: gr.Request):

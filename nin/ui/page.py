@@ -5,7 +5,7 @@ title, the input (a Draw and an Upload tab) beside the prediction and what the n
 then the tabs (inside the network, one tab per lesson, the explorers, the model report). It returns a
 `Page`: the components the handlers key their outputs by (`page.label`, `page.mlp.json`, …) and the wiring
 connects, so nothing reads a component from a module global. The tabs below the prediction are built by
-nin/ui/tabs.py. Layout only, and it imports no handler: the handlers (nin/ui/events.py, lessons.py,
+nin/ui/tabs.py. Layout only, and it imports no handler: the handlers (nin/ui/prediction_events.py, lessons.py,
 explore.py) import the `Page` from here and the labels from tabs.py, and nin/ui/wiring.py connects them. What is measured or loaded at start-up comes in as arguments.
 """
 
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import gradio as gr
 
 from nin import metrics
-from nin.draw import explorers_render
+from nin.render import explorer_panels
 from nin.model import CLASS_NAMES, parameter_count
 from nin.serve import lessons
 from nin.serve.pipeline import EXAMPLES_DIR, Pipeline
@@ -108,7 +108,7 @@ def build_page(pipeline: Pipeline, *, reports: dict[str, metrics.Report], parame
             label, input28, input224, steps = build_prediction()
     build_examples(pipeline, upload)
     # The guided path, after the input and its examples: where to look next, each step a link to its place.
-    gr.HTML(explorers_render.start_here_html(), elem_id="start-here", js_on_load=None)
+    gr.HTML(explorer_panels.start_here_html(), elem_id="start-here", js_on_load=None)
 
     with gr.Tabs(elem_id="lessons"):
         gap, cam_class, cam, cam_caption, channels, features = build_inside_tab()

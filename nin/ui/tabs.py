@@ -2,7 +2,7 @@
 
 Inside the network, one tab per lesson of the d2l chapter, the explorers and the model report: each builder
 declares its tab inside the app's gr.Blocks and returns its components (a panel dataclass where a tab has
-several), which nin/ui/page.py gathers into the `Page`. Layout only: the handlers are in nin/ui/lessons.py
+several), which nin/ui/page.py gathers into the `Page`. Layout only: the handlers are in nin/ui/lesson_events.py
 and explore.py, the wiring in wiring.py. The labels and defaults the handlers share with the layout are here.
 """
 
@@ -14,8 +14,8 @@ import gradio as gr
 import pandas as pd
 
 from nin import metrics
-from nin.draw import lesson_render, report_render
-from nin.draw.view import TOP_CHANNELS
+from nin.render import lesson_panels, report_panels
+from nin.render.view import TOP_CHANNELS
 from nin.model import CLASS_NAMES, FEATURE_STAGES, layer_table
 from nin.serve import lessons
 from nin.serve.neighbours import DEFAULT_K, K_MAX
@@ -167,10 +167,10 @@ def recorded_phases(name: str) -> list[dict]:
     return list(run.get("phases") or [])
 
 
-def curves(shown: metrics.Report, phases: list[report_render.Phase]) -> tuple[pd.DataFrame, list[str], list[float]]:
+def curves(shown: metrics.Report, phases: list[report_panels.Phase]) -> tuple[pd.DataFrame, list[str], list[float]]:
     """The chart's rows over every phase, its x labels in order and a y range that shows the curves."""
-    rows, order = report_render.curve_rows(shown, phases)
-    return pd.DataFrame(rows, columns=["epoch", "accuracy", "series"]), order, report_render.y_range(rows)
+    rows, order = report_panels.curve_rows(shown, phases)
+    return pd.DataFrame(rows, columns=["epoch", "accuracy", "series"]), order, report_panels.y_range(rows)
 
 
 def numbers_json(endpoint: str, elem_id: str, value=None) -> gr.JSON:
@@ -252,7 +252,7 @@ def build_parameters_tab(parameters: dict) -> tuple[gr.Tab, gr.JSON]:
                     "by building the modules (on PyTorch's meta device, so VGG's 129M parameters cost no memory). "
                     "AlexNet and VGG-11 spend almost all of theirs in the fully-connected head; NiN has none, and "
                     "the counterfactual shows what NiN would weigh with AlexNet's head instead of block4 + GAP.")
-        gr.HTML(lesson_render.parameter_report_html(parameters), elem_id="parameters-report", js_on_load=None)
+        gr.HTML(lesson_panels.parameter_report_html(parameters), elem_id="parameters-report", js_on_load=None)
         return tab, numbers_json("parameters", "parameters-json", parameters)
 
 
@@ -284,7 +284,7 @@ def build_translation_tab(pipeline: Pipeline, default_shift: int, survey: lesson
                           default_kept: bool) -> TranslationPanel:
     with gr.Tab("Translation", id="translation", elem_id="tab-translation") as tab:
         example_name = f"the {CLASS_NAMES[pipeline.example_class(DEFAULT_EXAMPLE)]} example ({DEFAULT_EXAMPLE.name})"
-        gr.Markdown(lesson_render.translation_heading_md(survey.to_json(), example_name, default_kept)
+        gr.Markdown(lesson_panels.translation_heading_md(survey.to_json(), example_name, default_kept)
                     + f" {LESSON_NOTE}", elem_id="translation-heading")
         with gr.Row():
             dx = gr.Slider(-lessons.MAX_SHIFT, lessons.MAX_SHIFT, value=default_shift, step=1, label=DX_LABEL,
@@ -370,18 +370,18 @@ def build_report_tab(reports: dict[str, metrics.Report]) -> list[ConfusionPanel]
                 slug = metrics.file_slug(name)
                 with gr.Column(min_width=320):
                     gr.Markdown(f"#### `{name}`")
-                    phases = report_render.training_phases(shown, recorded_phases(name))
-                    gr.HTML(report_render.summary_html(shown, phases), js_on_load=None)
+                    phases = report_panels.training_phases(shown, recorded_phases(name))
+                    gr.HTML(report_panels.summary_html(shown, phases), js_on_load=None)
                     rows, order, y_lim = curves(shown, phases)
                     # x is each epoch's label (number over the whole training, phase, input size) in training
                     # order: whole epochs, and the phase starts readable on the axis.
                     gr.LinePlot(rows, x="epoch", y="accuracy", color="series", sort=order, y_lim=y_lim,
                                 title="Accuracy per epoch, every phase", x_title="epoch · phase · input size",
                                 x_label_angle=-30, elem_id=f"curves-{slug}")
-                    gr.Markdown(report_render.phases_caption(phases), elem_id=f"phases-{slug}")
-                    gr.HTML(report_render.curves_table_html(shown, phases), js_on_load=None)
-                    gr.HTML(report_render.per_class_html(shown), js_on_load=None)
-                    matrix = gr.HTML(report_render.confusion_html(shown), js_on_load=asset("confusion_click.js"),
+                    gr.Markdown(report_panels.phases_caption(phases), elem_id=f"phases-{slug}")
+                    gr.HTML(report_panels.curves_table_html(shown, phases), js_on_load=None)
+                    gr.HTML(report_panels.per_class_html(shown), js_on_load=None)
+                    matrix = gr.HTML(report_panels.confusion_html(shown), js_on_load=asset("confusion_click.js"),
                                      elem_id=f"confusion-{slug}")
                     cell_examples = gr.HTML(EMPTY.format("Click a count above."), elem_id=f"examples-{slug}",
                                             js_on_load=None)

@@ -10,11 +10,11 @@ from typing import Callable, NamedTuple
 
 import gradio as gr
 
-from nin.ui.events import PredictionEvents
+from nin.ui.prediction_events import PredictionEvents
 from nin.ui.refusals import guarded
 from nin.ui.assets import asset
-from nin.ui.explore import ExploreEvents
-from nin.ui.lessons import LessonEvents, quiet
+from nin.ui.explorer_events import ExploreEvents
+from nin.ui.lesson_events import LessonEvents, quiet
 from nin.ui.page import Page
 from nin.ui.tabs import AblationPanel, ExplorePanel, GradcamPanel, MlpPanel, TranslationPanel
 

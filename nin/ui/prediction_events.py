@@ -18,10 +18,10 @@ from functools import cached_property
 import gradio as gr
 from gradio import processing_utils
 
-from nin.draw import render, report_render
+from nin.render import heatmaps, report_panels
 from nin.model import CLASS_NAMES
 from nin import metrics
-from nin.draw.view import render_cam, render_view, stages_html
+from nin.render.view import render_cam, render_view, stages_html
 from nin.serve.pipeline import EXAMPLES_DIR, Pipeline, Prediction, class_choice
 from nin.serve.decode import InputError
 from nin.serve.decode import load_image
@@ -212,7 +212,7 @@ class PredictionEvents:
         with the features component, so delete_cache removes it like Gradio's own output files.
         """
         features = self.page.features
-        path = processing_utils.save_bytes_to_cache(render.png_bytes(image), "stage.png", features.GRADIO_CACHE)
+        path = processing_utils.save_bytes_to_cache(heatmaps.png_bytes(image), "stage.png", features.GRADIO_CACHE)
         features.temp_files.add(path)
         return "gradio_api/file=" + urllib.parse.quote(path)
 
@@ -225,5 +225,5 @@ class PredictionEvents:
         last = len(CLASS_NAMES) - 1
         true_idx, pred_idx = (int(v) for v in clicked(evt, ("true class", "predicted class"), (0, 0), (last, last)))
         shown = self.reports[name]
-        return report_render.examples_html(shown, true_idx, pred_idx,
+        return report_panels.examples_html(shown, true_idx, pred_idx,
                                            metrics.confusion_examples(shown, true_idx, pred_idx))

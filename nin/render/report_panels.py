@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from nin.draw.bars import bar_row
-from nin.draw.render import hex_colour, png_data_uri
+from nin.render.bars import bar_row
+from nin.render.heatmaps import hex_colour, png_data_uri
 from nin.metrics import CONTEXT, MIN_CLASS_ACC, Report, cell_id, device_text, file_slug, per_class_rows, percent
 
 

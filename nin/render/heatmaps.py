@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from nin.draw.bars import bar_row
+from nin.render.bars import bar_row
 
 # matplotlib's viridis sampled at 10 even steps; linear interpolation between them is visually exact.
 _VIRIDIS_ANCHORS = np.array([
@@ -55,7 +55,7 @@ def grey_to_rgb(image01: np.ndarray, scale: int = 1) -> np.ndarray:
     return np.stack([grey_uint8(image01, scale)] * 3, axis=-1)
 
 
-# Text inside pictures: DejaVu Sans, subset and shipped in the repo (nin/draw/fonts/LICENSE.txt), so the pictures look
+# Text inside pictures: DejaVu Sans, subset and shipped in the repo (nin/render/fonts/LICENSE.txt), so the pictures look
 # the same here and on Spaces without system fonts. Pillow's bundled font (Aileron, `load_default(size=...)`)
 # has no "×" or "−": "1×1" came out as "1▯1".
 FONT_FILE = Path(__file__).resolve().parent / "fonts" / "DejaVuSans-NiN.ttf"

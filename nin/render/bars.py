@@ -1,7 +1,7 @@
 """Horizontal bar charts as HTML: one row and one stylesheet for every bar chart on the page.
 
-The pooled scores of the GAP panel (`nin.draw.render`), the parameter counts (`nin.draw.lesson_render`) and
-the model report's accuracies (`nin.draw.report_render`) are all rows of a name, a track holding a bar, a
+The pooled scores of the GAP panel (`nin.render.heatmaps`), the parameter counts (`nin.render.lesson_panels`) and
+the model report's accuracies (`nin.render.report_panels`) are all rows of a name, a track holding a bar, a
 value and sometimes a detail. `bar_row` draws one; nin/ui/static/bars.css styles them all, each chart setting only its
 column widths through its container (.nin-bars, .nin-params, .nin-rep). Plain divs on a CSS grid, so a chart
 reads on a 390 px phone without a plotting library. Every text is escaped.
