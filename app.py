@@ -37,7 +37,7 @@ from nin.serve.explorers import Explorers
 from nin.serve.lessons import translation_default
 from nin.serve.parameters import parameter_report
 from nin.serve.pipeline import WEIGHTS_DIR, Pipeline, cpu_count
-from nin.ui import callers, connections, quiet, refusals, sessions, wiring
+from nin.ui import callers, connections, rate_log, refusals, sessions, wiring
 from nin.ui.prediction_events import PredictionEvents
 from nin.ui.explorer_events import ExploreEvents
 from nin.ui.lesson_events import LessonEvents
@@ -66,9 +66,9 @@ MAX_SESSIONS = 2000
 # Each model event gets one intra-op thread per worker, so concurrent requests do not fight over cores.
 torch.set_num_threads(max(1, cpu_count() // MODEL_WORKERS))
 sessions.install()  # sessions without Gradio's per-session copy of every component's config (nin/ui/sessions.py)
-# One log, short lines at most once a second per kind, for the app, uvicorn, asyncio and Gradio (nin/ui/quiet.py);
+# One log, short lines at most once a second per kind, for the app, uvicorn, asyncio and Gradio (nin/ui/rate_log.py);
 # read deadlines and a connection cap on every launch's server (nin/ui/connections.py).
-quiet.install()
+rate_log.install()
 connections.install()
 
 # ----------------------------------------------------------------------------- the weights, and what is measured once
@@ -100,7 +100,7 @@ demo, page = build_demo()
 # ----------------------------------------------------------------------------- how it is served
 
 # Here and by the tests: the upload limit, no SSR (it needs Node), bounded sessions, and the middleware of
-# nin/ui/server.py (client mistakes answered 4xx with one quiet log line, request bodies capped before Gradio
+# nin/ui/server.py (client mistakes answered 4xx with one rate-limited log line, request bodies capped before Gradio
 # reads them, an upload rate and a disk budget, at most 16 unread events per session on every route, a cap on
 # each caller's queued model events, no deep-link route).
 LAUNCH = dict(max_file_size=MAX_FILE_SIZE, ssr_mode=False, css=CSS, js=page_js(), state_session_capacity=MAX_SESSIONS,

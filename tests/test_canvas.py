@@ -148,9 +148,9 @@ def test_an_oversized_live_call_is_refused_before_it_is_read(raw):
 
 
 def test_a_live_call_over_the_ink_limit_is_refused_with_one_short_log_line(raw, capfd):
-    from nin.ui.quiet import quiet
+    from nin.ui.rate_log import rate_log
 
-    quiet.reset()  # the unit tests above refused the same kind of ink within the second (one line a second a kind)
+    rate_log.reset()  # the unit tests above refused the same kind of ink within the second (one line a second a kind)
     capfd.readouterr()
     answer = attack.row_live_payload(raw, "data:image/png;base64," + "A" * 40_000)
     out, err = capfd.readouterr()

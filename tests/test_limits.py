@@ -23,7 +23,7 @@ import pytest
 from nin.dev.launcher import rss_mb
 from nin.serve.checks import QUOTE
 from nin.ui.request_limits import EVENT_BODY_LIMIT, MAX_ACTIVE_PER_CLIENT as MAX_ACTIVE, MAX_PENDING_PER_SESSION
-from nin.ui.quiet import quiet
+from nin.ui.rate_log import rate_log
 from nin.dev.attack import rows as attack
 
 from conftest import require_module
@@ -149,7 +149,7 @@ def test_a_5_mb_value_costs_under_20_kb_of_log_and_a_short_message(raw, session,
 
 
 def test_a_30_kb_value_under_the_body_limit_is_quoted_in_at_most_60_characters(raw, session, capfd):
-    quiet.reset()  # a fresh second of the log: refusals are logged once a second per kind
+    rate_log.reset()  # a fresh second of the log: refusals are logged once a second per kind
     capfd.readouterr()
     answer = attack.row_huge_value(raw, session, 30_000)
     out, err = capfd.readouterr()
@@ -191,7 +191,7 @@ def test_the_largest_legitimate_call_fits_under_the_body_limit(app_url, session)
 
 
 def test_a_refused_value_logs_one_short_line_and_no_traceback(raw, session, capfd):
-    quiet.reset()  # a fresh second of the log: refusals are logged once a second per kind
+    rate_log.reset()  # a fresh second of the log: refusals are logged once a second per kind
     capfd.readouterr()
     answer = raw.call("mlp_at", [None, "block2", math.nan, 3], session)
     out, err = capfd.readouterr()
@@ -423,7 +423,7 @@ def test_a_refused_live_call_cannot_make_a_sessions_full_explanation_stale(raw):
 def test_a_flood_of_refusals_writes_a_line_a_second_per_kind(raw, capfd):
     from nin.dev.attack import server_rows as attack_server
 
-    quiet.reset()
+    rate_log.reset()
     capfd.readouterr()
     found = attack_server.row_refusal_flood(raw, refusals=300, threads=4)
     written = "".join(capfd.readouterr())

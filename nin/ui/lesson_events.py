@@ -118,7 +118,7 @@ def moved_pixel(value, old_side: int, side: int) -> int:
     return min(side - 1, int((value + 0.5) * side / old_side))
 
 
-def quiet(exc: EmptyInput):
+def no_input_yet(exc: EmptyInput):
     """A lesson refreshed without an image in the session: leave the panel as it is (the prompt stays)."""
     return gr.skip()
 
@@ -196,7 +196,7 @@ class LessonEvents:
             return {self.page.mlp.row: row, self.page.mlp.col: col, self.page.mlp.shown: stage}
         return self.mlp_outputs(self.mlp_numbers(state, stage, row, col), session_of(state)[1], moved=True)
 
-    @guarded("recomputing the per-pixel MLP", quiet)
+    @guarded("recomputing the per-pixel MLP", no_input_yet)
     def mlp_click(self, state: dict | None, stage: str, evt: gr.EventData):
         """A click on the block's picture -> that cell of the block's grid, recomputed and drawn in one event."""
         side = stage_side(stage)
@@ -250,7 +250,7 @@ class LessonEvents:
         """The page's ablation event (Enter in a box, another stage): numbers and panel in one response."""
         return self.ablation_outputs(self.ablation_numbers(state, cells, stage, channels))
 
-    @guarded("zeroing parts of the network", quiet)
+    @guarded("zeroing parts of the network", no_input_yet)
     def reset_ablation(self, state: dict | None):
         """Nothing zeroed: the boxes cleared and, with an image, the untouched maps."""
         ablation = self.page.ablation
@@ -259,7 +259,7 @@ class LessonEvents:
             return cleared
         return {**cleared, **self.ablation_outputs(self.ablation_numbers(state, "", NO_STAGE, ""))}
 
-    @guarded("zeroing parts of the network", quiet)
+    @guarded("zeroing parts of the network", no_input_yet)
     def ablation_click(self, state: dict | None, cells: str, stage: str, channels: str, evt: gr.EventData):
         """A click on a class-map cell zeroes it (or restores it) and redraws, in one event."""
         cls, row, col = (int(v) for v in clicked(evt, ("class", "row", "column"), (0, 0, 0),

@@ -25,7 +25,7 @@ from nin.serve import checks
 from nin.serve.checks import quote
 from nin.serve.decode import InputError
 from nin.serve.preprocess import EmptyInput
-from nin.ui.quiet import quiet
+from nin.ui.rate_log import rate_log, shorten
 
 MAX_TEXT = 2000          # characters of any text input (a Textbox without its own max_length)
 MAX_MESSAGE = 400        # characters of any refusal message
@@ -33,19 +33,15 @@ MAX_MESSAGE = 400        # characters of any refusal message
 log = logging.getLogger("nin-explorer")
 
 
-def shorten(message: str, limit: int = MAX_MESSAGE) -> str:
-    return message if len(message) <= limit else message[:limit - 1] + "…"
-
-
 def refuse(message: str) -> gr.Error:
     """The one refusal: a toast for the user, one short log line at most, no traceback (a refusal is not a bug).
 
     Raise what it returns. Messages name the argument and its allowed values and quote what was sent
     through `quote`, so neither the toast nor the log line can carry a client's payload. The log line goes
-    through nin.ui.quiet by kind (`refusal_kind`): one line a second per kind, counting those held back.
+    through nin.ui.rate_log by kind (`refusal_kind`): one line a second per kind, counting those held back.
     """
-    message = shorten(message)
-    quiet.line(refusal_kind(message), shorten(message, 200), label="refused")
+    message = shorten(message, MAX_MESSAGE)
+    rate_log.line(refusal_kind(message), shorten(message, 200), label="refused")
     return gr.Error(message, print_exception=False)
 
 

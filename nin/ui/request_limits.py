@@ -15,7 +15,7 @@ import re
 from nin.serve.checks import quote
 from nin.ui import callers
 from nin.ui.callers import scope_client
-from nin.ui.quiet import quiet
+from nin.ui.rate_log import rate_log
 
 EVENT_BODY_LIMIT = 32 << 10   # bytes of an event request (measured: see README, "Running it in public")
 COMPONENT_SERVER_LIMIT = 64 << 10  # bytes of a /component_server call: the canvas's live calls, ink and all
@@ -124,7 +124,7 @@ class PendingEventsLimit:
     On every route that starts an event (`/queue/join`, `/call/*`, `/run/*`, `/api/*`):
 
     - the event must exist and run on the server: an unknown `fn_index` or API name, or an event that only
-      runs in the browser, gets 400/404 with one quiet log line (Gradio answers them with a traceback);
+      runs in the browser, gets 400/404 with one rate-limited log line (Gradio answers them with a traceback);
     - a session may have at most MAX_PENDING_PER_SESSION events joined and not yet read. Gradio keeps every
       result until the session's stream reads it, with no bound per session. `/call/*` without a session
       hash makes each call its own session, so those calls count per caller address instead;
@@ -155,11 +155,11 @@ class PendingEventsLimit:
             return
         value = _json_object(body)
         if value is None:
-            quiet.line("bad event request", f"{scope['path']}: body is not a JSON object")
+            rate_log.line("bad event request", f"{scope['path']}: body is not a JSON object")
             return await answer(send, 400, "The request body is not a JSON object.")
         fn, problem = _event_of(blocks, scope["path"], value)
         if fn is None:
-            quiet.line("bad event request", f"{scope['path']}: {problem}")
+            rate_log.line("bad event request", f"{scope['path']}: {problem}")
             return await answer(send, 404 if problem.startswith("no ") else 400, problem)
         client = scope_client(scope)
         session = value.get("session_hash")
@@ -175,7 +175,7 @@ class PendingEventsLimit:
             unread = len(queue.pending_event_ids_session.get(session, ())) if session else 0
         unread += self.joining.get(unread_key, 0)
         if unread_key and unread >= self.limit:
-            quiet.line("too many unread", f"{client}: {unread} results unread")
+            rate_log.line("too many unread", f"{client}: {unread} results unread")
             return await answer(send, 429, f"This session has {unread} events whose results it has not read; "
                                            f"at most {self.limit} may wait. Read them first.")
         counts_active = bool(callers.CLIENT_HEADER) and fn.concurrency_id == MODEL_GROUP
@@ -184,7 +184,7 @@ class PendingEventsLimit:
                 1 for event in list(queue.event_ids_to_events.values())
                 if event.concurrency_id == MODEL_GROUP and _event_client(event) == client)
             if active >= self.active_limit:
-                quiet.line("too many running", f"{client}: {active} model events queued or running")
+                rate_log.line("too many running", f"{client}: {active} model events queued or running")
                 return await answer(send, 429, f"You have {active} requests queued or running; at most "
                                                f"{self.active_limit} at a time. Wait for one to finish.")
             self.joining_client[client] = self.joining_client.get(client, 0) + 1

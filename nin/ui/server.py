@@ -32,7 +32,7 @@ from starlette.middleware import Middleware
 
 from nin.ui.request_limits import BodyLimit, BodyTooLarge, PendingEventsLimit, answer, read_body, replaying
 from nin.ui.uploads import UploadBudget
-from nin.ui.quiet import quiet
+from nin.ui.rate_log import rate_log
 from nin.ui.routes import AllowedRoutes
 from nin.ui.session_guard import SessionGuard
 
@@ -64,7 +64,7 @@ class QuietErrors:
     unknown event (`GET /call/<api>/<id>`), a `/component_server` call naming an unknown component or
     function, a Range header of several ranges on a file. Those are checked here first. Anything else that
     escapes a route is answered with 400 (or, once the answer has started, ended) and logged as one line
-    through `nin.ui.quiet`, at most one a second per kind.
+    through `nin.ui.rate_log`, at most one a second per kind.
     """
 
     def __init__(self, app):
@@ -76,7 +76,7 @@ class QuietErrors:
         refusal = self.refusal(scope)
         if refusal is not None:
             status, kind, detail = refusal
-            quiet.line(kind, f"{scope.get('method')} {scope['path'][:80]}")
+            rate_log.line(kind, f"{scope.get('method')} {scope['path'][:80]}")
             return await answer(send, status, detail)
         if scope.get("method") == "POST" and scope["path"].rstrip("/").endswith("/component_server"):
             return await self.component_server(scope, receive, send)
@@ -96,7 +96,7 @@ class QuietErrors:
         except BodyTooLarge:  # BodyLimit's own signal, answered by BodyLimit outside this one
             raise
         except Exception as exc:  # a route failed on what the client sent; its traceback would flood the log
-            quiet.line("request failed", f"{scope.get('method')} {scope['path'][:80]}: {type(exc).__name__}")
+            rate_log.line("request failed", f"{scope.get('method')} {scope['path'][:80]}: {type(exc).__name__}")
             if not started:
                 await answer(send, 400, "The request could not be handled.")
             elif not finished:
@@ -134,7 +134,7 @@ class QuietErrors:
             return
         problem = component_call_problem(scope["app"].get_blocks(), body)
         if problem is not None:
-            quiet.line("bad live call", problem)
+            rate_log.line("bad live call", problem)
             return await answer(send, 404 if problem.startswith("no ") else 400, problem)
         await self.run_quietly(scope, replaying(body, receive), send)
 

@@ -7,7 +7,7 @@ import os
 import time
 
 from nin.ui.callers import scope_client
-from nin.ui.quiet import quiet
+from nin.ui.rate_log import rate_log
 from nin.ui.request_limits import UPLOAD_BODY_LIMIT, answer
 
 CACHE_BUDGET = 500 << 20            # bytes of Gradio's file cache (uploads and the app's pictures) kept on disk
@@ -24,7 +24,7 @@ class UploadBudget:
     is checked (a token bucket of UPLOAD_BURST bytes refilled at UPLOAD_RATE a second, per caller address),
     and the cache's size plus this upload must fit CACHE_BUDGET, the oldest files being deleted first to
     make room. The size is measured by walking the cache at most every CACHE_RESCAN_S seconds (in a worker
-    thread) and counted up in between. A refused upload gets 429 and one quiet log line.
+    thread) and counted up in between. A refused upload gets 429 and one rate-limited log line.
     """
 
     def __init__(self, app, budget: int = CACHE_BUDGET, burst: int = UPLOAD_BURST, rate: float = UPLOAD_RATE,
@@ -49,10 +49,10 @@ class UploadBudget:
         size = int(declared) if declared.isdigit() and len(declared) < 12 else UPLOAD_BODY_LIMIT
         client = scope_client(scope)
         if not self.take(client, size):
-            quiet.line("upload rate", f"{client}: over {self.burst >> 20} MB at {self.rate / (1 << 20):g} MB/s")
+            rate_log.line("upload rate", f"{client}: over {self.burst >> 20} MB at {self.rate / (1 << 20):g} MB/s")
             return await answer(send, 429, "Too many uploads from your address; wait a few seconds and try again.")
         if not await self.make_room(size):
-            quiet.line("upload cache full", f"{size} bytes refused")
+            rate_log.line("upload cache full", f"{size} bytes refused")
             return await answer(send, 429, "The server's upload space is full; try again in a minute.")
         await self.app(scope, receive, send)
 

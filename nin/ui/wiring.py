@@ -14,7 +14,7 @@ from nin.ui.prediction_events import PredictionEvents
 from nin.ui.refusals import guarded
 from nin.ui.assets import asset
 from nin.ui.explorer_events import ExploreEvents
-from nin.ui.lesson_events import LessonEvents, quiet
+from nin.ui.lesson_events import LessonEvents, no_input_yet
 from nin.ui.page import Page
 from nin.ui.tabs import AblationPanel, ExplorePanel, GradcamPanel, MlpPanel, TranslationPanel
 
@@ -98,7 +98,7 @@ def wire_lessons(page: Page, handlers: LessonEvents, model_events: dict) -> None
         gr.on(lesson.triggers, lesson.event, [state, *panel.controls], panel.outputs, api_name=lesson.event.__name__,
               trigger_mode="always_last", **lesson_events)
 
-        @guarded("refreshing a lesson", quiet)
+        @guarded("refreshing a lesson", no_input_yet)
         def refresh(session, *values):
             return lesson.event(session, *values) if session else gr.skip()
 
@@ -130,7 +130,7 @@ def wire_lessons(page: Page, handlers: LessonEvents, model_events: dict) -> None
     lesson_controls = [control for lesson in wired.values() for control in lesson.panel.controls]
     lesson_outputs = list(dict.fromkeys(output for lesson in wired.values() for output in lesson.panel.outputs))
 
-    @guarded("refreshing the open lesson", quiet)
+    @guarded("refreshing the open lesson", no_input_yet)
     def refresh_open_lesson(current, session, *values):
         """On a new input: the open lesson's numbers and panel in one response; nothing when none is open."""
         if current not in wired or not session:
