@@ -32,7 +32,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_MAX_EVENTS", "1000")
 import gradio as gr  # after the environment above: Gradio reads it at import
 import torch
 
-from nin import metrics
+from nin import metrics_file
 from nin.serve.explorers import Explorers
 from nin.serve.lessons import translation_default
 from nin.serve.parameters import parameter_report
@@ -74,7 +74,7 @@ connections.install()
 # ----------------------------------------------------------------------------- the weights, and what is measured once
 
 pipeline = Pipeline()
-reports = metrics.shipped_reports(WEIGHTS_DIR)
+reports = metrics_file.shipped_reports(WEIGHTS_DIR)
 PARAMETERS = parameter_report().to_json()  # computed once from modules built on the meta device
 DEFAULT_SHIFT, SHIFT_SURVEY, DEFAULT_KEPT = translation_default(pipeline)  # the translation tab's default shift
 explorers = Explorers.load(pipeline)  # the explorers' precomputed data, checked against each weight file

@@ -12,7 +12,7 @@ import pytest
 import torch
 from PIL import Image
 
-from nin import metrics
+from nin import metrics_file
 from nin.render import report_panels
 from nin.data import to_model_input
 from nin.files import sha256_of
@@ -20,7 +20,7 @@ from nin.model import CLASS_NAMES, NiN, load_weights, preprocessing_of, save_wei
 from nin.train.model_card import model_card, run_folder
 from nin.serve.pipeline import WEIGHT_FILES, WEIGHTS_DIR
 from nin.train.publish import WeakClassError, confusion_sprite, publish, refresh
-from nin.metrics import (PER_CELL, Report, accuracy_points, cell_id, confusion_examples, load_report,
+from nin.metrics_file import (PER_CELL, Report, accuracy_points, cell_id, confusion_examples, load_report,
                         read_metrics, shipped_reports)
 
 SHIPPED = list(shipped_reports(WEIGHTS_DIR))
@@ -293,7 +293,7 @@ def phased_record() -> dict:
 
 
 def test_every_phase_is_charted_on_one_axis_of_whole_epochs_with_its_input_size():
-    from nin.metrics import report_from_record
+    from nin.metrics_file import report_from_record
 
     record = phased_record()
     report = report_from_record("phased.safetensors", record, None)
@@ -318,7 +318,7 @@ def test_every_phase_is_charted_on_one_axis_of_whole_epochs_with_its_input_size(
 
 
 def test_a_series_measured_at_one_epoch_only_is_named_under_the_chart_instead_of_an_invisible_point():
-    from nin.metrics import report_from_record
+    from nin.metrics_file import report_from_record
 
     record = phased_record()  # the drawn outlines were measured in epoch 8 only
     report = report_from_record("phased.safetensors", record, None)
@@ -331,7 +331,7 @@ def test_a_series_measured_at_one_epoch_only_is_named_under_the_chart_instead_of
 
 
 def test_a_file_trained_from_an_earlier_one_charts_its_own_epochs_on_the_repeated_phase_not_the_earlier():
-    from nin.metrics import report_from_record
+    from nin.metrics_file import report_from_record
 
     record = phased_record()
     # C and D once (D's file given by --init), then C again from it: this file's rows are the second C's.
@@ -348,7 +348,7 @@ def test_a_file_trained_from_an_earlier_one_charts_its_own_epochs_on_the_repeate
     assert "<td>3</td><td>D</td>" in report_panels.curves_table_html(report, phases)
 
 def test_the_report_shows_the_drawn_test_set_beside_the_official_accuracy_when_measured():
-    from nin.metrics import report_from_record
+    from nin.metrics_file import report_from_record
 
     record = phased_record()
     report = report_from_record("phased.safetensors", record, None)
@@ -374,7 +374,7 @@ def test_the_report_shows_the_drawn_test_set_beside_the_official_accuracy_when_m
 
 
 def test_an_accuracy_is_written_with_exactly_the_decimals_its_test_set_resolves():
-    assert metrics.percent(0.9105, 10_000) == "91.05%"
-    assert metrics.percent(0.781, 1_000) == "78.1%"
-    assert metrics.percent(0.9, 100) == "90%"
-    assert metrics.percent(0.9105, digits=1) == "91.1%"  # half up: the float 0.9105 is just under
+    assert metrics_file.percent(0.9105, 10_000) == "91.05%"
+    assert metrics_file.percent(0.781, 1_000) == "78.1%"
+    assert metrics_file.percent(0.9, 100) == "90%"
+    assert metrics_file.percent(0.9105, digits=1) == "91.1%"  # half up: the float 0.9105 is just under

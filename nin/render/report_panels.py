@@ -1,8 +1,8 @@
 """The model report as HTML: accuracy in context, per-class bars, a clickable confusion matrix, a cell's examples.
 
-Takes a nin.metrics.Report (numbers and images read from weights/) and returns HTML strings for gr.HTML,
+Takes a nin.metrics_file.Report (numbers and images read from weights/) and returns HTML strings for gr.HTML,
 styled by nin/ui/static/report.css. Every text is escaped. The matrix scrolls sideways on a phone; its cells carry
-data-true / data-pred and an id from nin.metrics.cell_id, so the app can turn a click into a request for
+data-true / data-pred and an id from nin.metrics_file.cell_id, so the app can turn a click into a request for
 that cell's examples (nin/ui/static/confusion_click.js). numpy and HTML only: no torch, no file reading.
 """
 
@@ -16,7 +16,7 @@ import numpy as np
 
 from nin.render.bars import bar_row
 from nin.render.heatmaps import hex_colour, png_data_uri
-from nin.metrics import CONTEXT, MIN_CLASS_ACC, Report, cell_id, device_text, file_slug, per_class_rows, percent
+from nin.metrics_file import CONTEXT, MIN_CLASS_ACC, Report, cell_id, device_text, file_slug, per_class_rows, percent
 
 
 
@@ -266,7 +266,7 @@ def confusion_html(report: Report, selected: tuple[int, int] | None = None) -> s
 
 
 def examples_html(report: Report, true_idx: int, pred_idx: int, examples: list[tuple[np.ndarray, int]]) -> str:
-    """A strip of a cell's test images (from nin.metrics.confusion_examples), each captioned with its test index."""
+    """A strip of a cell's test images (from nin.metrics_file.confusion_examples), each captioned with its test index."""
     true_name, pred_name = report.class_names[true_idx], report.class_names[pred_idx]
     count = report.count(true_idx, pred_idx)
     what = (f"{true_name} recognised as {true_name}" if true_idx == pred_idx else

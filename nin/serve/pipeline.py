@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from nin import metrics
+from nin import metrics_file
 from nin.serve.explain import Explanation, explain
 from nin.model import CLASS_NAMES, NiN, Preprocessing, class_slug, load_weights, preprocessing_of, xavier_init_
 from nin.serve.decode import InputError, load_image
@@ -51,7 +51,7 @@ class LoadedModel:
     @property
     def label(self) -> str:
         acc = self.test_accuracy
-        return f"{self.title} · test acc {metrics.percent(acc, 10_000)}" if acc is not None else self.title
+        return f"{self.title} · test acc {metrics_file.percent(acc, 10_000)}" if acc is not None else self.title
 
 
 @dataclass
@@ -88,17 +88,17 @@ def model_notice(record: dict, metadata: dict) -> str:
     file's entry in metrics.json ({} when it has none)."""
     acc = test_accuracy_of(record, metadata)
     evaluation = record.get("evaluation_fp32_cpu") or {}
-    unsure = metrics.weak_classes(evaluation.get("per_class_accuracy") or {}, below=metrics.UNSURE_CLASS_ACC)
+    unsure = metrics_file.weak_classes(evaluation.get("per_class_accuracy") or {}, below=metrics_file.UNSURE_CLASS_ACC)
     weak = sorted(unsure.items(), key=lambda item: item[1])
     drawn = {style: (e["accuracy"], e["n"]) for style, e in (record.get("drawn_evaluation_fp32_cpu") or {}).items()}
-    text = f"**About these weights:** a NiN {metrics.training_story(metadata)}."
+    text = f"**About these weights:** a NiN {metrics_file.training_story(metadata)}."
     if acc:
-        text += (f" It gets **{metrics.percent(acc, 10_000)}** of the 10,000 official Fashion-MNIST test images right "
-                 f"(people score {metrics.percent(metrics.HUMAN_BASELINE, digits=1)})")
+        text += (f" It gets **{metrics_file.percent(acc, 10_000)}** of the 10,000 official Fashion-MNIST test images right "
+                 f"(people score {metrics_file.percent(metrics_file.HUMAN_BASELINE, digits=1)})")
         if drawn:
-            text += (", and " + " and ".join(f"{metrics.percent(a, e_n)} of them drawn as {style}s"
+            text += (", and " + " and ".join(f"{metrics_file.percent(a, e_n)} of them drawn as {style}s"
                                              for style, (a, e_n) in drawn.items()))
-        least = ", ".join(f"{c} ({metrics.percent(a, digits=0)})" for c, a in weak[:2])
+        least = ", ".join(f"{c} ({metrics_file.percent(a, digits=0)})" for c, a in weak[:2])
         text += ("; it is least sure of " + least + "."
                  if weak else ".")
     return text
@@ -112,7 +112,7 @@ def load_models(weights_dir: Path = WEIGHTS_DIR, device: str = "cpu") -> dict[st
         if not path.exists():
             continue
         model, metadata = load_weights(path, device)  # a corrupt shipped file is a bug: fail loudly at start-up
-        record = metrics.shipped_record(weights_dir, name)  # read once: the banner and the accuracy both need it
+        record = metrics_file.shipped_record(weights_dir, name)  # read once: the banner and the accuracy both need it
         models[name] = LoadedModel(name, title, model, metadata, model_notice(record, metadata),
                                    preprocessing_of(metadata), test_accuracy_of(record, metadata))
     if not models:

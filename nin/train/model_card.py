@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import shlex
 
-from nin.metrics import (D2L_REFERENCE, HUMAN_BASELINE, Report, device_text, minutes_text, percent, report_from_record,
+from nin.metrics_file import (D2L_REFERENCE, HUMAN_BASELINE, Report, device_text, minutes_text, percent, report_from_record,
                          training_story, weakest_classes)
 
 # Files the app looks for (nin/serve/pipeline.py: WEIGHT_FILES) that only a GPU run can make, and what to expect.
@@ -213,7 +213,7 @@ def schedule_line(r: Report) -> str:
 
 
 def duration(seconds: float | None) -> str:
-    """A wall time as the page writes it (nin.metrics.minutes_text), with the exact seconds beside it."""
+    """A wall time as the page writes it (nin.metrics_file.minutes_text), with the exact seconds beside it."""
     if seconds is None:
         return "not recorded"
     if seconds < 60:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import gradio as gr
 
-from nin import metrics
+from nin import metrics_file
 from nin.render import explorer_panels
 from nin.model import CLASS_NAMES, parameter_count
 from nin.serve import lessons
@@ -86,7 +86,7 @@ def examples(pipeline: Pipeline) -> dict[str, tuple[str, list[str]]]:
 
 # ----------------------------------------------------------------------------- the layout, one builder per part
 
-def build_page(pipeline: Pipeline, *, reports: dict[str, metrics.Report], parameters: dict, default_shift: int,
+def build_page(pipeline: Pipeline, *, reports: dict[str, metrics_file.Report], parameters: dict, default_shift: int,
                survey: lessons.ShiftSurvey, default_kept: bool, session_ttl_s: int) -> Page:
     """Declare the page inside the app's gr.Blocks; what is measured at start-up comes in as arguments
     (the shipped reports, the parameter counts, the translation tab's default shift and its survey)."""

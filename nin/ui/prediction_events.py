@@ -20,7 +20,7 @@ from gradio import processing_utils
 
 from nin.render import heatmaps, report_panels
 from nin.model import CLASS_NAMES
-from nin import metrics
+from nin import metrics_file
 from nin.render.view import render_cam, render_view, stages_html
 from nin.serve.pipeline import EXAMPLES_DIR, Pipeline, Prediction, class_choice
 from nin.serve.decode import InputError
@@ -98,7 +98,7 @@ class PredictionEvents:
 
     pipeline: Pipeline
     page: Page
-    reports: dict[str, metrics.Report]
+    reports: dict[str, metrics_file.Report]
     recent_uploads: OrderedDict = field(default_factory=OrderedDict)  # session -> (file, when), see SAME_UPLOAD_S
 
     @cached_property
@@ -112,9 +112,9 @@ class PredictionEvents:
         """"test acc 91.05%" from the file's published evaluation (the figure the report shows), or ""."""
         report = self.reports.get(key)
         if report is not None:
-            return f"test acc {metrics.percent(report.accuracy, report.n)}"
+            return f"test acc {metrics_file.percent(report.accuracy, report.n)}"
         acc = self.pipeline.model(key).test_accuracy
-        return f"test acc {metrics.percent(acc, 10_000)}" if acc is not None else ""
+        return f"test acc {metrics_file.percent(acc, 10_000)}" if acc is not None else ""
 
     def empty_outputs(self, message: str) -> dict:
         """Outputs for "nothing to show yet": a prompt instead of an error, and no stale pictures."""
@@ -226,4 +226,4 @@ class PredictionEvents:
         true_idx, pred_idx = (int(v) for v in clicked(evt, ("true class", "predicted class"), (0, 0), (last, last)))
         shown = self.reports[name]
         return report_panels.examples_html(shown, true_idx, pred_idx,
-                                           metrics.confusion_examples(shown, true_idx, pred_idx))
+                                           metrics_file.confusion_examples(shown, true_idx, pred_idx))

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import gradio as gr
 import pandas as pd
 
-from nin import metrics
+from nin import metrics_file
 from nin.render import lesson_panels, report_panels
 from nin.render.view import TOP_CHANNELS
 from nin.model import CLASS_NAMES, FEATURE_STAGES, layer_table
@@ -152,7 +152,7 @@ class ConfusionPanel:
 
     @property
     def api_name(self) -> str:
-        return f"confusion_cell_{metrics.file_slug(self.name)}".replace("-", "_")
+        return f"confusion_cell_{metrics_file.file_slug(self.name)}".replace("-", "_")
 
 
 # ----------------------------------------------------------------------------- what the tabs show
@@ -163,11 +163,11 @@ def architecture_rows() -> list[list]:
 
 def recorded_phases(name: str) -> list[dict]:
     """The run header's phases of a shipped file (metrics.json), [] when it has none."""
-    run = metrics.shipped_record(WEIGHTS_DIR, name).get("run") or {}
+    run = metrics_file.shipped_record(WEIGHTS_DIR, name).get("run") or {}
     return list(run.get("phases") or [])
 
 
-def curves(shown: metrics.Report, phases: list[report_panels.Phase]) -> tuple[pd.DataFrame, list[str], list[float]]:
+def curves(shown: metrics_file.Report, phases: list[report_panels.Phase]) -> tuple[pd.DataFrame, list[str], list[float]]:
     """The chart's rows over every phase, its x labels in order and a y range that shows the curves."""
     rows, order = report_panels.curve_rows(shown, phases)
     return pd.DataFrame(rows, columns=["epoch", "accuracy", "series"]), order, report_panels.y_range(rows)
@@ -355,19 +355,19 @@ def build_explore_tab() -> ExplorePanel:
                         follow)
 
 
-def build_report_tab(reports: dict[str, metrics.Report]) -> list[ConfusionPanel]:
+def build_report_tab(reports: dict[str, metrics_file.Report]) -> list[ConfusionPanel]:
     """The model report of every shipped weight file; returns each file's confusion matrix panel."""
     confusions: list[ConfusionPanel] = []
     with gr.Tab("Model report", id="report", elem_id="tab-report"):
         gr.Markdown("### Model report\nHow the shipped weights were trained and how they do on all 10,000 official "
-                    f"test images, beside the Fashion-MNIST human baseline ({metrics.HUMAN_BASELINE:.1%}) and the "
-                    f"d2l chapter's result ({metrics.D2L_REFERENCE:.1%}). **Click a count in the confusion matrix** to see "
+                    f"test images, beside the Fashion-MNIST human baseline ({metrics_file.HUMAN_BASELINE:.1%}) and the "
+                    f"d2l chapter's result ({metrics_file.D2L_REFERENCE:.1%}). **Click a count in the confusion matrix** to see "
                     "the test images that fell there.")
         if not reports:
             gr.Markdown("No evaluated weight file is shipped in `weights/`.")
         with gr.Row(equal_height=False):
             for name, shown in reports.items():
-                slug = metrics.file_slug(name)
+                slug = metrics_file.file_slug(name)
                 with gr.Column(min_width=320):
                     gr.Markdown(f"#### `{name}`")
                     phases = report_panels.training_phases(shown, recorded_phases(name))
