@@ -167,3 +167,10 @@ def test_every_render_module_imports_without_torch_or_gradio():
             "print(sorted(m for m in ('torch', 'gradio') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True).stdout
     assert len(render) >= 6 and out.strip() == "[]"
+
+
+def test_the_canvas_path_imports_without_torch():
+    """nin/ink.py, the canvas path, is numpy and PIL: the 28 px side comes from nin.names, not from nin.data."""
+    code = "import sys, nin.ink\nprint('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"

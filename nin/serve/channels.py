@@ -16,7 +16,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from nin.data import IMAGE_SIZE, to_model_input
+from nin.names import IMAGE_SIZE
+from nin.data import to_model_input
 from nin.model import CLASS_NAMES, FEATURE_STAGES, NiN, Preprocessing
 
 TOP_K = 9  # images kept per channel: a 3x3 grid

@@ -22,7 +22,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from nin.data import IMAGE_SIZE, to_model_input
+from nin.names import IMAGE_SIZE
+from nin.data import to_model_input
 from nin.model import NiN, Preprocessing
 from nin.serve.pipeline import DEFAULT_EXAMPLE, Pipeline
 from nin.serve.stages import DRAWING_ONLY, Lesson, prepare, run_stages, stages_after, stages_before, to_numpy

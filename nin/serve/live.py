@@ -19,12 +19,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from nin.names import CANVAS_SIDE
 from nin.serve.decode import InputError, load_image, open_checked
 from nin.serve.explain import explain
 from nin.serve.pipeline import Pipeline
 from nin.serve.preprocess import border_level, preprocess_ink
 
-INK_SIDE = 280          # px: the largest ink the canvas may send (it sends 140: preprocessing fills outlines at 140)
+INK_SIDE = CANVAS_SIDE  # px: the largest ink the canvas may send (it sends EXPORT_SIDE, where outlines are filled)
 INK_FORMATS = {"PNG": "PNG"}
 DATA_URL_PREFIX = "data:image/png;base64,"
 

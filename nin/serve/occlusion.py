@@ -22,7 +22,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from nin.data import IMAGE_SIZE, TRAIN_MEAN, to_model_input
+from nin.names import IMAGE_SIZE
+from nin.data import TRAIN_MEAN, to_model_input
 from nin.serve.explain import Explanation, explain, network_input
 from nin.model import CLASS_NAMES, NiN, Preprocessing
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image
 
-from nin.data import IMAGE_SIZE
+from nin.names import IMAGE_SIZE
 from nin.ink import (INK_THRESHOLD, STROKE_INK, EmptyDrawing, fill_outline, ink_to_image, object_bbox,
                          trim_fit_centre)
 from nin.serve.decode import InputError, original_size_of, reduce_to_working, to_grey

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageDraw
 
-CANVAS = 280  # the app's canvas side (nin.ui.canvas.LOGICAL_SIDE): doodles are drawn there, as a person would
-EXPORT = 140  # the side the canvas sends its ink at (nin.ui.canvas.EXPORT_SIDE)
+from nin.names import CANVAS_SIDE, EXPORT_SIDE  # doodles are drawn on the app's canvas, as a person would
+
 BRUSHES = (8, 16, 28)  # the canvas's Thin, Medium and Thick brushes, in px of the 280 px canvas
 
 Point = tuple[float, float]
@@ -67,7 +67,7 @@ def steady_hand(brush: int = BRUSHES[1]) -> DoodleHand:
 
 
 def render_doodle(strokes: list[Stroke], hand: DoodleHand, rng: np.random.Generator) -> np.ndarray:
-    """Strokes (any coordinates, y down; fitted to the canvas) -> the canvas's ink, float32 [EXPORT, EXPORT] in
+    """Strokes (any coordinates, y down; fitted to the canvas) -> the canvas's ink, float32 [EXPORT_SIDE, EXPORT_SIDE] in
     [0, 1], drawn by `hand`."""
     if hand.unfinished and len(strokes) > 2:
         strokes = strokes[:-1]
@@ -78,25 +78,25 @@ def render_doodle(strokes: list[Stroke], hand: DoodleHand, rng: np.random.Genera
     c, s = math.cos(math.radians(hand.angle)), math.sin(math.radians(hand.angle))
     rotate = np.array([[c, -s], [s, c]])
     centre = (lo + hi) / 2
-    scale = hand.size * CANVAS / extent
-    image = Image.new("L", (CANVAS, CANVAS), 0)
+    scale = hand.size * CANVAS_SIDE / extent
+    image = Image.new("L", (CANVAS_SIDE, CANVAS_SIDE), 0)
     pen = ImageDraw.Draw(image)
     for stroke in points:
         stroke = (stroke - centre) * np.asarray(hand.stretch)
         if hand.mirror:
             stroke = stroke * [-1, 1]
-        stroke = stroke @ rotate.T * scale + np.asarray(hand.centre) * CANVAS
+        stroke = stroke @ rotate.T * scale + np.asarray(hand.centre) * CANVAS_SIDE
         for piece in _pieces(stroke, hand, rng):
             line = _resample(piece, 4.0)
             if len(line) >= 7 and hand.wobble:
-                noise = rng.normal(0, hand.wobble * hand.size * CANVAS, line.shape)
+                noise = rng.normal(0, hand.wobble * hand.size * CANVAS_SIDE, line.shape)
                 kernel = np.ones(7) / 7
                 line = line + np.stack([np.convolve(noise[:, k], kernel, mode="same") for k in range(2)], 1)
             pen.line([tuple(p) for p in line], fill=255, width=hand.brush, joint="curve")
             if len(line) == 1 or np.allclose(line[0], line[-1]):
                 r = hand.brush / 2
                 pen.ellipse([line[0][0] - r, line[0][1] - r, line[0][0] + r, line[0][1] + r], fill=255)
-    small = image.resize((EXPORT, EXPORT), Image.Resampling.BOX)
+    small = image.resize((EXPORT_SIDE, EXPORT_SIDE), Image.Resampling.BOX)
     return np.asarray(small, dtype=np.float32) / 255.0
 
 
@@ -109,7 +109,7 @@ def _pieces(stroke: np.ndarray, hand: DoodleHand, rng: np.random.Generator) -> l
     # Consecutive pieces share their corner, as a pen that lifts and starts again where it stopped.
     parts = [np.concatenate([p, parts[i + 1][:1]]) if i + 1 < len(parts) else p for i, p in enumerate(parts)]
     out = []
-    size = hand.size * CANVAS
+    size = hand.size * CANVAS_SIDE
     for p in parts:
         if len(p) >= 2 and hand.overshoot:
             d = p[-1] - p[-2]

@@ -350,7 +350,7 @@ def simplified(image: np.ndarray, rng: np.random.Generator) -> list[Stroke]:
 # ----------------------------------------------------------------------------- doodles for training
 
 def doodle_ink(label: int, image: np.ndarray, seed: int) -> np.ndarray:
-    """One doodle of class `label` as the canvas's ink [EXPORT, EXPORT]: from the class's templates, or from
+    """One doodle of class `label` as the canvas's ink [EXPORT_SIDE, EXPORT_SIDE]: from the class's templates, or from
     `image` (a Fashion-MNIST image of that class, uint8 [28, 28]) simplified. Deterministic for the seed."""
     rng = np.random.default_rng(seed)
     strokes = TEMPLATES[int(label)](rng) if rng.random() < TEMPLATE_SHARE else simplified(image, rng)

@@ -31,7 +31,8 @@ import numpy as np
 import torch
 from PIL import Image
 
-from nin.data import IMAGE_SIZE, load_fashion_mnist
+from nin.names import IMAGE_SIZE
+from nin.data import load_fashion_mnist
 from nin.train.evaluate import evaluate, evaluate_doodles, evaluate_drawn
 from nin.model import NUM_CLASSES, load_weights, preprocessing_of
 from nin.train.model_card import model_card

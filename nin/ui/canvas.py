@@ -32,6 +32,7 @@ from collections import OrderedDict
 import anyio
 import gradio as gr
 
+from nin.names import CANVAS_SIDE, EXPORT_SIDE
 from nin.model import CLASS_NAMES
 from nin.serve.live import decode_ink, ink_from_image, live
 from nin.serve.pipeline import EXAMPLES_DIR, Pipeline, class_choice, cpu_count
@@ -42,8 +43,6 @@ from nin.ui.assets import asset
 from nin.ui.live_gate import MAX_INK_CHARS, LiveGate, check_ink
 from nin.ui.refusals import guarded, refuse
 
-LOGICAL_SIDE = 280    # stroke coordinates and brush sizes are in these units, whatever the screen
-EXPORT_SIDE = 140     # px of the ink sent: preprocessing fills outlines at 140 px (nin.serve.preprocess)
 IDLE_MS = 300         # after the pen lifts and stays up this long, the full explanation runs
 # Between two live calls of one page at least this long: ~10 answers a second is smooth to watch, and 8 pages
 # drawing at once then cost a 2-core server ~80 calls/s at most instead of as many as it can answer.
@@ -120,7 +119,7 @@ def html_template() -> str:
 
 def script_config() -> dict:
     """The values static/canvas.js shares with the server, handed to it as the JSON of `.nin-cv`'s data-config."""
-    return {"side": LOGICAL_SIDE, "export": EXPORT_SIDE, "idle": IDLE_MS, "maxChars": MAX_INK_CHARS,
+    return {"side": CANVAS_SIDE, "export": EXPORT_SIDE, "idle": IDLE_MS, "maxChars": MAX_INK_CHARS,
             "gap": MIN_INTERVAL_MS, "names": list(CLASS_NAMES), "prompt": PROMPT, "brush": DEFAULT_BRUSH}
 
 

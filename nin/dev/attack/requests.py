@@ -14,6 +14,8 @@ from pathlib import Path
 
 import httpx
 
+from nin.names import EXPORT_SIDE
+
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "test00000_ankle-boot.png"
 PREFIX = "/gradio_api"
 
@@ -154,7 +156,7 @@ def drawing_ink() -> str:
 
     from PIL import Image, ImageDraw
 
-    image = Image.new("RGBA", (140, 140))
+    image = Image.new("RGBA", (EXPORT_SIDE, EXPORT_SIDE))
     ImageDraw.Draw(image).line([(50, 20), (50, 120), (70, 40), (90, 120), (90, 20), (50, 20)], fill="white", width=8)
     buffer = io.BytesIO()
     image.save(buffer, "PNG")
