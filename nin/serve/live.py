@@ -23,7 +23,7 @@ from nin.names import CANVAS_SIDE
 from nin.serve.decode import InputError, load_image, open_checked
 from nin.serve.explain import explain
 from nin.serve.pipeline import Pipeline
-from nin.serve.preprocess import border_level, preprocess_ink
+from nin.serve.preprocess import border_level
 
 INK_SIDE = CANVAS_SIDE  # px: the largest ink the canvas may send (it sends EXPORT_SIDE, where outlines are filled)
 INK_FORMATS = {"PNG": "PNG"}
@@ -99,7 +99,7 @@ def live(pipeline: Pipeline, ink: np.ndarray, model_key: str | None = None) -> L
     Raises nin.serve.preprocess.EmptyInput when there is no ink to classify.
     """
     start = time.perf_counter()
-    preprocessed = preprocess_ink(ink.astype(np.float32) / 255.0)
+    preprocessed = pipeline.drawing(ink)
     loaded = pipeline.model(model_key)
     explanation = explain(loaded.model, preprocessed.image, loaded.preprocessing)
     return LiveAnswer(explanation.probs, explanation.logits, explanation.class_maps, preprocessed.image,

@@ -152,7 +152,13 @@ class Pipeline:
     def from_ink(self, ink: np.ndarray, model_key: str | None = None) -> Prediction:
         """A drawing's ink, uint8 [H, W] white on black (the canvas's alpha), through the canvas path."""
         start = time.perf_counter()
-        return self._finish(preprocess_ink(ink.astype(np.float32) / 255.0), model_key, start)
+        return self._finish(self.drawing(ink), model_key, start)
+
+    @staticmethod
+    def drawing(ink: np.ndarray) -> Preprocessed:
+        """The app's one drawing path: ink uint8 [H, W] -> the canvas path (nin.serve.preprocess.preprocess_ink),
+        for a full prediction (`from_ink`) and for the canvas's live answers (nin.serve.live) alike."""
+        return preprocess_ink(ink.astype(np.float32) / 255.0)
 
     def rerun(self, preprocessed: Preprocessed, model_key: str | None = None) -> Prediction:
         """The same preprocessed input through (possibly) another model."""
