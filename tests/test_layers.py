@@ -174,3 +174,15 @@ def test_the_canvas_path_imports_without_torch():
     code = "import sys, nin.ink\nprint('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+def test_the_readme_layout_names_every_module_and_folder_of_nin():
+    readme = (ROOT / "README.md").read_text()
+    layout = readme[readme.index("## Layout"):]
+    layout = layout[:layout.index("```", layout.index("```") + 3)]
+    missing = [str(path.relative_to(ROOT)) for path in sorted(NIN.rglob("*.py"))
+               if not path.name.startswith("__") and path.parent != NIN and path.stem not in layout
+               and path.parent.name not in ("attack",)]
+    missing += [f"nin/{path.name}/" for path in sorted(NIN.iterdir()) if path.is_dir()
+                and not path.name.startswith("__") and path.name != "examples" and f"nin/{path.name}/" not in layout]
+    assert missing == []
