@@ -16,7 +16,7 @@ from nin.model import CLASS_NAMES
 from nin.serve.decode import InputError
 from nin.serve.live import decode_ink, live
 from nin.serve.pipeline import Pipeline
-from nin.serve.preprocess import EmptyInput, preprocess_sketch
+from nin.serve.preprocess import EmptyInput, preprocess_ink
 from nin.ui.live_gate import MAX_INK_CHARS, LiveGate, check_ink
 from nin.dev.attack import rows as attack
 
@@ -53,11 +53,11 @@ def test_the_ink_is_the_alpha_of_the_canvas_export():
 def test_a_live_answer_is_the_full_paths_numbers(pipeline):
     ink = decode_ink(data_url(trouser()))
     answer = live(pipeline, ink)
-    full = pipeline.from_sketch({"layers": [ink]})
+    full = pipeline.from_ink(ink)
     assert answer.probs.shape == (10,) and answer.class_maps.shape == (10, 5, 5) and answer.image.shape == (28, 28)
     assert np.allclose(answer.probs, full.explanation.probs, atol=1e-6)
     assert np.allclose(answer.class_maps.mean(axis=(1, 2)), answer.logits, atol=1e-4)  # GAP is the mean
-    assert np.array_equal(answer.image, preprocess_sketch({"layers": [ink]}).image)
+    assert np.array_equal(answer.image, preprocess_ink(ink.astype(np.float32) / 255.0).image)
     assert CLASS_NAMES[int(np.argmax(answer.probs))] == "Trouser"
 
 

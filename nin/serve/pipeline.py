@@ -21,7 +21,7 @@ from nin import metrics_file
 from nin.serve.explain import Explanation, explain
 from nin.model import CLASS_NAMES, NiN, Preprocessing, class_slug, load_weights, preprocessing_of, xavier_init_
 from nin.serve.decode import InputError, load_image
-from nin.serve.preprocess import Preprocessed, preprocess_ink, preprocess_photo, preprocess_sketch
+from nin.serve.preprocess import Preprocessed, preprocess_ink, preprocess_photo
 
 WEIGHTS_DIR = Path(__file__).resolve().parents[2] / "weights"
 EXAMPLES_DIR = Path(__file__).resolve().parents[1] / "examples"  # written by `python -m nin.dev.make_examples`
@@ -144,10 +144,6 @@ class Pipeline:
     def from_photo(self, path: str | bytes, model_key: str | None = None) -> Prediction:
         start = time.perf_counter()
         return self._finish(preprocess_photo(load_image(path)), model_key, start)
-
-    def from_sketch(self, sketch: dict | None, model_key: str | None = None) -> Prediction:
-        start = time.perf_counter()
-        return self._finish(preprocess_sketch(sketch), model_key, start)
 
     def from_ink(self, ink: np.ndarray, model_key: str | None = None) -> Prediction:
         """A drawing's ink, uint8 [H, W] white on black (the canvas's alpha), through the canvas path."""
