@@ -264,7 +264,7 @@ def test_multi_picture_jpeg_from_a_camera_is_accepted():
 # ----------------------------------------------------------------------------- drawings: outlines become silhouettes
 
 def outline(points, width: int = 10, size: int = 280) -> np.ndarray:
-    """White strokes on black, as float ink in [0, 1], like ink_mask returns."""
+    """White strokes on black, as float ink in [0, 1], as the canvas path takes it."""
     canvas = Image.new("L", (size, size), 0)
     ImageDraw.Draw(canvas).line(points, fill=255, width=width, joint="curve")
     return np.asarray(canvas, np.float32) / 255
