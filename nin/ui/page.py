@@ -5,8 +5,9 @@ title, the input (a Draw and an Upload tab) beside the prediction and what the n
 then the tabs (inside the network, one tab per lesson, the explorers, the model report). It returns a
 `Page`: the components the handlers key their outputs by (`page.label`, `page.mlp.json`, …) and the wiring
 connects, so nothing reads a component from a module global. The tabs below the prediction are built by
-nin/ui/tabs.py. Layout only, and it imports no handler: the handlers (nin/ui/prediction_events.py, lessons.py,
-explore.py) import the `Page` from here and the labels from tabs.py, and nin/ui/wiring.py connects them. What is measured or loaded at start-up comes in as arguments.
+nin/ui/tabs.py. Layout only, and it imports no handler: the handlers (nin/ui/prediction_events.py,
+lesson_events.py, explorer_events.py) import the `Page` from here and the labels from tabs.py, and
+nin/ui/wiring.py connects them. What is measured or loaded at start-up comes in as arguments.
 """
 
 from __future__ import annotations

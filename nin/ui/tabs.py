@@ -2,8 +2,8 @@
 
 Inside the network, one tab per lesson of the d2l chapter, the explorers and the model report: each builder
 declares its tab inside the app's gr.Blocks and returns its components (a panel dataclass where a tab has
-several), which nin/ui/page.py gathers into the `Page`. Layout only: the handlers are in nin/ui/lesson_events.py
-and explore.py, the wiring in wiring.py. The labels and defaults the handlers share with the layout are here.
+several), which nin/ui/page.py gathers into the `Page`. Layout only: the handlers are in
+nin/ui/lesson_events.py and explorer_events.py, the wiring in wiring.py. The labels and defaults the handlers share with the layout are here.
 """
 
 from __future__ import annotations
