@@ -111,7 +111,7 @@ def file_section(r: Report, record: dict) -> str:
               f"official test images right{drawn}; weakest on "
               + ", ".join(f"{n} ({percent(a, digits=0)})" for n, a in weakest_classes(r, 2)) + ".", ""]
     lines += [f"- **What it is**: {what_it_is(r, run, record)}",
-              f"- **Recipe** `{r.recipe.get('name', '?')}`: {recipe_line(r.recipe)}",
+              f"- **Recipe** {recipe_name(r.recipe)}: {recipe_line(r.recipe)}",
               f"- **Schedule**: {schedule_line(r)}",
               f"- **Wall time**: {duration(r.wall_time_s)}" + throughput(r),
               f"- **Test accuracy**: **{r.accuracy:.4f}** on {r.n:,} official test images (fp32, CPU, "
@@ -164,6 +164,17 @@ def what_it_is(r: Report, run: dict, record: dict) -> str:
     return text
 
 
+# Recipes renamed since a shipped file recorded them: the card names each as `--recipe` and the code do now.
+FORMER_RECIPE_NAMES = {"cpu-ref": "cpu-a"}
+
+
+def recipe_name(recipe: dict) -> str:
+    """A recipe's name as the code has it, in backticks, and the name the file recorded when that differs."""
+    recorded = recipe.get("name", "?")
+    current = FORMER_RECIPE_NAMES.get(recorded)
+    return f"`{current}` (recorded as `{recorded}`)" if current else f"`{recorded}`"
+
+
 def phase_lines(run: dict) -> list[str]:
     """One bullet per phase of a phased run: recipe, its own test accuracy, where and how long; a phase given
     by `--init` names the file (sha256) and the commit and machine that made it."""
@@ -179,7 +190,7 @@ def phase_lines(run: dict) -> list[str]:
         mode = phase.get("mode_probe") or {}
         picked = (f", trained in {mode['picked']} (timed fastest: " + ", ".join(
             f"{k} {v:.0f}" for k, v in mode["examples_per_s"].items()) + " examples/s)") if mode else ""
-        lines.append(f"- **Phase {phase.get('phase')}** at {size} px: recipe `{recipe.get('name', '?')}` "
+        lines.append(f"- **Phase {phase.get('phase')}** at {size} px: recipe {recipe_name(recipe)} "
                      f"({recipe_line(recipe)}); test accuracy at {size} px "
                      + (f"{acc:.4f}" if acc is not None else "not recorded")
                      + (", drawn test set " + ", ".join(f"{k}s {v:.4f}" for k, v in phase["drawn_acc"].items())
