@@ -7,15 +7,16 @@ endpoint), the explorers, and the model report. This file is the table of conten
 process, loads the weights, measures what the page shows once, builds the page and says how it is served.
 
 Where the rest lives:
-    nin/serve/pipeline.py    the request path: image -> preprocess -> model -> explanation (numbers)
-    nin/draw/view.py         one prediction drawn: the pictures and panels of the page's top half
-    nin/ui/page.py           the layout, top to bottom, and the components the handlers answer to (`Page`)
-    nin/ui/events.py         the prediction's and the model report's handlers, and the one error path (`guarded`)
-    nin/ui/lessons.py        the lessons' handlers and the parsers of what they are sent
-    nin/ui/explore.py        the "Explore further" tab's handlers (numbers: nin/serve/explorers.py)
-    nin/ui/wiring.py         which event runs which handler
-    nin/ui/limits.py         what one request may cost, and the one refusal; nin/ui/server.py the middleware
-    nin/ui/sessions.py       Gradio's per-session bookkeeping, made small
+    nin/serve/pipeline.py            the request path: image -> preprocess -> model -> explanation (numbers)
+    nin/render/view.py               one prediction drawn: the pictures and panels of the page's top half
+    nin/ui/page.py                   the layout, top to bottom, and the components the handlers answer to (`Page`)
+    nin/ui/prediction_events.py      the prediction's and the model report's handlers
+    nin/ui/lesson_events.py          the lessons' handlers and the parsers of what they are sent
+    nin/ui/explorer_events.py        the "Explore further" tab's handlers (numbers: nin/serve/explorers.py)
+    nin/ui/wiring.py                 which event runs which handler
+    nin/ui/refusals.py               the one refusal, the one error path of handlers (`guarded`), the raw-input checks
+    nin/ui/server.py                 the middleware: request_limits.py, uploads.py and the rest, in order
+    nin/ui/sessions.py               Gradio's per-session bookkeeping, made small
 """
 
 from __future__ import annotations
@@ -31,17 +32,17 @@ os.environ.setdefault("GRADIO_ANALYTICS_MAX_EVENTS", "1000")
 import gradio as gr  # after the environment above: Gradio reads it at import
 import torch
 
-from nin import metrics
+from nin import metrics_file
 from nin.serve.explorers import Explorers
 from nin.serve.lessons import translation_default
 from nin.serve.parameters import parameter_report
 from nin.serve.pipeline import WEIGHTS_DIR, Pipeline, cpu_count
-from nin.ui import callers, connections, limits, quiet, sessions, wiring
-from nin.ui.events import PredictionEvents
-from nin.ui.explore import ExploreEvents
-from nin.ui.lessons import LessonEvents
+from nin.ui import callers, connections, rate_log, refusals, sessions, wiring
+from nin.ui.prediction_events import PredictionEvents
+from nin.ui.explorer_events import ExploreEvents
+from nin.ui.lesson_events import LessonEvents
 from nin.ui.page import CSS, Page, build_page
-from nin.ui.page_js import PAGE_JS
+from nin.ui.assets import page_js
 from nin.ui.server import MIDDLEWARE
 
 # ----------------------------------------------------------------------------- the process
@@ -54,7 +55,7 @@ QUEUE_SIZE = 64          # requests waiting beyond this are refused with "queue 
 MAX_FILE_SIZE = "10mb"
 SESSION_TTL_S = 3600     # a session's state (its 28x28 input) is dropped an hour after its last update
 # The header the Space's proxy writes the caller's address into (X-Forwarded-For on Hugging Face): with it
-# set, one caller may have at most limits.MAX_ACTIVE_PER_CLIENT model events queued or running, and uploads
+# set, one caller may have at most request_limits.MAX_ACTIVE_PER_CLIENT model events queued or running, and uploads
 # are rated per caller. Unset when run locally, where a header is anyone's to write (README, "Running it in public").
 callers.CLIENT_HEADER = os.environ.get("NIN_CLIENT_HEADER") or None
 callers.PROXY_HOPS = int(os.environ.get("NIN_PROXY_HOPS", 1))
@@ -65,15 +66,15 @@ MAX_SESSIONS = 2000
 # Each model event gets one intra-op thread per worker, so concurrent requests do not fight over cores.
 torch.set_num_threads(max(1, cpu_count() // MODEL_WORKERS))
 sessions.install()  # sessions without Gradio's per-session copy of every component's config (nin/ui/sessions.py)
-# One log, short lines at most once a second per kind, for the app, uvicorn, asyncio and Gradio (nin/ui/quiet.py);
+# One log, short lines at most once a second per kind, for the app, uvicorn, asyncio and Gradio (nin/ui/rate_log.py);
 # read deadlines and a connection cap on every launch's server (nin/ui/connections.py).
-quiet.install()
+rate_log.install()
 connections.install()
 
 # ----------------------------------------------------------------------------- the weights, and what is measured once
 
 pipeline = Pipeline()
-reports = metrics.shipped_reports(WEIGHTS_DIR)
+reports = metrics_file.shipped_reports(WEIGHTS_DIR)
 PARAMETERS = parameter_report().to_json()  # computed once from modules built on the meta device
 DEFAULT_SHIFT, SHIFT_SURVEY, DEFAULT_KEPT = translation_default(pipeline)  # the translation tab's default shift
 explorers = Explorers.load(pipeline)  # the explorers' precomputed data, checked against each weight file
@@ -89,8 +90,8 @@ def build_demo() -> tuple[gr.Blocks, Page]:
         wiring.wire(blocks, laid_out, PredictionEvents(pipeline, laid_out, reports),
                     LessonEvents(pipeline, laid_out, PARAMETERS), ExploreEvents(pipeline, explorers, laid_out),
                     MODEL_WORKERS)
-    # The page's handlers refuse through nin.ui.limits.refuse, and every raw input is checked before Gradio reads it.
-    limits.install(blocks)
+    # The page's handlers refuse through nin.ui.refusals.refuse, and every raw input is checked before Gradio reads it.
+    refusals.install(blocks)
     return blocks, laid_out
 
 
@@ -99,10 +100,10 @@ demo, page = build_demo()
 # ----------------------------------------------------------------------------- how it is served
 
 # Here and by the tests: the upload limit, no SSR (it needs Node), bounded sessions, and the middleware of
-# nin/ui/server.py (client mistakes answered 4xx with one quiet log line, request bodies capped before Gradio
+# nin/ui/server.py (client mistakes answered 4xx with one rate-limited log line, request bodies capped before Gradio
 # reads them, an upload rate and a disk budget, at most 16 unread events per session on every route, a cap on
 # each caller's queued model events, no deep-link route).
-LAUNCH = dict(max_file_size=MAX_FILE_SIZE, ssr_mode=False, css=CSS, js=PAGE_JS, state_session_capacity=MAX_SESSIONS,
+LAUNCH = dict(max_file_size=MAX_FILE_SIZE, ssr_mode=False, css=CSS, js=page_js(), state_session_capacity=MAX_SESSIONS,
               app_kwargs={"middleware": MIDDLEWARE})
 
 # One bounded queue: past QUEUE_SIZE waiting requests a caller is told the queue is full (nothing piles up).

@@ -22,6 +22,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from nin.names import IMAGE_SIZE
+
 # sha256 of the *decompressed* files: Debian recompresses them, so only the content matches upstream.
 FILES = {
     "train-images-idx3-ubyte": "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
@@ -34,7 +36,6 @@ TORCHVISION_ROOT = Path("data")  # torchvision.datasets.FashionMNIST("./data") p
 ENV_VAR = "FASHION_MNIST_DIR"
 TRAIN_MEAN = 0.2860  # train pixel mean on [0, 1]
 TRAIN_STD = 0.3530  # train pixel std on [0, 1]
-IMAGE_SIZE = 28
 
 _IDX_IMAGES = 0x00000803  # unsigned bytes, 3 dims: N x rows x cols
 _IDX_LABELS = 0x00000801  # unsigned bytes, 1 dim: N

@@ -16,12 +16,12 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
-from nin.data import IMAGE_SIZE
+from nin.names import EXPORT_SIDE, IMAGE_SIZE
 
 INK_THRESHOLD = 0.08       # |pixel - background| above this counts as object (JPEG noise stays below it)
 SHARPEN_PERCENT = 0        # unsharp-mask strength after resizing; 0 measured closest on round-tripped test images
 STROKE_INK = 0.3           # a drawn pixel counts as stroke above this ink level (anti-aliased edges are lower)
-FILL_WORK_SIDE = 140       # the mask is filled at this side: half the 280 px canvas, the result is 28 px anyway
+FILL_WORK_SIDE = EXPORT_SIDE  # the mask is filled at the side the canvas sends its ink at
 GAP_FRACTION = 0.10        # gaps up to this share of the drawing's longest side are bridged before filling
 FILL_LEVEL = 0.75          # enclosed areas get this grey: a garment's body is rarely as bright as its outline
 INNER_LINE_LEVEL = 0.0     # lines drawn inside a filled outline (a zip, a collar) are dark, as seams are in photos

@@ -1,7 +1,8 @@
-"""The project's vocabulary: Fashion-MNIST's ten class names and the network's stage names.
+"""The project's vocabulary: Fashion-MNIST's ten class names, the network's stage names, and the sides every
+layer shares: the 28 px image and the drawing canvas.
 
 Plain tuples and one string function, no torch: the model (nin/model.py) is built from these names, and
-the pictures (nin/draw) label with them without importing the network.
+the pictures (nin/render) label with them without importing the network.
 """
 
 CLASS_NAMES = (
@@ -9,6 +10,9 @@ CLASS_NAMES = (
     "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
 )
 NUM_CLASSES = len(CLASS_NAMES)
+IMAGE_SIZE = 28  # px: the side of a Fashion-MNIST image, and of every input before the network's resize
+CANVAS_SIDE = 280  # the app's drawing canvas: stroke coordinates and brush sizes are in its units
+EXPORT_SIDE = 140  # px of the ink the canvas sends (half its side), where the canvas path fills outlines
 
 STAGES = ("block1", "pool1", "block2", "pool2", "block3", "pool3",
           "dropout", "block4", "gap", "flatten")

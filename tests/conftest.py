@@ -4,7 +4,7 @@ Tests that need something outside the repo (the official Fashion-MNIST files, Ch
 a developer's machine that lacks it, but fail under CI=true: CI installs them, so a skip there would hide a
 broken install step.
 
-Tiers (markers, registered below): `server` for tests that talk to the app launched in-process, `browser`
+Tiers (markers, registered in pyproject.toml): `server` for tests that talk to the app launched in-process, `browser`
 for tests that drive Chromium (always also `slow`), `slow` for anything that takes seconds on its own
 (scoring 10,000 images, a CLI in a subprocess, a cold app start). `server` and `browser` are given from the
 fixtures a test uses, so no test can forget them; `slow` is written on the test. Day to day:
@@ -12,25 +12,28 @@ fixtures a test uses, so no test can forget them; `slow` is written on the test.
 """
 
 import os
-import sys
 from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
 def require(condition: bool, reason: str) -> None:
-    """Skip locally, fail in CI, when a test's outside requirement is missing."""
+    """Skip locally, fail in CI, when a test's outside requirement is missing (in a test, a fixture, or at the
+    top of a test module)."""
     if condition:
         return
     if IN_CI:
-        pytest.fail(f"required in CI but missing: {reason}")
-    pytest.skip(reason)
+        pytest.fail(f"required in CI but missing: {reason}", pytrace=False)
+    pytest.skip(reason, allow_module_level=True)
+
+
+def require_module(name: str) -> None:
+    """`require` for an importable module: what the suite uses instead of pytest.importorskip, which skips in CI too."""
+    import importlib.util
+
+    require(importlib.util.find_spec(name) is not None, f"{name} not installed; pip install -r requirements-dev.txt")
 
 
 @pytest.fixture(scope="session")
@@ -159,17 +162,6 @@ def untrained_nin():
 
 SERVER_FIXTURES = {"app_url", "server"}  # the app, or test_components' small Gradio app, launched in-process
 BROWSER_FIXTURES = {"browser"}
-
-
-def pytest_configure(config):
-    config.addinivalue_line("markers", "slow: takes seconds on its own; left out of the day-to-day tier")
-    config.addinivalue_line("markers", "server: talks to a Gradio server launched in-process (app_url, server)")
-    config.addinivalue_line("markers", "browser: drives Chromium through Playwright (also slow)")
-    # Gradio 6.31's queue calls pandas options that pandas 3 deprecates; not ours to fix, and it buries real warnings.
-    config.addinivalue_line("filterwarnings", "ignore::DeprecationWarning:gradio.queueing")
-    config.addinivalue_line("filterwarnings", "ignore:.*(no_silent_downcasting|copy keyword).*:Warning")
-    # nin.serve.decode silences this process-wide and refuses those files itself; pytest resets filters per test.
-    config.addinivalue_line("filterwarnings", "ignore::PIL.Image.DecompressionBombWarning")
 
 
 def pytest_collection_modifyitems(config, items):

@@ -16,10 +16,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from nin.dev.bench_load import rss_mb
+from nin.dev.launcher import rss_mb
 from nin.model import CLASS_NAMES
 
-pytest.importorskip("gradio_client")
+from conftest import require_module
+
+require_module("gradio_client")
 from gradio_client import Client, handle_file  # noqa: E402
 from gradio_client.exceptions import AppError  # noqa: E402
 from gradio_client.utils import QueueError  # noqa: E402
@@ -172,7 +174,7 @@ def test_a_burst_beyond_the_queue_bound_is_refused_with_503_and_the_server_keeps
     import app
     from concurrent.futures import ThreadPoolExecutor
 
-    from nin.ui.page import PREDICTED, SHOW_TOP
+    from nin.ui.tabs import PREDICTED, SHOW_TOP
 
     with GOOD.open("rb") as handle:
         (path,) = httpx.post(f"{app_url}/gradio_api/upload", files={"files": (GOOD.name, handle, "image/png")},
@@ -247,7 +249,7 @@ def test_the_drawing_example_black_on_white_is_read_as_ink(client):
 # ----------------------------------------------------------------------------- follow-up events reuse the session
 
 def test_cam_and_channels_follow_the_last_prediction_in_the_session(app_url):
-    from nin.ui.page import SHOW_ALL, SHOW_TOP
+    from nin.ui.tabs import SHOW_ALL, SHOW_TOP
 
     fresh = Client(app_url, download_files=False, verbose=False, analytics_enabled=False)
     # Before any prediction in this session there is nothing to redraw: no error, and no pictures.

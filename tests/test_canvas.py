@@ -1,7 +1,7 @@
 """The drawing canvas's server side: the live function's numbers, its bounds, and the full explanation it asks for.
 
-Unit tests call nin.serve.live and nin.ui.limits.LiveGate directly; the rest go through the real server of
-conftest.py with tools/attack.py's requests (POST /component_server as the page sends it, and queued events
+Unit tests call nin.serve.live and nin.ui.live_gate.LiveGate directly; the rest go through the real server of
+conftest.py with nin/dev/attack's requests (POST /component_server as the page sends it, and queued events
 joined as the browser joins them). The page itself, drawing with a mouse and a finger, is tests/test_browser.py.
 """
 
@@ -16,9 +16,9 @@ from nin.model import CLASS_NAMES
 from nin.serve.decode import InputError
 from nin.serve.live import decode_ink, live
 from nin.serve.pipeline import Pipeline
-from nin.serve.preprocess import EmptyInput, preprocess_sketch
-from nin.ui.limits import MAX_INK_CHARS, LiveGate, check_ink
-from tools import attack
+from nin.serve.preprocess import EmptyInput, preprocess_ink
+from nin.ui.live_gate import MAX_INK_CHARS, LiveGate, check_ink
+from nin.dev.attack import rows as attack
 
 SETTINGS = [None, "Predicted class", "Top 16 channels by mean"]
 
@@ -53,11 +53,11 @@ def test_the_ink_is_the_alpha_of_the_canvas_export():
 def test_a_live_answer_is_the_full_paths_numbers(pipeline):
     ink = decode_ink(data_url(trouser()))
     answer = live(pipeline, ink)
-    full = pipeline.from_sketch({"layers": [ink]})
+    full = pipeline.from_ink(ink)
     assert answer.probs.shape == (10,) and answer.class_maps.shape == (10, 5, 5) and answer.image.shape == (28, 28)
     assert np.allclose(answer.probs, full.explanation.probs, atol=1e-6)
     assert np.allclose(answer.class_maps.mean(axis=(1, 2)), answer.logits, atol=1e-4)  # GAP is the mean
-    assert np.array_equal(answer.image, preprocess_sketch({"layers": [ink]}).image)
+    assert np.array_equal(answer.image, preprocess_ink(ink.astype(np.float32) / 255.0).image)
     assert CLASS_NAMES[int(np.argmax(answer.probs))] == "Trouser"
 
 
@@ -148,9 +148,9 @@ def test_an_oversized_live_call_is_refused_before_it_is_read(raw):
 
 
 def test_a_live_call_over_the_ink_limit_is_refused_with_one_short_log_line(raw, capfd):
-    from nin.ui.quiet import quiet
+    from nin.ui.rate_log import rate_log
 
-    quiet.reset()  # the unit tests above refused the same kind of ink within the second (one line a second a kind)
+    rate_log.reset()  # the unit tests above refused the same kind of ink within the second (one line a second a kind)
     capfd.readouterr()
     answer = attack.row_live_payload(raw, "data:image/png;base64," + "A" * 40_000)
     out, err = capfd.readouterr()

@@ -1,4 +1,4 @@
-"""nin/ui/connections.py and nin/ui/quiet.py as a specification: slow requests are closed at their deadline, open
+"""nin/ui/connections.py and nin/ui/rate_log.py as a specification: slow requests are closed at their deadline, open
 connections are capped with a clean refusal, and every logger the server uses writes short, rate-limited lines.
 
 The deadlines are shortened for these tests (the module reads them at each connection), so a slow client is
@@ -12,8 +12,8 @@ import time
 import httpx
 import pytest
 
-from nin.ui import connections, quiet
-from tools import attack, attack_server
+from nin.ui import connections, rate_log
+from nin.dev.attack import rows as attack, server_rows as attack_server
 
 SHORT_S = 0.8   # the deadlines during these tests
 
@@ -97,16 +97,16 @@ def test_the_connection_cap_is_below_the_file_limit():
     assert connections.MAX_CONNECTIONS <= min(1000, soft - connections.RESERVED_FILES) or soft < 300
 
 
-def test_every_server_logger_writes_through_the_quiet_log(app_url):
-    for name in quiet.SERVER_LOGGERS:
+def test_every_server_logger_writes_through_the_rate_limited_log(app_url):
+    for name in rate_log.SERVER_LOGGERS:
         logger = logging.getLogger(name)
-        assert [type(h) for h in logger.handlers] == [quiet.QuietHandler] and not logger.propagate, name
+        assert [type(h) for h in logger.handlers] == [rate_log.RateLogHandler] and not logger.propagate, name
 
 
 def test_a_traceback_loop_in_asyncio_writes_one_traceback_and_a_line_a_second(app_url, capfd):
     """asyncio's accept loop at the file limit logs an error with a traceback at every try: 2,000 of them
     write one traceback and a few short lines, not megabytes."""
-    quiet.quiet.reset()
+    rate_log.rate_log.reset()
     capfd.readouterr()
     log = logging.getLogger("asyncio")
     for fd in range(2000):

@@ -8,7 +8,7 @@ import pytest
 
 from nin.ink import object_bbox
 from nin.model import CLASS_NAMES
-from nin.train import doodles
+from nin.train import doodle_hand, doodles
 from nin.train.drawings import with_drawings
 
 
@@ -51,8 +51,8 @@ def test_every_class_doodles_into_a_28x28_garment_light_on_black(garments, label
 
 
 def test_hands_use_all_three_brushes_tilt_up_to_20_degrees_and_sometimes_leave_a_doodle_unfinished():
-    hands = [doodles.draw_hand(np.random.default_rng(seed)) for seed in range(600)]
-    assert {hand.brush for hand in hands} == set(doodles.BRUSHES)
+    hands = [doodle_hand.draw_hand(np.random.default_rng(seed)) for seed in range(600)]
+    assert {hand.brush for hand in hands} == set(doodle_hand.BRUSHES)
     angles = [hand.angle for hand in hands]
     assert max(np.abs(angles)) <= 20 and min(angles) < -15 and max(angles) > 15
     assert 0.05 < np.mean([hand.unfinished for hand in hands]) < 0.3

@@ -18,7 +18,9 @@ from nin.serve.explain import explain
 from nin.model import CLASS_NAMES, load_weights, preprocessing_of
 from nin.serve.pipeline import WEIGHTS_DIR
 
-pytest.importorskip("gradio_client")
+from conftest import require_module
+
+require_module("gradio_client")
 from gradio_client import Client, handle_file  # noqa: E402
 from gradio_client.exceptions import AppError  # noqa: E402
 

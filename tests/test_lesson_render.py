@@ -3,7 +3,7 @@ and every layer on the page, and all text escaped."""
 
 import numpy as np
 
-from nin.draw import lesson_render as lr
+from nin.render import lesson_panels as lr
 from nin.model import CLASS_NAMES
 
 ESCAPED_NAMES = [f"<b{i}>" for i in range(10)]
@@ -100,14 +100,14 @@ def test_a_cell_the_user_zeroed_and_a_cell_relu_made_zero_are_drawn_differently(
 
 
 def test_a_value_printed_on_its_colour_is_black_or_white_whichever_reads_better():
-    from nin.draw import render
+    from nin.render import heatmaps
 
     def contrast(a, b):
-        lum = sorted((render._luminance(a), render._luminance(b)))
+        lum = sorted((heatmaps._luminance(a), heatmaps._luminance(b)))
         return (lum[1] + 0.05) / (lum[0] + 0.05)
 
     for value in np.linspace(0, 1, 41):
-        background, text = render.viridis_cell(float(value), 1.0)
+        background, text = heatmaps.viridis_cell(float(value), 1.0)
         assert contrast(background, text) >= 4.5, (value, background, text)
         background, text = lr.diverging_cell(float(value * 2 - 1), 1.0)
         assert contrast(background, text) >= 4.5, (value, background, text)

@@ -1,4 +1,4 @@
-"""nin/ui/limits.py as a specification, through the real server: the hostile requests of tools/attack.py against the limits
+"""nin/ui/refusals.py, request_limits.py, uploads.py and live_gate.py as a specification, through the real server: the hostile requests of nin/dev/attack against the limits
 (raw-input checks, the one refusal, the request-body and unread-event caps) are answered or refused within
 their time, memory, message and log bound.
 
@@ -6,7 +6,7 @@ Each attack is tested once, beside the code that defends against it: the cells a
 tests/test_ui_handlers.py, the guarded error path there too, hostile canvas layers in
 tests/test_components.py, hostile files in tests/test_preprocess.py.
 
-The requests are tools/attack.py's (`python tools/attack.py --launch` prints the same figures for a
+The requests are nin/dev/attack's (`python -m nin.dev.attack --launch` prints the same figures for a
 launched server); here they go to the in-process server of conftest.py, so the server's memory is this
 process's RSS and its log is what this process writes to stderr/stdout (pytest's capfd).
 """
@@ -20,12 +20,15 @@ import time
 import httpx
 import pytest
 
-from nin.dev.bench_load import rss_mb
-from nin.ui.limits import EVENT_BODY_LIMIT, MAX_ACTIVE_PER_CLIENT as MAX_ACTIVE, MAX_PENDING_PER_SESSION, QUOTE
-from nin.ui.quiet import quiet
-from tools import attack
+from nin.dev.launcher import rss_mb
+from nin.serve.checks import QUOTE
+from nin.ui.request_limits import EVENT_BODY_LIMIT, MAX_ACTIVE_PER_CLIENT as MAX_ACTIVE, MAX_PENDING_PER_SESSION
+from nin.ui.rate_log import rate_log
+from nin.dev.attack import rows as attack
 
-pytest.importorskip("gradio_client")
+from conftest import require_module
+
+require_module("gradio_client")
 from gradio_client import Client, handle_file  # noqa: E402
 from gradio_client.exceptions import AppError  # noqa: E402
 
@@ -146,7 +149,7 @@ def test_a_5_mb_value_costs_under_20_kb_of_log_and_a_short_message(raw, session,
 
 
 def test_a_30_kb_value_under_the_body_limit_is_quoted_in_at_most_60_characters(raw, session, capfd):
-    quiet.reset()  # a fresh second of the log: refusals are logged once a second per kind
+    rate_log.reset()  # a fresh second of the log: refusals are logged once a second per kind
     capfd.readouterr()
     answer = attack.row_huge_value(raw, session, 30_000)
     out, err = capfd.readouterr()
@@ -188,7 +191,7 @@ def test_the_largest_legitimate_call_fits_under_the_body_limit(app_url, session)
 
 
 def test_a_refused_value_logs_one_short_line_and_no_traceback(raw, session, capfd):
-    quiet.reset()  # a fresh second of the log: refusals are logged once a second per kind
+    rate_log.reset()  # a fresh second of the log: refusals are logged once a second per kind
     capfd.readouterr()
     answer = raw.call("mlp_at", [None, "block2", math.nan, 3], session)
     out, err = capfd.readouterr()
@@ -297,7 +300,7 @@ def test_an_upload_flood_from_one_address_is_refused_with_429_and_few_log_lines(
 
 
 def test_the_cache_keeps_its_budget_by_deleting_the_oldest_files_first(tmp_path):
-    from nin.ui.limits import cache_size, evict_oldest
+    from nin.ui.uploads import cache_size, evict_oldest
 
     for i in range(10):
         folder = tmp_path / f"h{i}"
@@ -322,7 +325,7 @@ def trusted_proxy():
 
 @pytest.mark.slow
 def test_one_address_flooding_occlusion_leaves_another_address_predict_p95_under_2_s(raw, trusted_proxy):
-    from nin.ui.limits import MAX_ACTIVE_PER_CLIENT
+    from nin.ui.request_limits import MAX_ACTIVE_PER_CLIENT
 
     found = attack.row_starve(raw, flood="occlusion", sessions=40, predicts=10)
     assert found["flood_accepted"] <= MAX_ACTIVE_PER_CLIENT + 2, found  # a few may finish while the rest join
@@ -343,7 +346,7 @@ def test_all_x_forwarded_for_lines_are_joined_and_the_right_most_entry_is_the_ca
 
 
 def test_a_second_x_forwarded_for_line_does_not_hide_a_callers_running_events(raw, trusted_proxy):
-    from tools import attack_server
+    from nin.dev.attack import server_rows as attack_server
 
     joined = attack_server.row_two_header_lines(raw, joins=30, caller="10.6.7.1")
     assert joined["other"] == 0 and joined["joined"] <= MAX_ACTIVE + 2, joined  # a few may finish meanwhile
@@ -352,7 +355,7 @@ def test_a_second_x_forwarded_for_line_does_not_hide_a_callers_running_events(ra
 # ----------------------------------------------------------------------------- live calls: per caller, their ink, their seq
 
 def test_one_caller_has_at_most_2_live_calls_in_flight_whatever_sessions_it_names():
-    from nin.ui.limits import LIVE_PER_CALLER, LiveGate
+    from nin.ui.live_gate import LIVE_PER_CALLER, LiveGate
 
     gate = LiveGate(workers=2, waiting=16)
     with gate.admit("a", "10.0.0.1"), gate.admit("b", "10.0.0.1"):
@@ -366,16 +369,16 @@ def test_one_caller_has_at_most_2_live_calls_in_flight_whatever_sessions_it_name
 
 
 def test_a_page_sending_10_live_calls_a_second_one_at_a_time_is_never_refused(monkeypatch):
-    from nin.ui import limits
+    from nin.ui import live_gate
 
     clock = [1000.0]
-    monkeypatch.setattr(limits.time, "monotonic", lambda: clock[0])
-    gate = limits.LiveGate(workers=2, waiting=16)
+    monkeypatch.setattr(live_gate.time, "monotonic", lambda: clock[0])
+    gate = live_gate.LiveGate(workers=2, waiting=16)
     for _ in range(600):  # a minute of drawing
         with gate.admit("page", "10.0.0.1"):
             clock[0] += 0.04   # the answer takes 40 ms ...
         clock[0] += 0.06       # ... and the next call leaves 100 ms after the last
-    two_tabs = [limits.LiveGate(workers=2, waiting=16)]
+    two_tabs = [live_gate.LiveGate(workers=2, waiting=16)]
     for _ in range(300):  # two tabs of one caller, each 10 a second
         with two_tabs[0].admit("tab1", "10.0.0.1"), two_tabs[0].admit("tab2", "10.0.0.1"):
             clock[0] += 0.1
@@ -383,17 +386,17 @@ def test_a_page_sending_10_live_calls_a_second_one_at_a_time_is_never_refused(mo
 
 @pytest.mark.slow
 def test_a_flood_of_live_calls_from_one_address_leaves_another_addresss_canvas_answered(raw, trusted_proxy):
-    from tools import attack_server
+    from nin.dev.attack import server_rows as attack_server
 
     # 16 flooding threads here: the in-process server shares this process's interpreter with them
-    # (tools/attack.py --launch sends 60 to a server of its own).
+    # (nin.dev.attack --launch sends 60 to a server of its own).
     found = attack_server.row_live_fairness(raw, flooders=16, calls=30)
     print("live fairness", found)
     assert found["share"] >= 0.8, found
 
 
 def test_ink_with_compressed_text_chunks_is_refused_before_it_is_opened(raw):
-    from tools import attack_server
+    from nin.dev.attack import server_rows as attack_server
 
     found = attack_server.row_text_chunks(raw)
     assert found["chars"] <= 30_000 and not found["answered"] and "text or colour-profile chunks" in found["says"], found
@@ -409,7 +412,7 @@ def test_a_canvas_export_passes_the_chunk_check():
 
 
 def test_a_refused_live_call_cannot_make_a_sessions_full_explanation_stale(raw):
-    from tools import attack_server
+    from nin.dev.attack import server_rows as attack_server
 
     found = attack_server.row_stale_seq(raw)
     assert "not valid base64" in found["forged_says"] and found["drawn_label"] == "Trouser", found
@@ -418,9 +421,9 @@ def test_a_refused_live_call_cannot_make_a_sessions_full_explanation_stale(raw):
 # ----------------------------------------------------------------------------- refusals in the log
 
 def test_a_flood_of_refusals_writes_a_line_a_second_per_kind(raw, capfd):
-    from tools import attack_server
+    from nin.dev.attack import server_rows as attack_server
 
-    quiet.reset()
+    rate_log.reset()
     capfd.readouterr()
     found = attack_server.row_refusal_flood(raw, refusals=300, threads=4)
     written = "".join(capfd.readouterr())

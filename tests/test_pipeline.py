@@ -12,12 +12,13 @@ from PIL import Image
 from nin.data import to_model_input
 from nin.model import Preprocessing, preprocessing_of
 from nin.model import CLASS_NAMES
-from nin.draw.view import render_view
+from nin.render.view import render_view
 from nin.serve.pipeline import EXAMPLES_DIR, Pipeline, load_models
 from nin.serve.decode import load_image
+from nin.serve.live import ink_from_image
 from nin.ink import ink_to_image, trim_fit_centre
 from nin.train import drawings
-from nin.serve.preprocess import preprocess_ink, preprocess_photo, preprocess_sketch
+from nin.serve.preprocess import preprocess_ink, preprocess_photo
 
 PHOTOS = 600  # official test images turned into product photos
 OUTLINES = Path(__file__).resolve().parent / "data" / "outline_drawings"  # tools/outline_drawings.py
@@ -67,7 +68,7 @@ def test_every_shipped_example_goes_through_the_whole_request_path_and_is_drawn(
     paths = sorted(EXAMPLES_DIR.glob("*.*"))
     assert len(paths) >= 23  # 2 per class + photos + drawings
     for path in paths:
-        prediction = pipeline.from_sketch(as_sketch(path)) if path.stem.startswith("drawing") else \
+        prediction = pipeline.from_ink(ink_from_image(str(path))) if path.stem.startswith("drawing") else \
             pipeline.from_photo(str(path))
         view = render_view(prediction)
         assert set(view.timings_ms) == {"preprocess", "model", "render", "total"}
@@ -100,17 +101,12 @@ def test_rerun_with_the_same_input_gives_the_same_numbers(pipeline):
 
 # ----------------------------------------------------------------------------- drawings
 
-def as_sketch(path: Path) -> dict:
-    """A drawing example as the sketchpad delivers it once loaded: the picture is the canvas background."""
-    return {"background": np.asarray(Image.open(path).convert("RGB")), "layers": [], "composite": None}
-
-
 def test_shipped_drawing_examples_are_classified_right(pipeline):
     paths = sorted(EXAMPLES_DIR.glob("drawing_*.png"))
     slugs = {c.lower().replace("/", "-").replace(" ", "-"): c for c in CLASS_NAMES}
     assert len(paths) >= 3
     for path in paths:
-        view = pipeline.from_sketch(as_sketch(path))
+        view = pipeline.from_ink(ink_from_image(str(path)))
         assert view.explanation.top_classes(1)[0][0] == slugs[path.stem.removeprefix("drawing_")], path.name
         assert any("filled in" in step for step in view.preprocessed.steps)
 

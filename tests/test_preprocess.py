@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFile, JpegImagePlugin
 
-from nin.serve import decode, preprocess
+from nin.serve import decode
 from nin.serve.decode import InputError, MAX_ASPECT, MAX_PIXELS, WORK_SIDE, load_image
 from nin.ink import FILL_LEVEL, INNER_LINE_LEVEL, fill_outline, object_bbox
-from nin.serve.preprocess import EmptyInput, ink_mask, preprocess_photo, preprocess_sketch
+from nin.serve.preprocess import EmptyInput, preprocess_ink, preprocess_photo
 
 
 def png_bytes(image: Image.Image, fmt: str = "PNG", **kwargs) -> bytes:
@@ -77,34 +77,8 @@ def layer_with_stroke(alpha: int = 255, colour=(255, 255, 255)) -> np.ndarray:
     return layer
 
 
-def test_ink_mask_is_the_layers_alpha_for_any_brush_colour():
-    black = np.zeros((280, 280, 4), np.uint8)
-    black[..., 3] = 255
-    mask = ink_mask({"background": black, "layers": [layer_with_stroke(colour=(0, 0, 0))], "composite": black})
-    assert mask.shape == (280, 280)
-    assert mask[140, 140] == 1.0 and mask[10, 10] == 0.0
-
-
-def test_ink_mask_survives_clear_canvas_which_drops_the_black_background():
-    # After "Clear canvas" the background is white/transparent and the composite looks blank;
-    # the strokes are still in the layer's alpha.
-    white = np.full((280, 280, 4), 255, np.uint8)
-    sketch = {"background": None, "layers": [layer_with_stroke()], "composite": white}
-    result = preprocess_sketch(sketch)
-    assert result.image.max() == 255 and result.source == "sketch" and not result.negated
-
-
-@pytest.mark.parametrize("sketch", [None, {}, {"background": None, "layers": [], "composite": None},
-                                    {"background": None, "layers": [np.zeros((280, 280, 4), np.uint8)],
-                                     "composite": None}])
-def test_untouched_or_cleared_sketch_is_empty_not_an_error(sketch):
-    assert ink_mask(sketch) is None
-    with pytest.raises(EmptyInput, match="Draw"):
-        preprocess_sketch(sketch)
-
-
-def test_sketch_becomes_a_centred_28x28_image():
-    result = preprocess_sketch({"layers": [layer_with_stroke()]})
+def test_a_drawing_becomes_a_centred_28x28_image():
+    result = preprocess_ink(layer_with_stroke()[..., 3] / 255.0)
     assert result.image.shape == (28, 28) and result.image.dtype == np.uint8
     assert object_bbox(result.image > 128)[1::2] == (0, 28)  # the 80 px tall stroke fills the height
 
@@ -290,7 +264,7 @@ def test_multi_picture_jpeg_from_a_camera_is_accepted():
 # ----------------------------------------------------------------------------- drawings: outlines become silhouettes
 
 def outline(points, width: int = 10, size: int = 280) -> np.ndarray:
-    """White strokes on black, as float ink in [0, 1], like ink_mask returns."""
+    """White strokes on black, as float ink in [0, 1], as the canvas path takes it."""
     canvas = Image.new("L", (size, size), 0)
     ImageDraw.Draw(canvas).line(points, fill=255, width=width, joint="curve")
     return np.asarray(canvas, np.float32) / 255
@@ -433,7 +407,7 @@ def png_of(array: np.ndarray) -> bytes:
 @pytest.mark.parametrize("polarity", ["white on black", "black on white"])
 def test_an_uploaded_line_drawing_is_filled_and_read_like_the_same_drawing_on_the_canvas(polarity):
     strokes = np.asarray(Image.open(OUTLINES / "t-shirt-top_1.png"))
-    canvas = preprocess_sketch({"layers": [np.dstack([np.zeros((*strokes.shape, 3), np.uint8), strokes])]})
+    canvas = preprocess_ink(strokes.astype(np.float32) / 255.0)
     upload = preprocess_photo(load_image(png_of(strokes if polarity == "white on black" else 255 - strokes)))
     assert upload.source == "line drawing" and any("line drawing" in step for step in upload.steps)
     assert any("filled in" in step for step in upload.steps) and upload.image[14, 14] > 100  # the middle is ink
@@ -449,15 +423,6 @@ def test_product_photos_and_dataset_images_are_never_filled():
     # A dataset image enlarged to a drawing's size is shaded, not drawn: still a photo.
     sandal = np.asarray(Image.open(EXAMPLES / "test00008_sandal.png").convert("L").resize((280, 280)))
     assert preprocess_photo(load_image(png_of(sandal))).source == "photo"
-
-
-def test_a_drawing_example_loaded_as_the_canvas_background_reads_as_ink():
-    # Examples load into the sketchpad as its background, black strokes on white (the page shows it inverted).
-    drawing = 255 - np.uint8(outline(SQUARE) * 255)
-    result = preprocess_sketch({"background": np.dstack([drawing] * 3), "layers": [], "composite": None})
-    assert result.image.max() > 150 and result.image[14, 14] > 100
-    plain = np.full((280, 280, 4), 255, np.uint8)  # the untouched white canvas is no drawing
-    assert ink_mask({"background": plain, "layers": [], "composite": None}) is None
 
 
 def test_filling_a_drawing_takes_milliseconds():

@@ -12,15 +12,15 @@ import pytest
 import torch
 from PIL import Image
 
-from nin import metrics
-from nin.draw import report_render
+from nin import metrics_file
+from nin.render import report_panels
 from nin.data import to_model_input
 from nin.files import sha256_of
 from nin.model import CLASS_NAMES, NiN, load_weights, preprocessing_of, save_weights, xavier_init_
 from nin.train.model_card import model_card, run_folder
 from nin.serve.pipeline import WEIGHT_FILES, WEIGHTS_DIR
 from nin.train.publish import WeakClassError, confusion_sprite, publish, refresh
-from nin.metrics import (PER_CELL, Report, accuracy_points, cell_id, confusion_examples, load_report,
+from nin.metrics_file import (PER_CELL, Report, accuracy_points, cell_id, confusion_examples, load_report,
                         read_metrics, shipped_reports)
 
 SHIPPED = list(shipped_reports(WEIGHTS_DIR))
@@ -225,7 +225,7 @@ def fake_report(names=CLASS_NAMES) -> Report:
 
 
 def test_confusion_html_gives_every_cell_an_id_and_its_true_and_predicted_class():
-    html = report_render.confusion_html(fake_report(), selected=(4, 2))
+    html = report_panels.confusion_html(fake_report(), selected=(4, 2))
     for i in range(10):
         for j in range(10):
             assert f'id="{cell_id("nin<x>.safetensors", i, j)}" data-true="{i}" data-pred="{j}"' in html
@@ -237,20 +237,20 @@ def test_confusion_html_gives_every_cell_an_id_and_its_true_and_predicted_class(
 
 def test_report_html_escapes_class_names():
     report = fake_report(("<script>x</script>",) + CLASS_NAMES[1:])
-    parts = [report_render.confusion_html(report), report_render.per_class_html(report),
-             report_render.examples_html(report, 0, 1, [])]
+    parts = [report_panels.confusion_html(report), report_panels.per_class_html(report),
+             report_panels.examples_html(report, 0, 1, [])]
     for part in parts:
         assert "<script>" not in part and "&lt;script&gt;" in part
-    for part in parts + [report_render.summary_html(report)]:
+    for part in parts + [report_panels.summary_html(report)]:
         assert "nin<x>" not in part
 
 
 def test_examples_html_shows_one_captioned_thumbnail_per_example():
     report = fake_report()
     examples = [(np.full((28, 28), k * 20, np.uint8), 100 + k) for k in range(8)]
-    html = report_render.examples_html(report, 4, 2, examples)
+    html = report_panels.examples_html(report, 4, 2, examples)
     assert html.count("<img") == 8 and "#107" in html and "Coat taken for Pullover: 40 test images" in html
-    assert "T-shirt/top taken for Ankle boot: no test image" in report_render.examples_html(report, 0, 9, [])
+    assert "T-shirt/top taken for Ankle boot: no test image" in report_panels.examples_html(report, 0, 9, [])
 
 
 def test_curve_points_feed_gradio_lineplot():
@@ -293,14 +293,14 @@ def phased_record() -> dict:
 
 
 def test_every_phase_is_charted_on_one_axis_of_whole_epochs_with_its_input_size():
-    from nin.metrics import report_from_record
+    from nin.metrics_file import report_from_record
 
     record = phased_record()
     report = report_from_record("phased.safetensors", record, None)
-    phases = report_render.training_phases(report, record["run"]["phases"])
+    phases = report_panels.training_phases(report, record["run"]["phases"])
     assert [(p.name, p.input_size, p.first_epoch, p.epochs) for p in phases] == [
         ("A", 160, 1, 5), ("B", 224, 6, 2), ("C", 224, 8, 1)]
-    rows, order = report_render.curve_rows(report, phases)
+    rows, order = report_panels.curve_rows(report, phases)
     assert order == ["1–5 A 160px (end)", "6 B 224px", "7 B 224px", "8 C 224px"]
     assert {r["epoch"] for r in rows} == set(order)
     import pandas as pd
@@ -310,28 +310,28 @@ def test_every_phase_is_charted_on_one_axis_of_whole_epochs_with_its_input_size(
     plot = gr.LinePlot(x="epoch", y="accuracy", color="series", sort=order).postprocess(pd.DataFrame(rows))
     assert plot.datatypes["epoch"] == "nominal" and len(plot.data) == len(rows)
     assert {r["series"] for r in rows} >= {"train acc", "test acc", "drawn test: silhouette"}
-    low, high = report_render.y_range(rows)
+    low, high = report_panels.y_range(rows)
     assert 0.5 <= low < min(r["accuracy"] for r in rows) and high <= 1.0  # not 0–1: the curves keep their shape
-    caption = report_render.phases_caption(phases)
+    caption = report_panels.phases_caption(phases)
     assert caption.startswith("Epochs by phase: A 1–5 at 160 px; B 6–7, C 8 at 224 px.")
     assert caption.count("Epochs 1–5: this file records only each phase's end") == 1
 
 
 def test_a_series_measured_at_one_epoch_only_is_named_under_the_chart_instead_of_an_invisible_point():
-    from nin.metrics import report_from_record
+    from nin.metrics_file import report_from_record
 
     record = phased_record()  # the drawn outlines were measured in epoch 8 only
     report = report_from_record("phased.safetensors", record, None)
-    phases = report_render.training_phases(report, record["run"]["phases"])
-    rows, _ = report_render.curve_rows(report, phases)
+    phases = report_panels.training_phases(report, record["run"]["phases"])
+    rows, _ = report_panels.curve_rows(report, phases)
     counts = {series: sum(r["series"] == series for r in rows) for series in {r["series"] for r in rows}}
     assert "drawn test: outline" not in counts and min(counts.values()) >= 2, counts
-    assert "in the table below rather than on the chart: drawn test: outline." in report_render.phases_caption(phases)
+    assert "in the table below rather than on the chart: drawn test: outline." in report_panels.phases_caption(phases)
 
 
 
 def test_a_file_trained_from_an_earlier_one_charts_its_own_epochs_on_the_repeated_phase_not_the_earlier():
-    from nin.metrics import report_from_record
+    from nin.metrics_file import report_from_record
 
     record = phased_record()
     # C and D once (D's file given by --init), then C again from it: this file's rows are the second C's.
@@ -340,24 +340,24 @@ def test_a_file_trained_from_an_earlier_one_charts_its_own_epochs_on_the_repeate
                                 "recipe": {"epochs": 1}},
                                {"phase": "C", "input_size": 224, "recipe": {"epochs": 1}}]
     report = report_from_record("again.safetensors", record, None)
-    phases = report_render.training_phases(report, record["run"]["phases"])
+    phases = report_panels.training_phases(report, record["run"]["phases"])
     assert [(p.name, p.first_epoch, p.epochs, len(p.points), p.end_test_acc) for p in phases] == [
         ("C", 1, 2, 0, 0.905), ("D", 3, 1, 0, 0.9104), ("C", 4, 1, 1, None), ("B", 5, 2, 2, None)]
-    rows, order = report_render.curve_rows(report, phases)
+    rows, order = report_panels.curve_rows(report, phases)
     assert order[:2] == ["1–2 C 224px (end)", "3 D 224px (end)"]  # a one-epoch phase is "3", not "3–3"
-    assert "<td>3</td><td>D</td>" in report_render.curves_table_html(report, phases)
+    assert "<td>3</td><td>D</td>" in report_panels.curves_table_html(report, phases)
 
 def test_the_report_shows_the_drawn_test_set_beside_the_official_accuracy_when_measured():
-    from nin.metrics import report_from_record
+    from nin.metrics_file import report_from_record
 
     record = phased_record()
     report = report_from_record("phased.safetensors", record, None)
-    phases = report_render.training_phases(report, record["run"]["phases"])
-    summary = report_render.summary_html(report, phases)
+    phases = report_panels.training_phases(report, record["run"]["phases"])
+    summary = report_panels.summary_html(report, phases)
     assert "91.05%" in summary and "drawn: silhouette" in summary and "78.1%" in summary and "74.4%" in summary
     assert "8 epochs at 160 → 224 px in 3 phases" in summary and "1 thread)" in summary
-    assert "drawn silhouette 50%" in report_render.per_class_html(report)
-    table = report_render.curves_table_html(report, phases)
+    assert "drawn silhouette 50%" in report_panels.per_class_html(report)
+    table = report_panels.curves_table_html(report, phases)
     assert "<th>drawn: silhouette</th>" in table and "<th>input size</th>" in table and "64.0%" in table
     assert "91.46% (end)" in table
 
@@ -366,15 +366,15 @@ def test_the_report_shows_the_drawn_test_set_beside_the_official_accuracy_when_m
         row.pop("drawn_acc")
         row.pop("phase")
     bare = report_from_record("old.safetensors", record, None)
-    bare_phases = report_render.training_phases(bare)
+    bare_phases = report_panels.training_phases(bare)
     assert [(p.name, p.epochs) for p in bare_phases] == [("", 3)]
-    for part in (report_render.summary_html(bare, bare_phases), report_render.per_class_html(bare),
-                 report_render.curves_table_html(bare, bare_phases)):
+    for part in (report_panels.summary_html(bare, bare_phases), report_panels.per_class_html(bare),
+                 report_panels.curves_table_html(bare, bare_phases)):
         assert "drawn" not in part
 
 
 def test_an_accuracy_is_written_with_exactly_the_decimals_its_test_set_resolves():
-    assert metrics.percent(0.9105, 10_000) == "91.05%"
-    assert metrics.percent(0.781, 1_000) == "78.1%"
-    assert metrics.percent(0.9, 100) == "90%"
-    assert metrics.percent(0.9105, digits=1) == "91.1%"  # half up: the float 0.9105 is just under
+    assert metrics_file.percent(0.9105, 10_000) == "91.05%"
+    assert metrics_file.percent(0.781, 1_000) == "78.1%"
+    assert metrics_file.percent(0.9, 100) == "90%"
+    assert metrics_file.percent(0.9105, digits=1) == "91.1%"  # half up: the float 0.9105 is just under

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from nin.ui.routes import ALLOWED, REFUSED, allowed, template_pattern
-from tools import attack, attack_server
+from nin.dev.attack import rows as attack, server_rows as attack_server
 
 
 def served_routes(app) -> set[tuple[str, str]]:

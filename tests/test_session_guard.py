@@ -8,7 +8,7 @@ one caller may create sessions only at a bounded rate, whatever event it uses.
 import pytest
 
 from nin.ui.session_guard import MAX_SESSION_HASH, NEW_SESSION_BURST, UNKNOWN_SESSION
-from tools import attack, attack_server
+from nin.dev.attack import rows as attack, server_rows as attack_server
 
 
 @pytest.fixture(scope="module")

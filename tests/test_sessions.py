@@ -11,7 +11,9 @@ import pytest
 
 from nin.ui.sessions import LeanSessionState
 
-pytest.importorskip("gradio_client")
+from conftest import require_module
+
+require_module("gradio_client")
 from gradio_client import Client, handle_file  # noqa: E402
 
 

@@ -22,7 +22,7 @@ from nin.train import cli
 from nin.train import loop as T
 from nin.train.phases import train_phases
 from nin.data import TRAIN_MEAN, TRAIN_STD
-from nin.model import CLASS_NAMES, NiN, load_weights, xavier_init_
+from nin.model import CLASS_NAMES, NiN, WeightsError, load_weights, xavier_init_
 from nin.train.recipe import CPU_PHASE_A, CPU_PHASE_B, CPU_PHASE_C, CPU_PHASE_E, PHASES
 from nin.files import sha256_of
 
@@ -322,8 +322,6 @@ def test_resume_gives_the_same_result_as_an_uninterrupted_run(name, tmp_path, mo
 # ----------------------------------------------------------------------------- DDP
 
 DDP_SCRIPT = """
-import sys
-sys.path.insert(0, {root!r})
 from dataclasses import replace
 from pathlib import Path
 from nin.train import loop as T
@@ -343,8 +341,10 @@ def test_ddp_on_two_gloo_ranks_matches_one_process(tmp_path, official_data):
     single = T.train(recipe, opts(tmp_path / "single", limit_train=64, limit_test=50), data=official_data)
 
     script = tmp_path / "ddp_run.py"
-    script.write_text(textwrap.dedent(DDP_SCRIPT.format(root=str(ROOT), size=TINY, out=str(tmp_path / "ddp"))))
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    script.write_text(textwrap.dedent(DDP_SCRIPT.format(size=TINY, out=str(tmp_path / "ddp"))))
+    # The ranks import nin from this checkout, as the tests do.
+    env = {**os.environ, "OMP_NUM_THREADS": "1",
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     proc = subprocess.run(
         [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", str(script)],
         cwd=tmp_path, capture_output=True, text=True, timeout=300, env=env,
@@ -413,7 +413,7 @@ def test_a_later_phase_alone_starts_from_an_init_file_and_keeps_the_earlier_phas
                                                                                        official_data):
     monkeypatch.setitem(PHASES, "tiny", TINY_PHASES)
     phase_a = T.train(TINY_PHASES[0][1], opts(tmp_path / "a", limit_train=32), data=official_data).weights_path
-    with pytest.raises(T.WeightsError, match="--init"):
+    with pytest.raises(WeightsError, match="--init"):
         train_phases("tiny", opts(tmp_path / "b"), data=official_data, from_phase="B")
     result = train_phases("tiny", opts(tmp_path / "b", limit_train=32, init=phase_a), data=official_data,
                             from_phase="B")
@@ -458,9 +458,9 @@ def test_init_loads_a_weight_file_strictly_and_refuses_a_wrong_one(tmp_path, off
     broken = dict(weights(start))
     broken.pop("block4.4.bias")
     save_file(broken, str(tmp_path / "missing.safetensors"))
-    with pytest.raises(T.WeightsError, match="missing tensors.*block4.4.bias"):
+    with pytest.raises(WeightsError, match="missing tensors.*block4.4.bias"):
         T.load_init(net, tmp_path / "missing.safetensors", recipe)
-    with pytest.raises(T.WeightsError, match="mean 0.0, std 1.0"):  # trained on unnormalised input
+    with pytest.raises(WeightsError, match="mean 0.0, std 1.0"):  # trained on unnormalised input
         T.load_init(net, start, replace(recipe, normalize=False))
     with pytest.raises(SystemExit, match="missing tensors"):
         cli.main(["--recipe", "best", "--init", str(tmp_path / "missing.safetensors"), "--limit-train", "16",

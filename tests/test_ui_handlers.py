@@ -15,9 +15,9 @@ from nin.model import CLASS_NAMES
 from nin.serve.pipeline import EXAMPLES_DIR, Pipeline, class_choice
 from nin.serve.decode import InputError, load_image
 from nin.serve.preprocess import EmptyInput, preprocess_photo
-from nin.ui.limits import guarded
-from nin.ui.lessons import LessonEvents, parse_cells, parse_channels
-from nin.ui.page import STAGE_SIDES
+from nin.ui.refusals import guarded
+from nin.ui.lesson_events import LessonEvents, parse_cells, parse_channels
+from nin.ui.tabs import STAGE_SIDES
 
 
 @pytest.fixture
@@ -160,9 +160,8 @@ def test_a_channel_range_past_the_stage_is_refused_before_it_is_expanded():
 def test_the_page_css_carries_every_stylesheet_the_drawings_rely_on():
     """The pictures' HTML is styled by classes: a stylesheet that moves without the page following leaves
     bars and tables unstyled, with no error anywhere."""
-    from nin.draw import bars, lesson_render, render, report_render
+    from nin.ui.assets import asset
     from nin.ui.page import CSS
-    from nin.ui.page_js import PAGE_CSS
 
-    for sheet in (bars.BARS_CSS, render.GAP_PANEL_CSS, lesson_render.LESSONS_CSS, report_render.REPORT_CSS, PAGE_CSS):
-        assert sheet.strip() and sheet in CSS
+    for name in ("bars.css", "gap_panel.css", "lessons.css", "report.css", "page.css", "layout.css"):
+        assert asset(name).strip() and asset(name) in CSS

@@ -12,7 +12,7 @@ from nin.train.publish import MIN_CLASS_ACC
 from nin.files import sha256_of
 from nin.model import CLASS_NAMES, INPUT_SIZE, load_weights, parameter_count, preprocessing_of
 from nin.serve.pipeline import WEIGHT_FILES, WEIGHTS_DIR
-from nin.metrics import read_metrics
+from nin.metrics_file import read_metrics
 
 SHIPPED = [name for name, _ in WEIGHT_FILES if (WEIGHTS_DIR / name).exists()]
 

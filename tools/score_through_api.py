@@ -1,4 +1,4 @@
-"""`python tools/score_through_api.py [--n 300]`: official test images sent raw through the app's /predict.
+"""`python -m tools.score_through_api [--n 300]` (from the repository root, which puts nin on the path): official test images sent raw through the app's /predict.
 
 Launches the app in-process on a free port, uploads the first N official test images (28x28 PNGs, as a user
 would upload them) through gradio_client and compares the top label with the true class: the accuracy a
@@ -9,14 +9,11 @@ hits and which classes were ever predicted. A developer tool: nothing imports it
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 from collections import Counter
 from pathlib import Path
 
 from PIL import Image
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 def main() -> None:
@@ -30,7 +27,7 @@ def main() -> None:
     from nin.data import load_fashion_mnist
     from nin.dev.ports import free_port
     from nin.model import CLASS_NAMES
-    from nin.ui.page import PREDICTED, SHOW_TOP
+    from nin.ui.tabs import PREDICTED, SHOW_TOP
 
     data = load_fashion_mnist(download=False)
     app.demo.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True,

@@ -1,6 +1,6 @@
 """`python -m nin.dev.a11y`: an accessibility scan of the running app with axe-core, Deque's engine.
 
-Launches `python app.py` on a free loopback port (nin.dev.bench_load.launch), or scans `--url`, in Chromium
+Launches `python app.py` on a free loopback port (nin.dev.launcher.launch), or scans `--url`, in Chromium
 through Playwright at a desktop (1400×1000) and a phone (390×844) viewport, and runs axe-core's WCAG 2.1 A
 and AA rules (shipped by the `axe-playwright-python` package) on the page as loaded, after a drawing, on the
 Upload tab after an example, and on every tab below the prediction. Prints each rule broken, its impact and
@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None) -> None:
     args = p.parse_args(argv)
     from playwright.sync_api import expect, sync_playwright
 
-    from nin.dev.bench_load import launch, stop
+    from nin.dev.launcher import launch, stop
 
     server, url = (None, args.url) if args.url else launch(timeout=180)
     everything: dict[str, list[dict]] = {}

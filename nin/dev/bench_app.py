@@ -30,28 +30,24 @@ def percentiles(samples: list[float]) -> dict[str, float]:
     return {"p50": float(np.percentile(values, 50)), "p95": float(np.percentile(values, 95)), "n": len(values)}
 
 
-def sketch_from_png(path: Path) -> dict:
-    """A sketchpad value like Gradio's: the drawing's white strokes as the alpha of one layer."""
+def ink_from_png(path: Path) -> np.ndarray:
+    """A drawing's ink as the canvas path takes it: the picture's brightness as uint8 [H, W]."""
     from PIL import Image
 
-    ink = np.asarray(Image.open(path).convert("L"))
-    layer = np.zeros((*ink.shape, 4), np.uint8)
-    layer[..., :3] = 255
-    layer[..., 3] = ink
-    return {"background": None, "layers": [layer], "composite": None}
+    return np.asarray(Image.open(path).convert("L"))
 
 
 def in_process(requests: int, warmup: int) -> dict:
-    from nin.draw.view import render_view
+    from nin.render.view import render_view
     from nin.serve.pipeline import EXAMPLES_DIR, Pipeline
 
     pipeline = Pipeline()
     photos = sorted(EXAMPLES_DIR.glob("test*.png")) + sorted(EXAMPLES_DIR.glob("photo*.jpg"))
-    sketches = [sketch_from_png(p) for p in sorted(EXAMPLES_DIR.glob("drawing*.png"))]
+    drawings = [ink_from_png(p) for p in sorted(EXAMPLES_DIR.glob("drawing*.png"))]
     parts: dict[str, list[float]] = {}
     for i in range(warmup + requests):
         if i % 4 == 3:
-            view = render_view(pipeline.from_sketch(sketches[i % len(sketches)]))
+            view = render_view(pipeline.from_ink(drawings[i % len(drawings)]))
         else:
             view = render_view(pipeline.from_photo(str(photos[i % len(photos)])))
         if i >= warmup:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import tempfile
 import threading
 import time
@@ -48,7 +47,7 @@ def server_cpu(calls: int = 40) -> dict:
 
     from nin.serve.live import decode_ink, live
     from nin.serve.pipeline import Pipeline
-    from tools.attack import drawing_ink
+    from nin.dev.attack.requests import drawing_ink
 
     torch.set_num_threads(1)
     pipeline, ink = Pipeline(), decode_ink(drawing_ink())
@@ -74,7 +73,10 @@ def browser_stroke(url: str, seconds: float = 3.0) -> dict:
         box = page.locator("#canvas .nin-cv-ink").bounding_box()
         xy = [(box["x"] + x * box["width"], box["y"] + y * box["height"]) for x, y in SHAPE]
         # Warm-up stroke (first-call costs), then Clear.
-        page.mouse.move(*xy[0]); page.mouse.down(); page.mouse.move(*xy[1], steps=5); page.mouse.up()
+        page.mouse.move(*xy[0])
+        page.mouse.down()
+        page.mouse.move(*xy[1], steps=5)
+        page.mouse.up()
         # The full result has arrived (the Prediction box itself stays hidden while the Draw tab is open).
         expect(page.locator("#prediction [data-testid='label-output-value']")).to_have_count(1, timeout=60_000)
         page.get_by_role("button", name="Clear").click()
@@ -121,7 +123,7 @@ def many_clients(url: str, clients: int = 8, seconds: float = 3.0) -> dict:
     import httpx
 
     from nin.ui.canvas import MIN_INTERVAL_MS
-    from tools.attack import EXAMPLE, Raw, drawing_ink, new_session
+    from nin.dev.attack.requests import EXAMPLE, Raw, drawing_ink, new_session
 
     raw = Raw(url)
     ink = drawing_ink()
@@ -162,7 +164,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write the figures here")
     parser.add_argument("--startup-timeout", type=float, default=300)
     args = parser.parse_args()
-    from nin.dev.bench_load import launch, stop
+    from nin.dev.launcher import launch, stop
 
     results = {"server_cpu": server_cpu()}
     with tempfile.TemporaryDirectory() as workdir:

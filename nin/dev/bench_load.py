@@ -18,8 +18,6 @@ import functools
 import json
 import os
 import ssl
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -30,12 +28,11 @@ from pathlib import Path
 
 import numpy as np
 
-from nin.dev.ports import free_port
+from nin.dev.launcher import launch, loopback_url, rss_mb, stop
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "nin" / "examples" / "photo00009_sneaker.jpg"
 MINIMAL_APP = ROOT / "tools" / "minimal_app.py"  # the framework's ceiling: one Image in, one Label out
-LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 
 def call_predict(client, image: Path):
@@ -152,16 +149,6 @@ def run_level(url: str, clients: int, requests: int, deadline: float, image: Pat
     return level
 
 
-def rss_mb(pid: int | None) -> float | None:
-    if pid is None:
-        return None
-    try:
-        with open(f"/proc/{pid}/status") as status:
-            return next(int(line.split()[1]) / 1024 for line in status if line.startswith("VmRSS:"))
-    except (OSError, StopIteration):
-        return None
-
-
 def run_sessions(url: str, sessions: int, deadline: float, image: Path, pid: int | None, workers: int = 4) -> dict:
     """Server memory before and after `sessions` new sessions, each one Client making one call."""
     before, made, errors, lock = rss_mb(pid), [0], [0], threading.Lock()
@@ -223,7 +210,6 @@ def run_attacks(url: str, pid: int | None, workdir: Path) -> dict:
     import httpx
     from gradio_client import handle_file
 
-    from PIL import Image
 
     huge = workdir / "huge.png"
     huge.write_bytes(huge_png(8000, 8000))
@@ -249,51 +235,6 @@ def run_attacks(url: str, pid: int | None, workdir: Path) -> dict:
 
 def _grown(before: float | None, after: float | None) -> float | None:
     return round(after - before, 1) if before is not None and after is not None else None
-
-
-# ----------------------------------------------------------------------------- the server
-
-def launch(timeout: float, script: Path | str = "app.py", log: Path | None = None) -> tuple[subprocess.Popen, str]:
-    """`python app.py` (or `script`) on a free loopback port, analytics off; returns it once /gradio_api/info
-    answers. Its output goes to `log` when given (the attack tool counts the bytes), else nowhere."""
-    port = free_port()
-    env = os.environ | {"GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(port),
-                        "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_DISABLE_TELEMETRY": "1"}
-    output = open(log, "wb") if log is not None else subprocess.DEVNULL
-    try:
-        server = subprocess.Popen([sys.executable, str(script)], cwd=ROOT, env=env, stdout=output,
-                                  stderr=subprocess.STDOUT if log is not None else subprocess.DEVNULL)
-    finally:
-        if log is not None:
-            output.close()
-    url, start = f"http://127.0.0.1:{port}", time.monotonic()
-    while time.monotonic() - start < timeout:
-        if server.poll() is not None:
-            raise RuntimeError(f"{script} exited with code {server.returncode} before answering")
-        try:
-            with urllib.request.urlopen(f"{url}/gradio_api/info", timeout=2) as response:
-                if response.status == 200:
-                    return server, url
-        except OSError:
-            time.sleep(0.2)
-    stop(server)
-    raise RuntimeError(f"{script} did not answer within {timeout:.0f} s")
-
-
-def stop(server: subprocess.Popen) -> None:
-    server.terminate()
-    try:
-        server.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        server.kill()
-        server.wait()
-
-
-def loopback_url(url: str) -> str:
-    host = urllib.parse.urlsplit(url).hostname or ""
-    if host not in LOOPBACK:
-        raise SystemExit(f"--url must point at this machine (127.0.0.1, localhost or ::1), not {host!r}")
-    return url.rstrip("/")
 
 
 # ----------------------------------------------------------------------------- report

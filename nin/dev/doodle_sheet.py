@@ -15,7 +15,7 @@ from PIL import Image, ImageDraw, ImageFont
 from nin.data import load_fashion_mnist
 from nin.ink import ink_to_image
 from nin.model import CLASS_NAMES
-from nin.draw.render import FONT_FILE
+from nin.render.heatmaps import FONT_FILE
 from nin.train.doodles import doodle_ink
 
 PER_CLASS = 10

@@ -1,6 +1,6 @@
 """`python -m nin.dev.screenshots`: pictures of the page, made fresh from the running app.
 
-Launches `python app.py` on a free loopback port (nin.dev.bench_load.launch), opens it in Chromium through
+Launches `python app.py` on a free loopback port (nin.dev.launcher.launch), opens it in Chromium through
 Playwright at a desktop (1400×900) and a phone (390×844) viewport, draws a pair of trousers on the canvas
 of the page as loaded (no tool picked first), waits for the live answer and the full explanation, and writes
 what is on screen: docs/desktop.png and docs/phone.png (the Draw tab with the drawing, its live bars and the
@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from nin.dev.bench_load import launch, stop
+from nin.dev.launcher import launch, stop
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "nin" / "examples" / "test00000_ankle-boot.png"

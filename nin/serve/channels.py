@@ -5,7 +5,7 @@ the largest responses, and the receptive field of the cell where each fired, sho
 tuned to. `stage_maxima` computes those responses for a batch of images in one forward pass per batch;
 `top_images` ranks them; `receptive_field` walks the network's convs and pools to say which input pixels a
 cell of any stage sees. The precomputed top-9 lists come from `python -m nin.dev.precompute_explorers` and are
-read through `nin.serve.explorer_bank`. numpy and torch only: no pictures (that is `nin.draw.explorers_render`), no UI.
+read through `nin.serve.explorer_bank`. numpy and torch only: no pictures (that is `nin.render.explorer_panels`), no UI.
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from nin.data import IMAGE_SIZE, to_model_input
+from nin.names import IMAGE_SIZE
+from nin.data import to_model_input
 from nin.model import CLASS_NAMES, FEATURE_STAGES, NiN, Preprocessing
 
 TOP_K = 9  # images kept per channel: a 3x3 grid

@@ -2,7 +2,7 @@
 
 Every value a person or a script sends (a row, a channel index, k, a slider's shift) is checked here before
 it is used: a finite number, not a bool, in range, whole when asked. A wrong one raises an InputError whose
-message names the argument, its range and at most QUOTE characters of what was sent. nin.ui.limits turns the
+message names the argument, its range and at most QUOTE characters of what was sent. nin.ui.refusals turns the
 same message into the page's refusal; the request path and the UI's handlers raise it as it is.
 """
 

@@ -1,7 +1,7 @@
 """One forward pass, laid open: stage outputs, class maps, global average pooling, softmax, CAM.
 
 Numbers only: this module turns a preprocessed 28x28 image into an `Explanation` of plain numpy arrays.
-It draws nothing (that is `nin.draw.render`) and decodes nothing (that is `nin.serve.preprocess`). Every number the
+It draws nothing (that is `nin.render.heatmaps`) and decodes nothing (that is `nin.serve.preprocess`). Every number the
 app shows comes from here, so the page can never disagree with the model.
 """
 

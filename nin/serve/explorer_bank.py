@@ -23,8 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
+from nin.names import IMAGE_SIZE
 from nin.serve.channels import TOP_K, ChannelTop, ReceptiveField
-from nin.data import FILES, IMAGE_SIZE, DataSourceError, parse_idx, read_bytes
+from nin.data import FILES, DataSourceError, parse_idx, read_bytes
 from nin.files import sha256_of, write_atomically
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -4,7 +4,7 @@
 nin.serve.occlusion, with the precomputed data (nin.serve.explorer_bank) of every loaded weight file, loaded
 once at start-up and checked against its sha256. When that data is missing or stale, the channel and
 neighbour explorers raise `Unavailable` with the command that remakes it; occlusion needs no data. Numbers
-only: the "Explore further" tab (nin/ui/explore.py) draws them with nin.draw.explorers_render.
+only: the "Explore further" tab (nin/ui/explorer_events.py) draws them with nin.render.explorer_panels.
 """
 
 from __future__ import annotations

@@ -8,80 +8,34 @@
 
 Numbers only: every function recomputes what it needs from the model (a NiN in eval mode), the preprocessed
 uint8 28x28 image and the preprocessing spec, and returns a dataclass whose `to_json()` is plain lists and
-numbers (numpy arrays meant only for drawing are left out of it). It draws nothing: that is `nin.draw.lesson_render`.
+numbers (numpy arrays meant only for drawing are left out of it; running the network stage by stage and
+the JSON: nin/serve/stages.py). It draws nothing: that is `nin.render.lesson_panels`.
 Lesson 2 needs neither an image nor trained weights: it is counted in `nin.serve.parameters`, and its names
 are importable from here with the others.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 from torch import nn
 
-from nin.data import IMAGE_SIZE, to_model_input
+from nin.names import IMAGE_SIZE
+from nin.data import to_model_input
 from nin.model import NiN, Preprocessing
-from nin.serve.explain import network_input
 from nin.serve.pipeline import DEFAULT_EXAMPLE, Pipeline
+from nin.serve.stages import DRAWING_ONLY, Lesson, prepare, run_stages, stages_after, stages_before, to_numpy
 
 BLOCKS = ("block1", "block2", "block3", "block4")
 ABLATABLE_STAGES = ("block1", "pool1", "block2", "pool2", "block3", "pool3")
 MAX_SHIFT = 8  # pixels of the 28x28 image; beyond this a garment leaves the frame
 # block1 has stride 4 and three stride-2 max pools follow: neighbouring block4 cells are 32 input px apart.
 BLOCK4_STRIDE = 4 * 2 * 2 * 2
-DRAWING_ONLY = {"json": False}  # field metadata: kept on the object for pictures, left out of to_json()
 
 
-# ----------------------------------------------------------------------------- shared plumbing
-
-def as_json(value):
-    """Dataclasses, numpy arrays and numpy scalars as plain JSON types; DRAWING_ONLY fields are left out."""
-    if dataclasses.is_dataclass(value):
-        return {f.name: as_json(getattr(value, f.name))
-                for f in dataclasses.fields(value) if f.metadata.get("json", True)}
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, (list, tuple)):
-        return [as_json(v) for v in value]
-    if isinstance(value, dict):
-        return {k: as_json(v) for k, v in value.items()}
-    return value
-
-
-class _Lesson:
-    def to_json(self) -> dict:
-        return as_json(self)
-
-
-def stages_before(model: NiN, stage: str) -> list[str]:
-    names = [name for name, _ in model.named_children()]
-    return names[:names.index(stage)]
-
-
-def stages_after(model: NiN, stage: str, until: str | None = None) -> list[str]:
-    """The stages after `stage`, up to and including `until` (to the logits when None)."""
-    names = [name for name, _ in model.named_children()]
-    stop = len(names) if until is None else names.index(until) + 1
-    return names[names.index(stage) + 1:stop]
-
-
-def run_stages(model: NiN, x: torch.Tensor, names: list[str]) -> torch.Tensor:
-    for name in names:
-        x = getattr(model, name)(x)
-    return x
-
-
-def _prepare(model: NiN, input28: np.ndarray, spec: Preprocessing | None) -> torch.Tensor:
-    if model.training:
-        # Dropout would zero a random half of pool3 and every check below would fail at random.
-        raise ValueError("the model is in training mode; call model.eval() before running a lesson")
-    return network_input(input28, spec).to(next(model.parameters()).device)
-
+# ----------------------------------------------------------------------------- checks of a lesson's arguments
 
 def _check_choice(value, allowed: tuple[str, ...], what: str) -> None:
     if value not in allowed:
@@ -101,14 +55,10 @@ def _check_index(value: int, size: int, what: str) -> None:
         raise ValueError(f"{what} must be from 0 to {size - 1}; got {value}")
 
 
-def _numpy(tensor: torch.Tensor) -> np.ndarray:
-    return tensor.detach().float().cpu().numpy()
-
-
 # ----------------------------------------------------------------------------- 1. a 1x1 conv is a per-pixel MLP
 
 @dataclass(frozen=True, eq=False)
-class PixelMLP(_Lesson):
+class PixelMLP(Lesson):
     """One pixel of a NiN block pushed through its two 1x1 convs as a two-layer MLP, by hand."""
 
     stage: str
@@ -138,7 +88,7 @@ def mlp_at(model: NiN, input28: np.ndarray, spec: Preprocessing | None, stage: s
     row, col = _check_int(row, "row"), _check_int(col, "col")
     block = getattr(model, stage)
     with torch.inference_mode():
-        x = run_stages(model, _prepare(model, input28, spec), stages_before(model, stage))
+        x = run_stages(model, prepare(model, input28, spec), stages_before(model, stage))
         spatial = block[1](block[0](x))
         hidden = block[3](block[2](spatial))
         output = block[5](block[4](hidden))
@@ -154,13 +104,13 @@ def mlp_at(model: NiN, input28: np.ndarray, spec: Preprocessing | None, stage: s
     diff = max(np.abs(hidden_by_hand - hidden[0, :, row, col].double().cpu().numpy()).max(),
                np.abs(output_by_hand - output[0, :, row, col].double().cpu().numpy()).max())
     return PixelMLP(stage, row, col, x_pixel.tolist(), hidden_by_hand.tolist(), output_by_hand.tolist(),
-                    float(diff), _numpy(output[0].mean(dim=0)))
+                    float(diff), to_numpy(output[0].mean(dim=0)))
 
 
 # ----------------------------------------------------------------------------- 3. GAP is an average: ablation
 
 @dataclass(frozen=True, eq=False)
-class Ablation(_Lesson):
+class Ablation(Lesson):
     """Logits before and after zeroing block4 cells and/or whole channels of an earlier stage."""
 
     stage: str | None               # the stage whose channels were zeroed, None when only cells were
@@ -232,7 +182,7 @@ def ablate(model: NiN, input28: np.ndarray, spec: Preprocessing | None, cells=No
     if stage is not None:
         _check_choice(stage, ABLATABLE_STAGES, "stage")
     with torch.inference_mode():
-        logits_before, stages = model.forward_with_stages(_prepare(model, input28, spec))
+        logits_before, stages = model.forward_with_stages(prepare(model, input28, spec))
         maps = stages["block4"]
         chosen = []
         if stage is not None:
@@ -244,17 +194,17 @@ def ablate(model: NiN, input28: np.ndarray, spec: Preprocessing | None, cells=No
         ablated = maps.masked_fill(torch.from_numpy(mask).to(maps.device)[None], 0.0)
         logits_after = run_stages(model, ablated, stages_after(model, "block4"))
     maps_after = ablated[0].double().cpu().numpy()
-    after = _numpy(logits_after[0])
-    before = _numpy(logits_before[0])
+    after = to_numpy(logits_after[0])
+    before = to_numpy(logits_before[0])
     return Ablation(
         stage=stage, channels=chosen, cells=np.argwhere(mask).tolist(),
         logits_before=before, logits_after=after,
-        probs_before=_numpy(torch.softmax(logits_before[0].float(), 0)),
-        probs_after=_numpy(torch.softmax(logits_after[0].float(), 0)),
+        probs_before=to_numpy(torch.softmax(logits_before[0].float(), 0)),
+        probs_after=to_numpy(torch.softmax(logits_after[0].float(), 0)),
         logit_change=after - before,
         cell_drop=(maps[0].double().cpu().numpy() * mask).sum(axis=(1, 2)) / (mask.shape[1] * mask.shape[2]),
         predicted_before=int(before.argmax()), predicted_after=int(after.argmax()),
-        class_maps_before=_numpy(stages["block4"][0]), class_maps_after=maps_after.astype(np.float32),
+        class_maps_before=to_numpy(stages["block4"][0]), class_maps_after=maps_after.astype(np.float32),
         gap_check_max_abs_diff=float(np.abs(maps_after.mean(axis=(1, 2)) - after).max()),
     )
 
@@ -262,7 +212,7 @@ def ablate(model: NiN, input28: np.ndarray, spec: Preprocessing | None, cells=No
 # ----------------------------------------------------------------------------- 4. translation
 
 @dataclass(frozen=True, eq=False)
-class Translation(_Lesson):
+class Translation(Lesson):
     """The same image before and after a shift: class maps, logits, and how far the tracked map moved."""
 
     dx: int                              # pixels of the 28x28 image, positive = right
@@ -317,10 +267,10 @@ def translate(model: NiN, input28: np.ndarray, spec: Preprocessing | None, dx: i
     image = np.asarray(input28, dtype=np.uint8)
     shifted = shift_image(image, dx, dy)
     with torch.inference_mode():
-        logits_before, stages_before_shift = model.forward_with_stages(_prepare(model, image, spec))
-        logits_after, stages_after_shift = model.forward_with_stages(_prepare(model, shifted, spec))
-    maps_before, maps_after = _numpy(stages_before_shift["block4"][0]), _numpy(stages_after_shift["block4"][0])
-    before, after = _numpy(logits_before[0]), _numpy(logits_after[0])
+        logits_before, stages_before_shift = model.forward_with_stages(prepare(model, image, spec))
+        logits_after, stages_after_shift = model.forward_with_stages(prepare(model, shifted, spec))
+    maps_before, maps_after = to_numpy(stages_before_shift["block4"][0]), to_numpy(stages_after_shift["block4"][0])
+    before, after = to_numpy(logits_before[0]), to_numpy(logits_after[0])
     tracked = int(before.argmax())
     centre_before, centre_after = centre_of_mass(maps_before[tracked]), centre_of_mass(maps_after[tracked])
     measured = None if centre_before is None or centre_after is None else \
@@ -338,7 +288,7 @@ def translate(model: NiN, input28: np.ndarray, spec: Preprocessing | None, dx: i
 
 
 @dataclass(frozen=True)
-class ShiftSurvey(_Lesson):
+class ShiftSurvey(Lesson):
     """One shift applied to many images: how much the class maps and the logits moved, how many predictions flipped."""
 
     dx: int
@@ -357,11 +307,11 @@ def shift_survey(model: NiN, images28: list[np.ndarray], spec: Preprocessing | N
     originals = [np.asarray(image, dtype=np.uint8) for image in images28]
     batch = torch.from_numpy(np.stack(originals + [shift_image(image, dx, dy) for image in originals]))
     spec = spec or Preprocessing()
-    _prepare(model, originals[0], spec)  # refuses a model in training mode
+    prepare(model, originals[0], spec)  # refuses a model in training mode
     with torch.inference_mode():
         x = to_model_input(batch, spec.input_size, spec.mean, spec.std).to(next(model.parameters()).device)
         logits, stages = model.forward_with_stages(x)
-    logits, maps = _numpy(logits), _numpy(stages["block4"])
+    logits, maps = to_numpy(logits), to_numpy(stages["block4"])
     count = len(originals)
     logit_change = np.abs(logits[count:] - logits[:count]).max(axis=1)
     map_change = np.abs(maps[count:] - maps[:count]).reshape(count, -1).max(axis=1)
@@ -373,7 +323,7 @@ def shift_survey(model: NiN, images28: list[np.ndarray], spec: Preprocessing | N
 # ----------------------------------------------------------------------------- 5. Grad-CAM is the class map
 
 @dataclass(frozen=True, eq=False)
-class GradCAM(_Lesson):
+class GradCAM(Lesson):
     """Grad-CAM on block4 next to the class map it turns out to be, scaled."""
 
     class_index: int
@@ -410,7 +360,7 @@ def gradcam(model: NiN, input28: np.ndarray, spec: Preprocessing | None, class_i
     class_index = _check_int(class_index, "class_index")
     classes = model.block4[4].out_channels
     _check_index(class_index, classes, f"class_index ({classes} classes)")
-    x = _prepare(model, input28, spec)
+    x = prepare(model, input28, spec)
     # The app may call this inside inference mode, whose tensors autograd refuses: leave it explicitly.
     with torch.inference_mode(False), torch.enable_grad():
         with torch.no_grad():
@@ -432,5 +382,5 @@ def gradcam(model: NiN, input28: np.ndarray, spec: Preprocessing | None, class_i
 
 
 __all__ = ["mlp_at", "ablate", "translate", "gradcam", "shift_survey", "translation_default", "shift_image", "centre_of_mass",
-           "channel_count", "as_json", "PixelMLP", "Ablation", "Translation", "ShiftSurvey", "GradCAM", "BLOCKS",
+           "channel_count", "PixelMLP", "Ablation", "Translation", "ShiftSurvey", "GradCAM", "BLOCKS",
            "ABLATABLE_STAGES", "MAX_SHIFT", "BLOCK4_STRIDE"]

@@ -6,7 +6,7 @@ The canvas (nin/ui/canvas.py) sends its ink as a small PNG (white strokes on tra
 through too) and the network,
 and keeps only what the canvas redraws at every answer: the ten probabilities, block4's ten 5x5 class maps
 with their means (the logits), and the 28x28 image. Numbers only: nothing here draws HTML or pictures, and
-the bounds on who may call it (payload size, calls in flight) are nin.ui.limits'. `ink_from_image` reads a
+the bounds on who may call it (payload size, calls in flight) are nin.ui.live_gate's. `ink_from_image` reads a
 drawing sent as an ordinary image file, for API callers.
 """
 
@@ -18,14 +18,14 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image
 
+from nin.names import CANVAS_SIDE
 from nin.serve.decode import InputError, load_image, open_checked
 from nin.serve.explain import explain
 from nin.serve.pipeline import Pipeline
-from nin.serve.preprocess import border_level, preprocess_ink
+from nin.serve.preprocess import border_level
 
-INK_SIDE = 280          # px: the largest ink the canvas may send (it sends 140: preprocessing fills outlines at 140)
+INK_SIDE = CANVAS_SIDE  # px: the largest ink the canvas may send (it sends EXPORT_SIDE, where outlines are filled)
 INK_FORMATS = {"PNG": "PNG"}
 DATA_URL_PREFIX = "data:image/png;base64,"
 
@@ -54,7 +54,7 @@ class LiveAnswer:
 def decode_ink(data_url: str) -> np.ndarray:
     """A canvas export (a PNG data URL) -> its ink as uint8 [H, W] (the alpha; brightness without one).
 
-    The caller has bounded the text's length (nin.ui.limits.check_ink); the PNG's header is checked before
+    The caller has bounded the text's length (nin.ui.live_gate.check_ink); the PNG's header is checked before
     its pixels are decoded, and a side over INK_SIDE is refused. Every failure is an InputError.
     """
     if not isinstance(data_url, str) or not data_url.startswith(DATA_URL_PREFIX):
@@ -99,7 +99,7 @@ def live(pipeline: Pipeline, ink: np.ndarray, model_key: str | None = None) -> L
     Raises nin.serve.preprocess.EmptyInput when there is no ink to classify.
     """
     start = time.perf_counter()
-    preprocessed = preprocess_ink(ink.astype(np.float32) / 255.0)
+    preprocessed = pipeline.drawing(ink)
     loaded = pipeline.model(model_key)
     explanation = explain(loaded.model, preprocessed.image, loaded.preprocessing)
     return LiveAnswer(explanation.probs, explanation.logits, explanation.class_maps, preprocessed.image,

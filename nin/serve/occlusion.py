@@ -22,7 +22,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from nin.data import IMAGE_SIZE, TRAIN_MEAN, to_model_input
+from nin.names import IMAGE_SIZE
+from nin.data import TRAIN_MEAN, to_model_input
 from nin.serve.explain import Explanation, explain, network_input
 from nin.model import CLASS_NAMES, NiN, Preprocessing
 
@@ -106,14 +107,14 @@ def occluded_logits(model: NiN, base: dict[str, torch.Tensor], x_occluded: torch
     side = x_occluded.shape[-1]
     top = np.minimum(boxes[:, 0], side - height)
     left = np.minimum(boxes[:, 2], side - width)
-    values = torch.stack([x_occluded[i, :, t:t + height, l:l + width] for i, (t, l) in enumerate(zip(top, left))])
+    values = torch.stack([x_occluded[i, :, t:t + height, c:c + width] for i, (t, c) in enumerate(zip(top, left))])
     previous = base["input"]
     for name in INCREMENTAL_STAGES:
         module = getattr(model, name)
         k, s, p = _geometry(module)
         out = base[name].shape[-1]
         rows = [_cells_reached(t, t + height, k, s, p, out) for t in top]
-        cols = [_cells_reached(l, l + width, k, s, p, out) for l in left]
+        cols = [_cells_reached(c, c + width, k, s, p, out) for c in left]
         out_h = max(b - a + 1 for a, b in rows)
         out_w = max(b - a + 1 for a, b in cols)
         first_row = [min(a, out - out_h) for a, _ in rows]

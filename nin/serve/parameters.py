@@ -3,7 +3,7 @@
 Each model is built on the meta device (shapes, no storage) and counted layer by layer, with one forward pass
 that checks every layer's output shape. No input image and no trained weights are involved, which is why this
 lesson lives apart from the other four (`nin.serve.lessons`, which re-exports its names). It draws nothing:
-`nin.draw.lesson_render.parameter_report_html` does.
+`nin.render.lesson_panels.parameter_report_html` does.
 """
 
 from __future__ import annotations

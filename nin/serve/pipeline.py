@@ -2,7 +2,7 @@
 
 `Pipeline` owns the loaded weights and turns one user input into a `Prediction`: the preprocessed 28x28
 image and the explanation of one forward pass (stages, class maps, GAP, softmax). It draws nothing:
-nin.draw.view turns a Prediction into the page's pictures. The page's handlers (nin/ui/events.py) call
+nin.render.view turns a Prediction into the page's pictures. The page's handlers (nin/ui/prediction_events.py) call
 both; the benchmark and the tests call them directly.
 """
 
@@ -17,11 +17,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from nin import metrics
+from nin import metrics_file
 from nin.serve.explain import Explanation, explain
 from nin.model import CLASS_NAMES, NiN, Preprocessing, class_slug, load_weights, preprocessing_of, xavier_init_
 from nin.serve.decode import InputError, load_image
-from nin.serve.preprocess import Preprocessed, preprocess_ink, preprocess_photo, preprocess_sketch
+from nin.serve.preprocess import Preprocessed, preprocess_ink, preprocess_photo
 
 WEIGHTS_DIR = Path(__file__).resolve().parents[2] / "weights"
 EXAMPLES_DIR = Path(__file__).resolve().parents[1] / "examples"  # written by `python -m nin.dev.make_examples`
@@ -51,7 +51,7 @@ class LoadedModel:
     @property
     def label(self) -> str:
         acc = self.test_accuracy
-        return f"{self.title} · test acc {metrics.percent(acc, 10_000)}" if acc is not None else self.title
+        return f"{self.title} · test acc {metrics_file.percent(acc, 10_000)}" if acc is not None else self.title
 
 
 @dataclass
@@ -88,17 +88,17 @@ def model_notice(record: dict, metadata: dict) -> str:
     file's entry in metrics.json ({} when it has none)."""
     acc = test_accuracy_of(record, metadata)
     evaluation = record.get("evaluation_fp32_cpu") or {}
-    unsure = metrics.weak_classes(evaluation.get("per_class_accuracy") or {}, below=metrics.UNSURE_CLASS_ACC)
+    unsure = metrics_file.weak_classes(evaluation.get("per_class_accuracy") or {}, below=metrics_file.UNSURE_CLASS_ACC)
     weak = sorted(unsure.items(), key=lambda item: item[1])
     drawn = {style: (e["accuracy"], e["n"]) for style, e in (record.get("drawn_evaluation_fp32_cpu") or {}).items()}
-    text = f"**About these weights:** a NiN {metrics.training_story(metadata)}."
+    text = f"**About these weights:** a NiN {metrics_file.training_story(metadata)}."
     if acc:
-        text += (f" It gets **{metrics.percent(acc, 10_000)}** of the 10,000 official Fashion-MNIST test images right "
-                 f"(people score {metrics.percent(metrics.HUMAN_BASELINE, digits=1)})")
+        text += (f" It gets **{metrics_file.percent(acc, 10_000)}** of the 10,000 official Fashion-MNIST test images right "
+                 f"(people score {metrics_file.percent(metrics_file.HUMAN_BASELINE, digits=1)})")
         if drawn:
-            text += (", and " + " and ".join(f"{metrics.percent(a, e_n)} of them drawn as {style}s"
+            text += (", and " + " and ".join(f"{metrics_file.percent(a, e_n)} of them drawn as {style}s"
                                              for style, (a, e_n) in drawn.items()))
-        least = ", ".join(f"{c} ({metrics.percent(a, digits=0)})" for c, a in weak[:2])
+        least = ", ".join(f"{c} ({metrics_file.percent(a, digits=0)})" for c, a in weak[:2])
         text += ("; it is least sure of " + least + "."
                  if weak else ".")
     return text
@@ -112,7 +112,7 @@ def load_models(weights_dir: Path = WEIGHTS_DIR, device: str = "cpu") -> dict[st
         if not path.exists():
             continue
         model, metadata = load_weights(path, device)  # a corrupt shipped file is a bug: fail loudly at start-up
-        record = metrics.shipped_record(weights_dir, name)  # read once: the banner and the accuracy both need it
+        record = metrics_file.shipped_record(weights_dir, name)  # read once: the banner and the accuracy both need it
         models[name] = LoadedModel(name, title, model, metadata, model_notice(record, metadata),
                                    preprocessing_of(metadata), test_accuracy_of(record, metadata))
     if not models:
@@ -145,14 +145,16 @@ class Pipeline:
         start = time.perf_counter()
         return self._finish(preprocess_photo(load_image(path)), model_key, start)
 
-    def from_sketch(self, sketch: dict | None, model_key: str | None = None) -> Prediction:
-        start = time.perf_counter()
-        return self._finish(preprocess_sketch(sketch), model_key, start)
-
     def from_ink(self, ink: np.ndarray, model_key: str | None = None) -> Prediction:
         """A drawing's ink, uint8 [H, W] white on black (the canvas's alpha), through the canvas path."""
         start = time.perf_counter()
-        return self._finish(preprocess_ink(ink.astype(np.float32) / 255.0), model_key, start)
+        return self._finish(self.drawing(ink), model_key, start)
+
+    @staticmethod
+    def drawing(ink: np.ndarray) -> Preprocessed:
+        """The app's one drawing path: ink uint8 [H, W] -> the canvas path (nin.serve.preprocess.preprocess_ink),
+        for a full prediction (`from_ink`) and for the canvas's live answers (nin.serve.live) alike."""
+        return preprocess_ink(ink.astype(np.float32) / 255.0)
 
     def rerun(self, preprocessed: Preprocessed, model_key: str | None = None) -> Prediction:
         """The same preprocessed input through (possibly) another model."""

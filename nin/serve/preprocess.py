@@ -16,13 +16,12 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image
 
-from nin.data import IMAGE_SIZE
+from nin.names import IMAGE_SIZE
 from nin.ink import (INK_THRESHOLD, STROKE_INK, EmptyDrawing, fill_outline, ink_to_image, object_bbox,
                          trim_fit_centre)
 from nin.serve.decode import InputError, original_size_of, reduce_to_working, to_grey
 
 BORDER_FRACTION = 0.04     # the outer ring used to judge the background, as a fraction of the short side
-MAX_BACKGROUND_INK = 0.5   # a background darker than this over more of the canvas is a backdrop, not a drawing
 # Uploads that are line drawings (see line_art_reason); measured on photos, dataset images and drawings.
 LINE_ART_MIN_SIDE = 64     # images smaller than this on a side are dataset-sized pictures, never drawings
 LINE_ART_FULL_INK = 0.6    # an object pixel above this is full ink; between INK_THRESHOLD and this, shaded
@@ -141,52 +140,6 @@ def line_art_reason(garment: np.ndarray, original_size: tuple[int, int]) -> str 
     return f"{cover:.0%} of its box is ink, {shaded:.0%} of the ink shaded"
 
 
-def ink_mask(sketch: dict | None) -> np.ndarray | None:
-    """The drawn strokes as float [H, W] in [0, 1]; None when nothing is drawn.
-
-    Strokes are the layers' alpha: right for any brush colour, and it survives "Clear canvas", which drops
-    the canvas background so later strokes land on white and the composite looks blank. A background
-    counts too where it is dark: the canvas is white under a black brush (the page shows it inverted), so
-    a drawing example loaded as the background (black on white, like a finished sketch) reads as ink, and
-    strokes drawn over it add to it.
-    """
-    if not sketch:
-        return None
-    inks = [_layer_ink(np.asarray(layer)) for layer in (sketch.get("layers") or []) if layer is not None]
-    background = sketch.get("background")
-    if background is not None:
-        ink = _background_ink(np.asarray(background))
-        if (ink > 127).mean() < MAX_BACKGROUND_INK:  # a dark backdrop (an old black canvas) is no drawing
-            inks.append(ink)
-    inks = [ink for ink in inks if ink.shape == inks[0].shape]  # the editor exports every layer at canvas size
-    if not inks:
-        return None
-    mask = np.max(np.stack(inks), axis=0).astype(np.float32) / 255.0
-    return mask if mask.max() > 0 else None
-
-
-def _layer_ink(layer: np.ndarray) -> np.ndarray:
-    """A layer's ink as uint8: its alpha when it has one, else its brightness."""
-    if layer.ndim == 3 and layer.shape[-1] == 4:
-        return layer[..., 3]
-    return np.asarray(Image.fromarray(layer).convert("L"))
-
-
-def _background_ink(background: np.ndarray) -> np.ndarray:
-    """A background's ink as uint8: how dark it is, where it is opaque (white or transparent = no ink)."""
-    rgba = np.asarray(Image.fromarray(background).convert("RGBA"), dtype=np.uint16)
-    darkness = 255 - np.asarray(Image.fromarray(background).convert("L"), dtype=np.uint16)
-    return (darkness * rgba[..., 3] // 255).astype(np.uint8)
-
-
-def preprocess_sketch(sketch: dict | None) -> Preprocessed:
-    """A sketchpad value: ink mask (already light-on-black), then the canvas path (`preprocess_ink`)."""
-    mask = ink_mask(sketch)
-    if mask is None:
-        raise EmptyInput(DRAW_PROMPT)
-    return preprocess_ink(mask)
-
-
 def preprocess_ink(ink: np.ndarray) -> Preprocessed:
     """A drawing's ink float [H, W] in [0, 1] (white on black) -> outlines filled, trimmed, fitted, centred:
     nin.ink.ink_to_image, which training runs on its drawings too, with the steps the page shows."""
@@ -204,5 +157,5 @@ def preprocess_ink(ink: np.ndarray) -> Preprocessed:
     return Preprocessed(drawn.image, "sketch", False, 0.0, drawn.bbox, (w, h), steps)
 
 
-__all__ = ["preprocess_photo", "preprocess_sketch", "preprocess_ink", "line_art_reason", "Preprocessed", "EmptyInput",
-           "ink_mask", "border_level", "scale_bbox"]
+__all__ = ["preprocess_photo", "preprocess_ink", "line_art_reason", "Preprocessed", "EmptyInput",
+           "border_level", "scale_bbox"]

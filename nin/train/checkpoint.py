@@ -2,7 +2,8 @@
 
 Model tensors go under `model.`, the optimizer's tensors (momentum buffers) under `optim.<param index>.`,
 and everything else (epoch, scheduler, param groups, rows so far, the run's identity) as JSON in the
-safetensors metadata. A checkpoint continues only the run it came from.
+safetensors metadata. A checkpoint continues only the run it came from. A run may also start from a weight
+file (`--init`): `load_init` copies it in, `init_record` is what the run records of it.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from nin.model import unwrap
-from nin.files import write_atomically
+from nin.files import sha256_of, write_atomically
+from nin.model import WeightsError, load_weights, preprocessing_of, read_metadata, unwrap
+from nin.train.recipe import Recipe
 
 CHECKPOINT_KIND = "nin-train-checkpoint"
 
@@ -92,3 +94,27 @@ def load_checkpoint(path: Path, model: nn.Module, optimizer: torch.optim.Optimiz
     if scheduler is not None:
         scheduler.load_state_dict(scheduler_state)
     return state
+
+
+def init_record(path: Path) -> dict:
+    """What a run started from, for its provenance: the file's name, sha256 and how it was made. Not the file's
+    own phase list: a phased run tells that story once (nin.train.phases), and a copy nested in every record
+    doubled the metadata with each run chained on the last."""
+    meta = read_metadata(path)
+    metrics = meta.get("metrics") or {}
+    return {"file": path.name, "sha256": sha256_of(path), "recipe": meta.get("recipe"),
+            "test_acc": metrics.get("test_acc"), "input_size": meta.get("input_size"),
+            "wall_time_s": metrics.get("wall_time_s"),
+            **{k: meta.get(k) for k in ("git_commit", "device_name", "precision")}}
+
+
+def load_init(net: nn.Module, path: Path, recipe: Recipe) -> None:
+    """Copy a weight file into `net`: every tensor and shape must fit (nin.model.load_weights), and the file
+    must have been trained on the input scaling this recipe feeds (same mean and std), or its features
+    would see another input than the one they learnt."""
+    trained, meta = load_weights(path)
+    spec = preprocessing_of(meta)
+    if (spec.mean, spec.std) != (recipe.mean, recipe.std):
+        raise WeightsError(f"{path}: trained on inputs scaled with mean {spec.mean}, std {spec.std}; recipe "
+                           f"{recipe.name!r} feeds mean {recipe.mean}, std {recipe.std}")
+    net.load_state_dict(trained.state_dict())

@@ -11,7 +11,7 @@ shorts for pants; outlines left open, overshooting corners, a line missing. This
   simplified  the training image's own silhouette cut down to a polygon of 8-16 corners, as a person who
               looked at the garment once would draw it
 
-Either is then drawn by a hand (`DoodleHand`): tilted up to 20 degrees, stretched, mirrored, wobbly, in one to
+Either is then drawn by a hand (`DoodleHand`, nin/train/doodle_hand.py): tilted up to 20 degrees, stretched, mirrored, wobbly, in one to
 six strokes that stop short or overshoot, sometimes unfinished, with one of the canvas's three brushes, and
 sent through `nin.ink.ink_to_image`, the canvas path the app runs, so training sees what serving sends.
 Everything is seeded: the same seed and label give the same doodle. Nothing here reads people's drawings:
@@ -21,24 +21,18 @@ the people's doodles in tests/data are for measuring only.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
-from PIL import Image, ImageDraw
 
 from nin.ink import EmptyDrawing, ink_to_image
 from nin.model import CLASS_NAMES, NUM_CLASSES
+from nin.train.doodle_hand import Stroke, draw_hand, render_doodle
 from nin.train.parallel import in_parallel
 
-CANVAS = 280  # the app's canvas side (nin.ui.canvas.LOGICAL_SIDE): doodles are drawn there, as a person would
-EXPORT = 140  # the side the canvas sends its ink at (nin.ui.canvas.EXPORT_SIDE)
-BRUSHES = (8, 16, 28)  # the canvas's Thin, Medium and Thick brushes, in px of the 280 px canvas
 TEMPLATE_SHARE = 0.7  # the rest are the image's own silhouette simplified
 MAX_STROKES = 6  # a doodle is a few strokes: the outline first, then the details that fit
 
-Point = tuple[float, float]
-Stroke = list[Point]
 
 
 # ----------------------------------------------------------------------------- shapes in a unit box (y down)
@@ -353,114 +347,10 @@ def simplified(image: np.ndarray, rng: np.random.Generator) -> list[Stroke]:
     return [points + [points[0]]]
 
 
-# ----------------------------------------------------------------------------- the hand
-
-@dataclass(frozen=True)
-class DoodleHand:
-    """How one doodle is drawn: everything random about it, drawn from its seed before any pixel is made."""
-
-    size: float  # the doodle's longest side, as a share of the canvas
-    stretch: tuple[float, float]  # x and y scale: proportions a little (or a lot) off
-    angle: float  # degrees: up to 20 either way
-    mirror: bool  # drawn the other way round (a shoe pointing right)
-    centre: tuple[float, float]  # where on the canvas, as a share of it
-    brush: int  # px on the 280 px canvas: one of BRUSHES
-    wobble: float  # how far the hand drifts, as a share of the doodle's size
-    pieces: int  # how many strokes an outline is drawn in (1-3)
-    overshoot: float  # how far a stroke runs past its corner, as a share of the size
-    short: float  # how much a stroke stops short, as a share of its length
-    unfinished: bool  # the last detail stroke never drawn
-
-
-def draw_hand(rng: np.random.Generator) -> DoodleHand:
-    size = rng.uniform(0.45, 0.92)
-    return DoodleHand(
-        size=size, stretch=(rng.uniform(0.8, 1.2), rng.uniform(0.8, 1.2)), angle=rng.uniform(-20, 20),
-        mirror=bool(rng.random() < 0.5), centre=(0.5 + rng.uniform(-1, 1) * (1 - size) * 0.4,
-                                                 0.5 + rng.uniform(-1, 1) * (1 - size) * 0.4),
-        brush=int(rng.choice(BRUSHES)), wobble=rng.uniform(0.0, 0.025), pieces=int(rng.integers(1, 4)),
-        overshoot=rng.uniform(0.0, 0.05) if rng.random() < 0.5 else 0.0,
-        short=rng.uniform(0.02, 0.15) if rng.random() < 0.4 else 0.0, unfinished=bool(rng.random() < 0.15),
-    )
-
-
-def _resample(stroke: Stroke, step: float) -> np.ndarray:
-    points = np.asarray(stroke, dtype=np.float64)
-    out = [points[0]]
-    for a, b in zip(points[:-1], points[1:]):
-        n = max(1, int(np.linalg.norm(b - a) / step))
-        out += [a + (b - a) * t for t in np.linspace(0, 1, n + 1)[1:]]
-    return np.stack(out)
-
-
-def steady_hand(brush: int = BRUSHES[1]) -> DoodleHand:
-    """A hand that draws strokes exactly as given, fitted to the canvas as a person fills it, with one brush:
-    for drawings whose strokes were recorded (people's doodles)."""
-    return DoodleHand(size=0.8, stretch=(1.0, 1.0), angle=0.0, mirror=False, centre=(0.5, 0.5), brush=brush,
-                      wobble=0.0, pieces=1, overshoot=0.0, short=0.0, unfinished=False)
-
-
-def render_doodle(strokes: list[Stroke], hand: DoodleHand, rng: np.random.Generator) -> np.ndarray:
-    """Strokes (any coordinates, y down; fitted to the canvas) -> the canvas's ink, float32 [EXPORT, EXPORT] in
-    [0, 1], drawn by `hand`."""
-    if hand.unfinished and len(strokes) > 2:
-        strokes = strokes[:-1]
-    points = [np.asarray(s, dtype=np.float64) for s in strokes if len(s)]
-    allpts = np.concatenate(points)
-    lo, hi = allpts.min(0), allpts.max(0)
-    extent = max(float((hi - lo).max()), 1e-6)
-    c, s = math.cos(math.radians(hand.angle)), math.sin(math.radians(hand.angle))
-    rotate = np.array([[c, -s], [s, c]])
-    centre = (lo + hi) / 2
-    scale = hand.size * CANVAS / extent
-    image = Image.new("L", (CANVAS, CANVAS), 0)
-    pen = ImageDraw.Draw(image)
-    for stroke in points:
-        stroke = (stroke - centre) * np.asarray(hand.stretch)
-        if hand.mirror:
-            stroke = stroke * [-1, 1]
-        stroke = stroke @ rotate.T * scale + np.asarray(hand.centre) * CANVAS
-        for piece in _pieces(stroke, hand, rng):
-            line = _resample(piece, 4.0)
-            if len(line) >= 7 and hand.wobble:
-                noise = rng.normal(0, hand.wobble * hand.size * CANVAS, line.shape)
-                kernel = np.ones(7) / 7
-                line = line + np.stack([np.convolve(noise[:, k], kernel, mode="same") for k in range(2)], 1)
-            pen.line([tuple(p) for p in line], fill=255, width=hand.brush, joint="curve")
-            if len(line) == 1 or np.allclose(line[0], line[-1]):
-                r = hand.brush / 2
-                pen.ellipse([line[0][0] - r, line[0][1] - r, line[0][0] + r, line[0][1] + r], fill=255)
-    small = image.resize((EXPORT, EXPORT), Image.Resampling.BOX)
-    return np.asarray(small, dtype=np.float32) / 255.0
-
-
-def _pieces(stroke: np.ndarray, hand: DoodleHand, rng: np.random.Generator) -> list[np.ndarray]:
-    """A stroke as the hand draws it: split at corners into up to `hand.pieces` strokes, each running a little
-    past its end (overshoot) or stopping short of it."""
-    cuts = sorted(rng.choice(np.arange(1, len(stroke) - 1), size=min(hand.pieces - 1, max(0, len(stroke) - 2)),
-                         replace=False).tolist()) if len(stroke) > 2 else []
-    parts = np.split(stroke, cuts) if cuts else [stroke]
-    # Consecutive pieces share their corner, as a pen that lifts and starts again where it stopped.
-    parts = [np.concatenate([p, parts[i + 1][:1]]) if i + 1 < len(parts) else p for i, p in enumerate(parts)]
-    out = []
-    size = hand.size * CANVAS
-    for p in parts:
-        if len(p) >= 2 and hand.overshoot:
-            d = p[-1] - p[-2]
-            n = np.linalg.norm(d)
-            if n > 0:
-                p = np.concatenate([p, [p[-1] + d / n * hand.overshoot * size]])
-        if len(p) >= 2 and hand.short:
-            line = _resample(p, 2.0)
-            p = line[: max(2, int(len(line) * (1 - hand.short)))]
-        out.append(p)
-    return out
-
-
 # ----------------------------------------------------------------------------- doodles for training
 
 def doodle_ink(label: int, image: np.ndarray, seed: int) -> np.ndarray:
-    """One doodle of class `label` as the canvas's ink [EXPORT, EXPORT]: from the class's templates, or from
+    """One doodle of class `label` as the canvas's ink [EXPORT_SIDE, EXPORT_SIDE]: from the class's templates, or from
     `image` (a Fashion-MNIST image of that class, uint8 [28, 28]) simplified. Deterministic for the seed."""
     rng = np.random.default_rng(seed)
     strokes = TEMPLATES[int(label)](rng) if rng.random() < TEMPLATE_SHARE else simplified(image, rng)

@@ -30,13 +30,14 @@ import torch
 import torch.nn.functional as F
 
 from nin.ink import EmptyDrawing, ink_to_image, outside, skeleton
+from nin.names import EXPORT_SIDE
 from nin.train.doodles import doodle_images
 from nin.train.parallel import in_parallel
 from nin.model import NUM_CLASSES
 
-# Drawings are made at half the app's 280 px canvas: the canvas path fills outlines at that side anyway
-# (nin.ink.FILL_WORK_SIDE), and the live canvas sends its ink at it. Stroke widths below are in its pixels.
-CANVAS = 140
+# Drawings are made at the side the live canvas sends its ink at, where the canvas path fills outlines
+# (nin.names.EXPORT_SIDE). Stroke widths below are in its pixels.
+CANVAS = EXPORT_SIDE
 STYLES = ("silhouette", "outline", "scribble")
 TEST_STYLES = ("silhouette", "outline")  # the drawn test set: the two ways people mostly draw
 TRAIN_STYLE_WEIGHTS = (0.3, 0.55, 0.15)  # silhouette, outline, scribble: outlines are the hard, common case

@@ -24,7 +24,7 @@ from nin.data import DeviceBatches, load_fashion_mnist
 from nin.model import CLASS_NAMES, Preprocessing, load_weights, preprocessing_of
 from nin.files import sha256_of
 from nin.ink import ink_to_image
-from nin.train.doodles import render_doodle, steady_hand
+from nin.train.doodle_hand import render_doodle, steady_hand
 from nin.train.drawings import drawn_test_set
 from nin.train.runtime import resolve_device
 from nin.train.scoring import confusion as confusion_counts

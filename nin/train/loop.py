@@ -36,10 +36,9 @@ import torch.distributed as dist
 from torch import nn
 from tqdm import tqdm
 
-from nin.train.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from nin.train.checkpoint import CheckpointError, init_record, load_checkpoint, load_init, save_checkpoint
 from nin.data import DeviceBatches, FashionMNIST, load_fashion_mnist
-from nin.files import sha256_of
-from nin.model import CLASS_NAMES, NUM_CLASSES, WeightsError, load_weights, preprocessing_of, read_metadata, save_weights
+from nin.model import CLASS_NAMES, NUM_CLASSES, save_weights
 from nin.train.recipe import (CPU_MODES, RECIPES, Recipe, build_model, build_optimizer, build_scheduler, epoch_seed,
                               make_step, time_cpu_modes, total_steps)
 from nin.train.runtime import (DistInfo, all_reduce, barrier, configure_backends, dist_info_from_env, process_group,
@@ -225,30 +224,6 @@ def _pick_mode(recipe: Recipe, opts: RunOptions, device: torch.device, info: Dis
         f"{name} {rate:.0f}" for name, rate in rates.items()) + f" examples/s -> training in {best}", file=sys.stderr)
     precision, channels_last = CPU_MODES[best]
     return precision, channels_last, {"input_size": size, "examples_per_s": rates, "picked": best}
-
-
-def init_record(path: Path) -> dict:
-    """What a run started from, for its provenance: the file's name, sha256 and how it was made. Not the file's
-    own phase list: a phased run tells that story once (nin.train.phases), and a copy nested in every record
-    doubled the metadata with each run chained on the last."""
-    meta = read_metadata(path)
-    metrics = meta.get("metrics") or {}
-    return {"file": path.name, "sha256": sha256_of(path), "recipe": meta.get("recipe"),
-            "test_acc": metrics.get("test_acc"), "input_size": meta.get("input_size"),
-            "wall_time_s": metrics.get("wall_time_s"),
-            **{k: meta.get(k) for k in ("git_commit", "device_name", "precision")}}
-
-
-def load_init(net: nn.Module, path: Path, recipe: Recipe) -> None:
-    """Copy a weight file into `net`: every tensor and shape must fit (nin.model.load_weights), and the file
-    must have been trained on the input scaling this recipe feeds (same mean and std), or its features
-    would see another input than the one they learnt."""
-    trained, meta = load_weights(path)
-    spec = preprocessing_of(meta)
-    if (spec.mean, spec.std) != (recipe.mean, recipe.std):
-        raise WeightsError(f"{path}: trained on inputs scaled with mean {spec.mean}, std {spec.std}; recipe "
-                           f"{recipe.name!r} feeds mean {recipe.mean}, std {recipe.std}")
-    net.load_state_dict(trained.state_dict())
 
 
 def _train(run: _Run, model: nn.Module | None) -> TrainResult:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import shlex
 
-from nin.metrics import (D2L_REFERENCE, HUMAN_BASELINE, Report, device_text, minutes_text, percent, report_from_record,
+from nin.metrics_file import (D2L_REFERENCE, HUMAN_BASELINE, Report, device_text, minutes_text, percent, report_from_record,
                          training_story, weakest_classes)
 
 # Files the app looks for (nin/serve/pipeline.py: WEIGHT_FILES) that only a GPU run can make, and what to expect.
@@ -111,7 +111,7 @@ def file_section(r: Report, record: dict) -> str:
               f"official test images right{drawn}; weakest on "
               + ", ".join(f"{n} ({percent(a, digits=0)})" for n, a in weakest_classes(r, 2)) + ".", ""]
     lines += [f"- **What it is**: {what_it_is(r, run, record)}",
-              f"- **Recipe** `{r.recipe.get('name', '?')}`: {recipe_line(r.recipe)}",
+              f"- **Recipe** {recipe_name(r.recipe)}: {recipe_line(r.recipe)}",
               f"- **Schedule**: {schedule_line(r)}",
               f"- **Wall time**: {duration(r.wall_time_s)}" + throughput(r),
               f"- **Test accuracy**: **{r.accuracy:.4f}** on {r.n:,} official test images (fp32, CPU, "
@@ -164,6 +164,17 @@ def what_it_is(r: Report, run: dict, record: dict) -> str:
     return text
 
 
+# Recipes renamed since a shipped file recorded them: the card names each as `--recipe` and the code do now.
+FORMER_RECIPE_NAMES = {"cpu-ref": "cpu-a"}
+
+
+def recipe_name(recipe: dict) -> str:
+    """A recipe's name as the code has it, in backticks, and the name the file recorded when that differs."""
+    recorded = recipe.get("name", "?")
+    current = FORMER_RECIPE_NAMES.get(recorded)
+    return f"`{current}` (recorded as `{recorded}`)" if current else f"`{recorded}`"
+
+
 def phase_lines(run: dict) -> list[str]:
     """One bullet per phase of a phased run: recipe, its own test accuracy, where and how long; a phase given
     by `--init` names the file (sha256) and the commit and machine that made it."""
@@ -179,10 +190,10 @@ def phase_lines(run: dict) -> list[str]:
         mode = phase.get("mode_probe") or {}
         picked = (f", trained in {mode['picked']} (timed fastest: " + ", ".join(
             f"{k} {v:.0f}" for k, v in mode["examples_per_s"].items()) + " examples/s)") if mode else ""
-        lines.append(f"- **Phase {phase.get('phase')}** at {size} px: recipe `{recipe.get('name', '?')}` "
+        lines.append(f"- **Phase {phase.get('phase')}** at {size} px: recipe {recipe_name(recipe)} "
                      f"({recipe_line(recipe)}); test accuracy at {size} px "
                      + (f"{acc:.4f}" if acc is not None else "not recorded")
-                     + (f", drawn test set " + ", ".join(f"{k}s {v:.4f}" for k, v in phase["drawn_acc"].items())
+                     + (", drawn test set " + ", ".join(f"{k}s {v:.4f}" for k, v in phase["drawn_acc"].items())
                         if phase.get("drawn_acc") else "")
                      + f"; {duration(phase.get('wall_time_s'))} on {device_text(phase.get('device_name', '?'))}"
                      f"{picked}{origin}")
@@ -213,7 +224,7 @@ def schedule_line(r: Report) -> str:
 
 
 def duration(seconds: float | None) -> str:
-    """A wall time as the page writes it (nin.metrics.minutes_text), with the exact seconds beside it."""
+    """A wall time as the page writes it (nin.metrics_file.minutes_text), with the exact seconds beside it."""
     if seconds is None:
         return "not recorded"
     if seconds < 60:

@@ -18,7 +18,8 @@ from pathlib import Path
 from nin.data import FashionMNIST, load_fashion_mnist
 from nin.model import WeightsError, load_weights, read_metadata, save_weights
 from nin.train import loop  # loop.train through the module, so a test can stand in for it
-from nin.train.loop import RunOptions, TrainResult, init_record
+from nin.train.checkpoint import init_record
+from nin.train.loop import RunOptions, TrainResult
 from nin.train.recipe import PHASES
 from nin.train.runtime import dist_info_from_env, write_json
 

@@ -5,7 +5,7 @@ on this machine (the figure the tests check the file against), and records in we
 sha256, the run's per-epoch curves and header (recipe, seed, device, torch version, wall time), the
 evaluation (accuracy, per-class accuracy, confusion matrix) and the command that reproduces it. Beside
 the weights it writes <stem>.confusion.png, a sprite of the first 8 official test images (by test index)
-of every confusion cell, indexed in the file's record, for the app's model report (nin/metrics.py).
+of every confusion cell, indexed in the file's record, for the app's model report (nin/metrics_file.py).
 Then it rewrites weights/README.md, the model card, from metrics.json for every shipped file.
 
   --refresh        re-evaluate an already shipped file (no run folder), keeping its run and curves
@@ -31,11 +31,12 @@ import numpy as np
 import torch
 from PIL import Image
 
-from nin.data import IMAGE_SIZE, load_fashion_mnist
+from nin.names import IMAGE_SIZE
+from nin.data import load_fashion_mnist
 from nin.train.evaluate import evaluate, evaluate_doodles, evaluate_drawn
 from nin.model import NUM_CLASSES, load_weights, preprocessing_of
 from nin.train.model_card import model_card
-from nin.metrics import MIN_CLASS_ACC, PER_CELL, read_metrics, weak_classes  # every class must score MIN_CLASS_ACC to ship
+from nin.metrics_file import MIN_CLASS_ACC, PER_CELL, read_metrics, weak_classes  # every class must score MIN_CLASS_ACC to ship
 from nin.files import sha256_of, write_atomically
 
 WEIGHTS_DIR = Path(__file__).resolve().parents[2] / "weights"

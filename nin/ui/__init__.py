@@ -1,1 +1,1 @@
-"""The Gradio page: components, layout, handlers, wiring, and the server's limits."""
+"""The Gradio page: components, layout, handlers, wiring, the refusals, and the server's limits."""

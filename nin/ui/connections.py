@@ -13,8 +13,8 @@ protocol with deadlines added):
 
 past a deadline the client gets 408 (when nothing was answered yet) and the connection is closed. And at most
 MAX_CONNECTIONS are open at once, well below the file limit: one more is answered 503 and closed as soon as it
-is accepted, so the process never runs out of file descriptors. Every refusal writes one quiet log line a
-second at most (nin.ui.quiet), and uvicorn's, asyncio's and Gradio's loggers go through the same.
+is accepted, so the process never runs out of file descriptors. Every refusal writes one rate-limited log line a
+second at most (nin.ui.rate_log), and uvicorn's, asyncio's and Gradio's loggers go through the same.
 
 Gradio builds its uvicorn config itself (gradio/http_server.py passes no such options), so `install()` puts
 `HardenedServer`, which sets them on that config, where Gradio looks its server class up. app.py calls it at
@@ -31,8 +31,7 @@ import gradio.http_server
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from nin.ui import quiet as quiet_log
-from nin.ui.quiet import quiet
+from nin.ui.rate_log import install as install_rate_log, rate_log
 
 HEADER_TIMEOUT_S = 5.0       # seconds for a request's headers, from its first byte or the connection opening
 BODY_TIMEOUT_S = 5.0         # seconds for a body ...
@@ -73,7 +72,7 @@ class DeadlineProtocol(H11Protocol):
     def connection_made(self, transport) -> None:
         super().connection_made(transport)
         if len(self.connections) > MAX_CONNECTIONS:
-            quiet.line("connections full", f"over {MAX_CONNECTIONS} open; one more refused")
+            rate_log.line("connections full", f"over {MAX_CONNECTIONS} open; one more refused")
             transport.write(FULL)
             transport.close()
             return
@@ -126,7 +125,7 @@ class DeadlineProtocol(H11Protocol):
         elif state is not h11.IDLE or self.transport.is_closing():
             return
         what = "body" if state is h11.SEND_BODY else "headers"
-        quiet.line("slow request closed", f"{what} not received within the deadline")
+        rate_log.line("slow request closed", f"{what} not received within the deadline")
         if self.cycle is None or not self.cycle.response_started:
             self.transport.write(TOO_SLOW)
         self.transport.close()
@@ -144,7 +143,7 @@ class HardenedServer(_GradioServer):
         config.http = DeadlineProtocol
         config.ws = "none"
         config.timeout_keep_alive = KEEP_ALIVE_S
-        quiet_log.install()
+        install_rate_log()
         super().__init__(config, *args, **kwargs)
 
 

@@ -3,7 +3,7 @@
 Pillow reads a PNG's text chunks (tEXt, zTXt, iTXt) and its colour profile (iCCP) as it opens the file,
 inflating each compressed one up to 1 MB (PngImagePlugin.MAX_TEXT_CHUNK) and 64 MB in all. A 30,000-character
 drawing can carry twenty such chunks and inflate to 20 MB of text: 100-280 ms to open, against ~35 ms for a
-whole live answer. The canvas sends none (a canvas export has no text and no profile), so nin.ui.limits
+whole live answer. The canvas sends none (a canvas export has no text and no profile), so nin.ui.live_gate
 caps them at a few kilobytes as sent, before Pillow sees the file. Changing Pillow's process-wide limits
 instead would also refuse ordinary photos whose metadata is larger.
 """

@@ -1,12 +1,12 @@
 """Which of Gradio's routes the Space answers: an allow-list of those the page and the API need.
 
 Gradio 6.31 serves ~80 routes, and each release adds some. Several do work this app never asks for, outside
-every limit of nin/ui/limits.py: `POST /gradio_api/process_recording` runs an ffmpeg re-encode of any small
+every limit of nin/ui/request_limits.py: `POST /gradio_api/process_recording` runs an ffmpeg re-encode of any small
 upload (six 30 KB clips held 3 GB and both cores for 31 s where ffmpeg is installed, as on Spaces images)
 and leaves its output in Gradio's temp folder; others edit the app's source (`vibe-*`), read run history,
 monitoring, deep links or proxy other Spaces. A deny-list would let the next release's new route through,
 so `AllowedRoutes` answers 404 to every request whose method and path match no entry of ALLOWED, before
-anything reads it, with one quiet log line a second. REFUSED lists the routes of the installed Gradio that
+anything reads it, with one rate-limited log line a second. REFUSED lists the routes of the installed Gradio that
 are refused on purpose: tests/test_routes.py fails when Gradio serves a route that is in neither list.
 """
 
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 
-from nin.ui.quiet import quiet
+from nin.ui.rate_log import rate_log
 
 PREFIX = "/gradio_api"
 
@@ -112,7 +112,7 @@ class AllowedRoutes:
             return await send({"type": "websocket.close", "code": 1008})
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        quiet.line("route refused", f"{scope.get('method')} {scope['path'][:80]}")
+        rate_log.line("route refused", f"{scope.get('method')} {scope['path'][:80]}")
         body = b'{"detail":"Not Found"}'
         await send({"type": "http.response.start", "status": 404,
                     "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})

@@ -5,12 +5,12 @@ wraps, outermost first:
 
 - `nin.ui.routes.AllowedRoutes`: only the routes the page and the API need (an allow-list); every other
   Gradio route, `process_recording` included, is answered 404 before anything runs;
-- `nin.ui.limits.BodyLimit`: request bodies capped before anything reads them;
+- `nin.ui.request_limits.BodyLimit`: request bodies capped before anything reads them;
 - `QuietErrors`: requests Gradio would answer with a traceback in the log (an unknown session's stream,
   an unknown event id, an unknown component, a multi-part Range) are refused here with 4xx, and whatever
   else escapes Gradio's routes is answered with 400 and one short, rate-limited log line;
-- `nin.ui.limits.UploadBudget`: a per-caller upload rate and a size budget for the file cache;
-- `nin.ui.limits.PendingEventsLimit`: only events that exist, at most 16 unread results per session, and
+- `nin.ui.uploads.UploadBudget`: a per-caller upload rate and a size budget for the file cache;
+- `nin.ui.request_limits.PendingEventsLimit`: only events that exist, at most 16 unread results per session, and
   (behind a trusted proxy) at most 4 model events queued or running per caller;
 - `nin.ui.session_guard.SessionGuard`: session hashes of Gradio's length, no session created by a live call,
   and (behind a trusted proxy) a budget of new sessions per caller, so no caller can evict the others';
@@ -18,8 +18,8 @@ wraps, outermost first:
 
 Below the middleware, nin.ui.connections bounds the connections themselves (read deadlines, a cap).
 
-The limits themselves live in nin/ui/limits.py; this module adds the middleware that only refuses a route.
-It is not where a handler's own refusals are made (nin.ui.limits.refuse).
+The limits themselves live in nin/ui/request_limits.py and nin/ui/uploads.py; this module adds the middleware that only refuses a route.
+It is not where a handler's own refusals are made (nin.ui.refusals.refuse).
 """
 
 from __future__ import annotations
@@ -30,9 +30,9 @@ from urllib.parse import parse_qs
 
 from starlette.middleware import Middleware
 
-from nin.ui.limits import (BodyLimit, PendingEventsLimit, UploadBudget, _BodyTooLarge, answer, read_body,
-                           replaying)
-from nin.ui.quiet import quiet
+from nin.ui.request_limits import BodyLimit, BodyTooLarge, PendingEventsLimit, answer, read_body, replaying
+from nin.ui.uploads import UploadBudget
+from nin.ui.rate_log import rate_log
 from nin.ui.routes import AllowedRoutes
 from nin.ui.session_guard import SessionGuard
 
@@ -64,7 +64,7 @@ class QuietErrors:
     unknown event (`GET /call/<api>/<id>`), a `/component_server` call naming an unknown component or
     function, a Range header of several ranges on a file. Those are checked here first. Anything else that
     escapes a route is answered with 400 (or, once the answer has started, ended) and logged as one line
-    through `nin.ui.limits.quiet`, at most one a second per kind.
+    through `nin.ui.rate_log`, at most one a second per kind.
     """
 
     def __init__(self, app):
@@ -76,7 +76,7 @@ class QuietErrors:
         refusal = self.refusal(scope)
         if refusal is not None:
             status, kind, detail = refusal
-            quiet.line(kind, f"{scope.get('method')} {scope['path'][:80]}")
+            rate_log.line(kind, f"{scope.get('method')} {scope['path'][:80]}")
             return await answer(send, status, detail)
         if scope.get("method") == "POST" and scope["path"].rstrip("/").endswith("/component_server"):
             return await self.component_server(scope, receive, send)
@@ -93,10 +93,10 @@ class QuietErrors:
 
         try:
             await self.app(scope, receive, sending)
-        except _BodyTooLarge:  # BodyLimit's own signal, answered by BodyLimit outside this one
+        except BodyTooLarge:  # BodyLimit's own signal, answered by BodyLimit outside this one
             raise
         except Exception as exc:  # a route failed on what the client sent; its traceback would flood the log
-            quiet.line("request failed", f"{scope.get('method')} {scope['path'][:80]}: {type(exc).__name__}")
+            rate_log.line("request failed", f"{scope.get('method')} {scope['path'][:80]}: {type(exc).__name__}")
             if not started:
                 await answer(send, 400, "The request could not be handled.")
             elif not finished:
@@ -134,7 +134,7 @@ class QuietErrors:
             return
         problem = component_call_problem(scope["app"].get_blocks(), body)
         if problem is not None:
-            quiet.line("bad live call", problem)
+            rate_log.line("bad live call", problem)
             return await answer(send, 404 if problem.startswith("no ") else 400, problem)
         await self.run_quietly(scope, replaying(body, receive), send)
 

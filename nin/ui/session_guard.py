@@ -26,8 +26,8 @@ import re
 import time
 
 from nin.ui import callers
-from nin.ui.limits import EVENT_JOIN_ROUTES, answer, read_body, replaying
-from nin.ui.quiet import quiet
+from nin.ui.request_limits import EVENT_JOIN_ROUTES, answer, read_body, replaying
+from nin.ui.rate_log import rate_log
 
 MAX_SESSION_HASH = 40        # characters of a session hash (Gradio's own: 11 from the page, 36 from gradio_client)
 SESSION_HASH = re.compile(rf"[A-Za-z0-9_-]{{1,{MAX_SESSION_HASH}}}")
@@ -63,17 +63,17 @@ class SessionGuard:
         value = _json_object(body)
         session = value.get("session_hash") if value is not None else None
         if session is not None and not (isinstance(session, str) and SESSION_HASH.fullmatch(session)):
-            quiet.line("bad session hash", f"{path[:60]}: {type(session).__name__} of {len(str(session)):,} characters")
+            rate_log.line("bad session hash", f"{path[:60]}: {type(session).__name__} of {len(str(session)):,} characters")
             return await answer(send, 400, f"A session hash is 1 to {MAX_SESSION_HASH} letters, digits, '-' or '_'.")
         known = session is not None and session in holder.session_data
         if value is not None and not known:
             if is_live_call(path):
-                quiet.line("live call, unknown session", path[:60])
+                rate_log.line("live call, unknown session", path[:60])
                 return await _json(send, {"error": UNKNOWN_SESSION})
             creates = session is not None or "/call/" in path  # /call/* without a hash: one session per call
             client = callers.scope_client(scope)
             if creates and callers.CLIENT_HEADER and not self.take(client):
-                quiet.line("too many new sessions", f"{client}: over {self.burst} at one per {self.every_s:g} s")
+                rate_log.line("too many new sessions", f"{client}: over {self.burst} at one per {self.every_s:g} s")
                 return await answer(send, 429, "Too many new sessions from your address; wait a minute and try "
                                                "again, or keep using the one you have.")
         await self.app(scope, replaying(body, receive), send)

@@ -10,11 +10,13 @@ from typing import Callable, NamedTuple
 
 import gradio as gr
 
-from nin.ui.events import PredictionEvents
-from nin.ui.limits import guarded
-from nin.ui.explore import FOLLOW_JS, ExploreEvents
-from nin.ui.lessons import LessonEvents, quiet
-from nin.ui.page import AblationPanel, ExplorePanel, GradcamPanel, MlpPanel, Page, TranslationPanel
+from nin.ui.prediction_events import PredictionEvents
+from nin.ui.refusals import guarded
+from nin.ui.assets import asset
+from nin.ui.explorer_events import ExploreEvents
+from nin.ui.lesson_events import LessonEvents, no_input_yet
+from nin.ui.page import Page
+from nin.ui.tabs import AblationPanel, ExplorePanel, GradcamPanel, MlpPanel, TranslationPanel
 
 
 class Lesson(NamedTuple):
@@ -74,7 +76,7 @@ def wire_lessons(page: Page, handlers: LessonEvents, model_events: dict) -> None
     """
     state, mlp, ablation, translation, gradcam = page.state, page.mlp, page.ablation, page.translation, page.gradcam
     private = dict(api_visibility="private", show_progress="hidden")
-    # preprocess=False: limits.install has checked every raw value (choices, whole numbers, ranges, text
+    # preprocess=False: refusals.install has checked every raw value (choices, whole numbers, ranges, text
     # length) and the handlers check what depends on the image; Gradio's preprocessing would only round
     # numbers and fail with a TypeError on a slider's None (its number box while "-3" is being typed).
     raw_inputs = dict(preprocess=False, **model_events)
@@ -96,7 +98,7 @@ def wire_lessons(page: Page, handlers: LessonEvents, model_events: dict) -> None
         gr.on(lesson.triggers, lesson.event, [state, *panel.controls], panel.outputs, api_name=lesson.event.__name__,
               trigger_mode="always_last", **lesson_events)
 
-        @guarded("refreshing a lesson", quiet)
+        @guarded("refreshing a lesson", no_input_yet)
         def refresh(session, *values):
             return lesson.event(session, *values) if session else gr.skip()
 
@@ -128,7 +130,7 @@ def wire_lessons(page: Page, handlers: LessonEvents, model_events: dict) -> None
     lesson_controls = [control for lesson in wired.values() for control in lesson.panel.controls]
     lesson_outputs = list(dict.fromkeys(output for lesson in wired.values() for output in lesson.panel.outputs))
 
-    @guarded("refreshing the open lesson", quiet)
+    @guarded("refreshing the open lesson", no_input_yet)
     def refresh_open_lesson(current, session, *values):
         """On a new input: the open lesson's numbers and panel in one response; nothing when none is open."""
         if current not in wired or not session:
@@ -148,7 +150,7 @@ def wire_explore(state: gr.State, panel: ExplorePanel, handlers: ExploreEvents, 
     refreshes the tab only while it is on screen: a browser-only listener on the state clicks the hidden
     `follow` button, so a closed tab costs the server nothing.
     """
-    # preprocess=False: nin.ui.limits has checked the raw values (choices, whole numbers, ranges); the handlers
+    # preprocess=False: nin.ui.refusals has checked the raw values (choices, whole numbers, ranges); the handlers
     # check what depends on the stage and the weights, and Gradio's preprocessing would only round numbers.
     raw = dict(preprocess=False, **model_events)
     private = dict(api_visibility="private", trigger_mode="always_last", **raw)
@@ -166,5 +168,5 @@ def wire_explore(state: gr.State, panel: ExplorePanel, handlers: ExploreEvents, 
                       api_name="occlusion_page", **private)
     gr.on([panel.tab.select, panel.follow.click], handlers.refresh_explorers, [state, *panel.controls], panel.outputs,
           api_name="explore_refresh", **private)
-    state.change(None, None, None, js=FOLLOW_JS, api_name="explore_follow_input", api_visibility="private",
+    state.change(None, None, None, js=asset("follow.js"), api_name="explore_follow_input", api_visibility="private",
                  queue=False)

@@ -3,7 +3,7 @@
 `render_view` turns a `nin.serve.pipeline.Prediction` (the preprocessed input and the explanation of one
 forward pass) into a `View`: the label dict, the two input pictures, the GAP panel, the CAM and its caption,
 the feature maps and the preprocessing steps. It reads the numbers and never runs the network; the page's
-handlers (nin/ui/events.py), the benchmark and the tests call it after the pipeline.
+handlers (nin/ui/prediction_events.py), the benchmark and the tests call it after the pipeline.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Callable
 import numpy as np
 from PIL import Image
 
-from nin.draw import render
+from nin.render import heatmaps
 from nin.names import CLASS_NAMES, FEATURE_STAGES
 
 if TYPE_CHECKING:
@@ -53,7 +53,7 @@ def render_cam(explanation: Explanation, class_index: int | None) -> tuple[np.nd
     title = (f"CAM: {CLASS_NAMES[index]} map (mean {explanation.logits[index]:.2f}, largest cell "
              f"{float(cells.max()):.1f}), bilinear 5×5 → 224×224; colour 0 → {cam.max():.1f}, the upsampled map's "
              f"largest value")
-    return render.cam_overlay(explanation.input224, cam), title
+    return heatmaps.cam_overlay(explanation.input224, cam), title
 
 
 def render_stages(explanation: Explanation, show_all: bool) -> tuple[dict[str, Image.Image], dict[str, str]]:
@@ -64,11 +64,11 @@ def render_stages(explanation: Explanation, show_all: bool) -> tuple[dict[str, I
         shape = "×".join(str(s) for s in maps.shape)
         if stage == "block4":  # its channels are the classes: show them all, in class order, by name
             channels = np.arange(len(CLASS_NAMES))
-            images[stage] = render.feature_grid_image(maps, channels, vmax, columns=5, labels=list(CLASS_NAMES), target=66)
+            images[stage] = heatmaps.feature_grid_image(maps, channels, vmax, columns=5, labels=list(CLASS_NAMES), target=66)
             which = "one channel per class"
         else:
             channels = explanation.top_channels(stage, None if show_all else TOP_CHANNELS)
-            images[stage] = render.feature_grid_image(maps, channels, vmax)
+            images[stage] = heatmaps.feature_grid_image(maps, channels, vmax)
             which = f"all {len(channels)} channels" if len(channels) == maps.shape[0] else \
                 f"top {len(channels)} of {maps.shape[0]} channels by mean"
         titles[stage] = f"{stage} · {shape} · {which} · colour 0 → stage max {vmax:.2f}"
@@ -76,13 +76,13 @@ def render_stages(explanation: Explanation, show_all: bool) -> tuple[dict[str, I
 
 
 def stages_html(explanation: Explanation, show_all: bool,
-                image_src: Callable[[Image.Image], str] = render.png_data_uri) -> str:
+                image_src: Callable[[Image.Image], str] = heatmaps.png_data_uri) -> str:
     """Every stage's feature maps with their titles; `image_src` addresses each picture (inline by default)."""
-    return render.stage_panel_html(*render_stages(explanation, show_all), src=image_src)
+    return heatmaps.stage_panel_html(*render_stages(explanation, show_all), src=image_src)
 
 
 def render_view(prediction: Prediction, class_index: int | None = None, show_all: bool = False,
-                image_src: Callable[[Image.Image], str] = render.png_data_uri) -> View:
+                image_src: Callable[[Image.Image], str] = heatmaps.png_data_uri) -> View:
     """The page's top half for one prediction; `timings_ms` adds the drawing time to the pipeline's."""
     start = time.perf_counter()
     explanation, preprocessed = prediction.explanation, prediction.preprocessed
@@ -91,9 +91,9 @@ def render_view(prediction: Prediction, class_index: int | None = None, show_all
         explanation=explanation,
         preprocessed=preprocessed,
         label={name: float(p) for name, p in zip(CLASS_NAMES, explanation.probs)},
-        input28_enlarged=render.grey_uint8(preprocessed.image, scale=8),
-        input224=render.grey_uint8(explanation.input224),
-        gap_html=render.gap_panel_html(explanation.class_maps, explanation.logits, explanation.probs, CLASS_NAMES),
+        input28_enlarged=heatmaps.grey_uint8(preprocessed.image, scale=8),
+        input224=heatmaps.grey_uint8(explanation.input224),
+        gap_html=heatmaps.gap_panel_html(explanation.class_maps, explanation.logits, explanation.probs, CLASS_NAMES),
         cam=cam,
         cam_title=cam_title,
         stages_html=stages_html(explanation, show_all, image_src),

@@ -1,7 +1,7 @@
 """weights/metrics.json, read: the one reader of what `python -m nin.publish` recorded for each shipped file.
 
 Training writes the file (nin.train.publish) and prints it (nin.train.model_card), the request path reads
-a file's banner from it (nin.serve.pipeline), the pictures draw its report (nin.draw.report_render): all
+a file's banner from it (nin.serve.pipeline), the pictures draw its report (nin.render.report_panels): all
 of them read it here, so the file has one reader and its numbers (the human baseline, the d2l chapter's
 result, the weak-class cut) one home. It sits at the root because training, serving and drawing all use it.
 
@@ -9,7 +9,7 @@ result, the weak-class cut) one home. It sits at the root because training, serv
 curves, the fp32 evaluation on the official test set (per-class accuracy, confusion matrix) and the index
 of the confusion sprite, a PNG of up to 8 official test images per confusion cell. The shaping helpers
 return plain lists and dicts (the app wraps the curve points in a pandas DataFrame for gr.LinePlot);
-nin/draw/report_render.py turns a Report into HTML. This module only reads files: no torch, no evaluation.
+nin/render/report_panels.py turns a Report into HTML. This module only reads files: no torch, no evaluation.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ D2L_REFERENCE = 0.772  # the d2l NiN chapter's result: seed recipe, 10 epochs at
 CONTEXT = (("humans", HUMAN_BASELINE, "Xiao et al. 2017, crowd-sourced"),
            ("d2l chapter", D2L_REFERENCE, "seed recipe, 10 epochs, GPU"))
 PER_CELL = 8  # test images kept per confusion cell in the sprite
-# A class right less often than this is weak: the report marks it (nin.draw.report_render) and nin.train.publish
+# A class right less often than this is weak: the report marks it (nin.render.report_panels) and nin.train.publish
 # refuses to ship the file.
 MIN_CLASS_ACC = 0.5
 # The app's banner names the classes under this softer cut as the ones the model is least sure of.

@@ -1,9 +1,9 @@
 """The model report as HTML: accuracy in context, per-class bars, a clickable confusion matrix, a cell's examples.
 
-Takes a nin.metrics.Report (numbers and images read from weights/) and returns HTML strings for gr.HTML,
-styled by REPORT_CSS. Every text is escaped. The matrix scrolls sideways on a phone; its cells carry
-data-true / data-pred and an id from nin.metrics.cell_id, so the app can turn a click into a request for
-that cell's examples (see CONFUSION_CLICK_JS). numpy and HTML only: no torch, no file reading.
+Takes a nin.metrics_file.Report (numbers and images read from weights/) and returns HTML strings for gr.HTML,
+styled by nin/ui/static/report.css. Every text is escaped. The matrix scrolls sideways on a phone; its cells carry
+data-true / data-pred and an id from nin.metrics_file.cell_id, so the app can turn a click into a request for
+that cell's examples (nin/ui/static/confusion_click.js). numpy and HTML only: no torch, no file reading.
 """
 
 from __future__ import annotations
@@ -14,21 +14,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from nin.draw.bars import bar_row
-from nin.draw.render import hex_colour, png_data_uri
-from nin.metrics import CONTEXT, MIN_CLASS_ACC, Report, cell_id, device_text, file_slug, per_class_rows, percent
+from nin.render.bars import bar_row
+from nin.render.heatmaps import hex_colour, png_data_uri
+from nin.metrics_file import CONTEXT, MIN_CLASS_ACC, Report, cell_id, device_text, file_slug, per_class_rows, percent
 
-# For gr.HTML(js_on_load=...): a click (or Enter) on a matrix cell fires the component's `select` event with
-# index [true, predicted], so `def handler(evt: gr.SelectData)` gets evt.index. Check it in a browser test.
-CONFUSION_CLICK_JS = """
-const pick = (e) => {
-  const td = e.target.closest('td[data-true]');
-  if (!td || (e.type === 'keydown' && e.key !== 'Enter')) return;
-  trigger('select', {index: [Number(td.dataset.true), Number(td.dataset.pred)], value: td.id});
-};
-element.addEventListener('click', pick);
-element.addEventListener('keydown', pick);
-"""
 
 
 def _accuracy_row(name: str, value: float | None, detail: str, tone: str = "", n: int = 10_000) -> str:
@@ -277,7 +266,7 @@ def confusion_html(report: Report, selected: tuple[int, int] | None = None) -> s
 
 
 def examples_html(report: Report, true_idx: int, pred_idx: int, examples: list[tuple[np.ndarray, int]]) -> str:
-    """A strip of a cell's test images (from nin.metrics.confusion_examples), each captioned with its test index."""
+    """A strip of a cell's test images (from nin.metrics_file.confusion_examples), each captioned with its test index."""
     true_name, pred_name = report.class_names[true_idx], report.class_names[pred_idx]
     count = report.count(true_idx, pred_idx)
     what = (f"{true_name} recognised as {true_name}" if true_idx == pred_idx else
@@ -329,39 +318,3 @@ def curves_table_html(report: Report, phases: list[Phase] | None = None) -> str:
             + "</div>")
 
 
-# The accuracy bars are styled by nin.draw.bars.BARS_CSS.
-REPORT_CSS = """
-.nin-rep { font-size: 14px; }
-.nin-rep-facts { margin: 0 0 6px 0; }
-.nin-rep-title { font-weight: 600; margin-bottom: 4px; }
-.nin-cm-wrap { overflow-x: auto; max-width: 100%; -webkit-overflow-scrolling: touch; }
-.nin-cm { border-collapse: separate; border-spacing: 2px; font-variant-numeric: tabular-nums; }
-.nin-cm-caption { text-align: left; font-size: 12px; margin: 0 0 4px 0; }
-.nin-cm th { font-size: 12px; font-weight: 600; }
-.nin-cm-row { position: sticky; left: 0; z-index: 1; background: var(--block-background-fill, #fff); text-align: right;
-  padding-right: 4px; white-space: nowrap; }
-.nin-cm-corner { position: sticky; left: 0; z-index: 2; background: var(--block-background-fill, #fff);
-  font-size: 11px !important; font-weight: 400 !important; vertical-align: bottom; }
-.nin-cm-col { vertical-align: bottom; height: 84px; padding: 0; }
-.nin-cm-col span { writing-mode: vertical-rl; transform: rotate(180deg); white-space: nowrap; }
-.nin-cm-cell { min-width: 34px; height: 32px; text-align: center; font-size: 13px; border-radius: 3px; padding: 0 2px; }
-.nin-cm-cell[role=button] { cursor: pointer; }
-.nin-cm-cell[role=button]:hover, .nin-cm-cell[role=button]:focus { outline: 2px solid var(--color-accent, #f97316); }
-.nin-cm-zero { color: var(--body-text-color-subdued, #9ca3af); }
-.nin-cm-diag { font-weight: 700; box-shadow: inset 0 0 0 2px #f59e0b; }
-.nin-cm-selected { outline: 3px solid var(--color-accent, #f97316); outline-offset: 1px; }
-.nin-ex-caption { margin: 4px 0; }
-.nin-ex-row { display: flex; flex-wrap: wrap; gap: 6px; }
-.nin-ex { margin: 0; text-align: center; }
-.nin-ex img { image-rendering: pixelated; display: block; width: 56px; height: 56px; background: #000; }
-.nin-ex figcaption { font-size: 11px; font-variant-numeric: tabular-nums; }
-.nin-rep-table { border-collapse: collapse; font-variant-numeric: tabular-nums; }
-.nin-rep-table th, .nin-rep-table td { padding: 2px 8px; text-align: right; border-bottom: 1px solid var(--border-color-primary, #e5e7eb); }
-.nin-rep-note { font-size: 12px; margin: 4px 0; }
-/* The value column fits "91.64%" in bold: a fixed 46 px drew it over its own note. */
-.nin-rep .nin-bar-row { grid-template-columns: minmax(84px, 150px) 1fr max-content minmax(0, 220px); }
-@media (max-width: 640px) {
-  .nin-rep .nin-bar-row { grid-template-columns: 84px 1fr max-content; }
-  .nin-cm-cell { min-width: 30px; height: 30px; font-size: 12px; }
-}
-"""

@@ -1,167 +1,24 @@
-"""`python tools/attack.py --launch`: the hostile requests the app must survive, sent the way an attacker would, each measured.
-
-One function per row of the README's table (Running it in public; and a few neighbours of each), all against a loopback server:
-how long the answer took, how much the server's memory grew, how large the answer was, what it said, and,
-with --launch, how many bytes it added to the server's log. The API tests (tests/test_limits.py) call the
-same functions against the in-process server and assert the bounds: answered or refused in <= 2 s, <= 100 MB
-of memory growth (200 MB for a 10 MB body), a 5 MB value costing <= 20 KB of log and a message of <= 1,000
-characters. Loopback only; nothing here runs against another host.
+"""The hostile requests of the README's table (Running it in public) that go through Gradio's events: one
+function per row, and a few neighbours of each. `python -m nin.dev.attack --launch` measures them against a
+launched server; the API tests (tests/test_limits.py and others) call the same functions against the
+in-process server and assert the bounds: answered or refused in <= 2 s, <= 100 MB of memory growth (200 MB
+for a 10 MB body), a 5 MB value costing <= 20 KB of log and a message of <= 1,000 characters. Loopback only;
+nothing here runs against another host.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
-import os
-import sys
-import tempfile
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field
-from pathlib import Path
 
 import httpx
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from nin.dev.attack.requests import EXAMPLE, PREFIX, Answer, Raw, drawing_ink, forwarded, new_session
 
-from nin.dev.bench_load import launch, loopback_url, rss_mb, stop  # noqa: E402
-
-EXAMPLE = ROOT / "nin" / "examples" / "test00000_ankle-boot.png"
-PREFIX = "/gradio_api"
-
-
-# ----------------------------------------------------------------------------- raw queue calls
-
-@dataclass
-class Answer:
-    """What one request got back."""
-
-    status: int                      # HTTP status of the join (or of the /run call)
-    success: bool | None = None      # the event's own verdict, when it ran
-    message: str = ""                # the error message shown to the user ("" when none)
-    output: list | None = None       # the event's outputs when it succeeded
-    response_bytes: int = 0          # bytes the server sent back for this request (join + its event's messages)
-    seconds: float = 0.0
-
-
-class Raw:
-    """Events sent as the browser sends them: POST /queue/join, then the session's /queue/data stream.
-
-    Reaches the private events (lesson pages, clicks) that gradio_client will not call, and values that
-    gradio_client cannot send (NaN: it encodes JSON with allow_nan=False).
-    """
-
-    def __init__(self, url: str):
-        self.url = url.rstrip("/")
-        self.http = httpx.Client(timeout=60)
-        config = self.http.get(f"{self.url}/config").json()
-        self.fn_ids = {dep["api_name"]: dep["id"] for dep in config["dependencies"] if dep.get("api_name")}
-        self.components = {c["props"].get("elem_id"): c["id"] for c in config["components"]
-                           if c.get("props", {}).get("elem_id")}
-
-    def close(self) -> None:
-        self.http.close()
-
-    def upload(self, path: Path) -> dict:
-        with path.open("rb") as handle:
-            (server_path,) = self.http.post(f"{self.url}{PREFIX}/upload",
-                                            files={"files": (path.name, handle, "image/png")}).json()
-        return {"path": server_path, "orig_name": path.name, "meta": {"_type": "gradio.FileData"}}
-
-    def join(self, api_name: str, data, session: str, event_data=None, trigger: str | None = None,
-             body: bytes | None = None, client: str | None = None) -> tuple[httpx.Response, str | None]:
-        """POST one join; `body` replaces the JSON body (raw bytes: NaN, oversized, malformed); `client` is the
-        address a proxy would report (X-Forwarded-For), for a server that trusts that header."""
-        payload = {"data": data, "event_data": event_data, "fn_index": self.fn_ids[api_name],
-                   "trigger_id": self.components.get(trigger) if trigger else None, "session_hash": session}
-        content = body if body is not None else json.dumps(payload).encode()  # allow_nan: NaN goes through
-        response = self.http.post(f"{self.url}{PREFIX}/queue/join", content=content,
-                                  headers={"content-type": "application/json", **forwarded(client)})
-        event = response.json().get("event_id") if response.status_code == 200 else None
-        return response, event
-
-    def read(self, session: str, events: set[str], timeout: float = 60) -> dict[str, dict]:
-        """The completion message of each event in `events`, from the session's stream; and the bytes read."""
-        done, read = {}, 0
-        deadline = time.monotonic() + timeout
-        with self.http.stream("GET", f"{self.url}{PREFIX}/queue/data", params={"session_hash": session},
-                              timeout=timeout) as stream:
-            for line in stream.iter_lines():
-                read += len(line) + 1
-                if not line.startswith("data:"):
-                    continue
-                message = json.loads(line[5:])
-                if message.get("msg") == "process_completed" and message.get("event_id") in events:
-                    done[message["event_id"]] = message
-                if set(done) == events or message.get("msg") == "close_stream" or time.monotonic() > deadline:
-                    break
-        done["_bytes"] = read
-        return done
-
-    def call(self, api_name: str, data, session: str | None = None, event_data=None, trigger: str | None = None,
-             body: bytes | None = None, client: str | None = None) -> Answer:
-        """One event, joined and read to its end."""
-        session = session or new_session()
-        start = time.perf_counter()
-        response, event = self.join(api_name, data, session, event_data, trigger, body, client)
-        answer = Answer(response.status_code, response_bytes=len(response.content))
-        if event is None:
-            answer.message = response.text[:2000]
-        else:
-            messages = self.read(session, {event})
-            answer.response_bytes += messages.pop("_bytes")
-            completed = messages.get(event, {})
-            answer.success = completed.get("success")
-            output = completed.get("output") or {}
-            answer.message = output.get("error") or ""
-            answer.output = output.get("data")
-        answer.seconds = time.perf_counter() - start
-        return answer
-
-    def open_session(self, session: str | None = None, client: str | None = None) -> str:
-        """A session the server holds, as a page's load event makes one (the page calls /ready on load)."""
-        session = session or new_session()
-        opened = self.__dict__.setdefault("opened", set())
-        if session not in opened:
-            answer = self.call("ready", [], session, client=client)
-            if not answer.success:
-                raise RuntimeError(f"/ready failed: {answer.message or answer.status}")
-            opened.add(session)
-        return session
-
-    def live(self, ink, session: str | None = None, seq: int = 1, opened: bool = True,
-             client: str | None = None) -> tuple[httpx.Response, float]:
-        """One live call of the drawing canvas (POST /component_server, outside the queue), and its seconds.
-        The session is opened first, as the page's is, unless `opened` is False (a hash the server never saw)."""
-        if opened:
-            session = self.open_session(session, client)
-        body = {"component_id": self.components["canvas"], "fn_name": "live", "session_hash": session or new_session(),
-                "data": {"ink": ink, "seq": seq}}
-        start = time.perf_counter()
-        response = self.http.post(f"{self.url}{PREFIX}/component_server/", json=body, headers=forwarded(client))
-        return response, time.perf_counter() - start
-
-    def session_with_image(self) -> str:
-        """A session whose last input is the example image (the lessons work on it)."""
-        session = new_session()
-        answer = self.call("predict", [self.upload(EXAMPLE), None, "Predicted class", "Top 16 channels by mean"],
-                           session)
-        if not answer.success:
-            raise RuntimeError(f"/predict failed before the attack: {answer.message or answer.status}")
-        return session
-
-
-def new_session() -> str:
-    return uuid.uuid4().hex[:11]
-
-
-def forwarded(client: str | None) -> dict:
-    return {"x-forwarded-for": client} if client else {}
-
+__all__ = ["EXAMPLE", "PREFIX", "Answer", "Raw", "drawing_ink", "forwarded", "new_session"]  # the requests, re-used
 
 # ----------------------------------------------------------------------------- the table's rows
 
@@ -231,20 +88,6 @@ def row_huge_body(raw: Raw, session: str, size: int) -> Answer:
     payload = {"data": ["y" * size], "event_data": None, "fn_index": raw.fn_ids["predict"], "trigger_id": None,
                "session_hash": session}
     return raw.call("predict", None, session, body=json.dumps(payload).encode())
-
-
-def drawing_ink() -> str:
-    """A trouser outline as the canvas sends it: a 140 px PNG data URL, white strokes on transparent."""
-    import base64
-    import io
-
-    from PIL import Image, ImageDraw
-
-    image = Image.new("RGBA", (140, 140))
-    ImageDraw.Draw(image).line([(50, 20), (50, 120), (70, 40), (90, 120), (90, 20), (50, 20)], fill="white", width=8)
-    buffer = io.BytesIO()
-    image.save(buffer, "PNG")
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
 def row_live_payload(raw: Raw, ink) -> Answer:
@@ -469,151 +312,3 @@ def row_wrong_values(raw: Raw, session: str) -> dict[str, tuple[Answer, str]]:
             continue
         found[name] = (raw.call(api_name, data(), session, event_data=event_data), words)
     return found
-
-
-# ----------------------------------------------------------------------------- the run
-
-@dataclass
-class Row:
-    request: str
-    seconds: float
-    growth_mb: float | None
-    response_bytes: int
-    log_bytes: int | None
-    said: str
-    extra: dict = field(default_factory=dict)
-
-
-def measured(pid: int | None, log: Path | None, run) -> tuple:
-    before, log_before = rss_mb(pid), log.stat().st_size if log else None
-    start = time.perf_counter()
-    result = run()
-    seconds = time.perf_counter() - start
-    time.sleep(0.2)
-    after = rss_mb(pid)
-    grown = None if before is None or after is None else round(after - before, 1)
-    logged = log.stat().st_size - log_before if log else None
-    return result, seconds, grown, logged
-
-
-def run_all(url: str, pid: int | None = None, log: Path | None = None, only: str | None = None) -> list[Row]:
-    raw = Raw(url)
-    session = raw.session_with_image()
-    rows = []
-
-    def add(request: str, run, describe) -> None:
-        if only and not any(part in request for part in only.split("|")):
-            return
-        result, seconds, grown, logged = measured(pid, log, run)
-        said, size, extra = describe(result)
-        rows.append(Row(request, round(seconds, 2), grown, size, logged, said[:120], extra))
-
-    one = lambda a: (a.message or f"HTTP {a.status}", a.response_bytes, {})  # noqa: E731
-    add("/ablate cells 2,000 spaces + x + 2,000 spaces", lambda: row_ablate_spaces(raw, session), one)
-    add("/ablate cells 1,000 spaces + x + 999 spaces", lambda: row_ablate_spaces(raw, session, 1000), one)
-    add("/ablate block1 channels 0-29999999", lambda: row_ablate_huge_range(raw, session), one)
-    add("forged 1000x1000 numbers, every private lesson input",
-        lambda: row_forged_panels(raw, session),
-        lambda answers: (f"{sum(a.status == 413 for a in answers.values())} x HTTP 413, "
-                         f"{sum(a.success is False for a in answers.values())} refused by the handler, "
-                         f"{sum(bool(a.success) for a in answers.values())} drawn",
-                         sum(a.response_bytes for a in answers.values()),
-                         {"slowest_s": max(a.seconds for a in answers.values())}))
-    add("forged 40x40 numbers, every private lesson input", lambda: row_forged_panels(raw, session, side=40),
-        lambda answers: (f"{sum(a.status == 413 for a in answers.values())} x HTTP 413, "
-                         f"{sum(a.success is False for a in answers.values())} refused by the handler, "
-                         f"{sum(bool(a.success) for a in answers.values())} drawn",
-                         sum(a.response_bytes for a in answers.values()),
-                         {"slowest_s": max(a.seconds for a in answers.values())}))
-    add("/gradcam class name of 5 MB", lambda: row_huge_value(raw, session, 5 << 20), one)
-    add("/gradcam class name of 30 KB (under the body limit)", lambda: row_huge_value(raw, session, 30_000), one)
-    add("/predict request of 20 MB", lambda: row_huge_body(raw, session, 20 << 20), one)
-    add("/predict request of 10 MB", lambda: row_huge_body(raw, session, 10 << 20), one)
-    add("live canvas call of 1 MB", lambda: row_live_payload(raw, "data:image/png;base64," + "A" * (1 << 20)), one)
-    add("live canvas call of 40,000 characters", lambda: row_live_payload(raw, "data:image/png;base64," + "A" * 40_000),
-        one)
-    add("live canvas call, ink not base64", lambda: row_live_payload(raw, "data:image/png;base64,%%%"), one)
-    add("live canvas call, ink a JPEG", lambda: row_live_payload(raw, "data:image/png;base64,/9j/4AAQSkZJRgABAQ=="),
-        one)
-    add("16 clients flooding live calls for 6 s, /predict beside",
-        lambda: row_live_flood(raw),
-        lambda r: (f"{r['answered']} live answered, {r['refused']} refused; /predict {r['predict_ok']}/"
-                   f"{r['predicts']} ok, median {r['predict_during_s']:.2f} s (idle {r['predict_idle_s']:.2f} s)",
-                   0, r))
-    add("Gradio's routes: 8 client mistakes x 20 each",
-        lambda: row_route_mistakes(raw),
-        lambda r: (f"{sum(400 <= s < 500 for v in r.values() for s in v)} x 4xx, "
-                   f"{sum(s >= 500 for v in r.values() for s in v)} x 5xx", 0, r))
-    add("/queue/data, unknown sessions, 8 connections x 5 s", lambda: row_unknown_session_flood(raw),
-        lambda r: (f"{r['requests']} requests, {r['404']} x 404", 0, r))
-    add("60 POST /call/predict on one session, never read", lambda: row_call_unread(raw),
-        lambda r: (f"{r['accepted']} accepted, {r['refused']} refused (429)", 0, r))
-    add("60 POST /call/predict without a session, never read", lambda: row_call_unread(raw, session=None),
-        lambda r: (f"{r['accepted']} accepted, {r['refused']} refused (429)", 0, r))
-    add("8 sessions x 70 joins at once, never read", lambda: row_simultaneous_joins(raw, sessions=8),
-        lambda r: (f"{r['accepted']} accepted, {r['refused']} refused (429)", 0, r))
-    add("4 clients x 30 uploads of 1 MB", lambda: row_upload_flood(raw),
-        lambda r: (f"{r['accepted']} stored ({r['stored_mb']:.0f} MB), {r['refused']} refused (429)", 0, r))
-    time.sleep(0 if only else 15)  # the joined events above run first
-    add("40 /occlusion (patch 4) from one address, /predict from another",
-        lambda: row_starve(raw),
-        lambda r: (f"flood {r['flood_accepted']} joined, {r['flood_refused']} refused; /predict p95 "
-                   f"{r['predict_p95_s']:.2f} s, max {r['predict_max_s']:.2f} s", 0, r))
-    add("100 explore_refresh from one address, /predict from another",
-        lambda: row_starve(raw, flood="explore", sessions=100),
-        lambda r: (f"flood {r['flood_accepted']} joined, {r['flood_refused']} refused; /predict p95 "
-                   f"{r['predict_p95_s']:.2f} s, max {r['predict_max_s']:.2f} s", 0, r))
-    wrong = {} if only else measured(pid, log, lambda: row_wrong_values(raw, session))[0]
-    for name, (answer, words) in wrong.items():
-        rows.append(Row(name, round(answer.seconds, 2), None, answer.response_bytes, None,
-                        answer.message[:120] or f"HTTP {answer.status}", {"expected": words}))
-    from tools import attack_server  # the server around the page: routes, connections, sessions, live fairness
-
-    attack_server.server_rows(raw, add)
-    # Last: the joined events run after their joins were answered, and would load the rows after them.
-    add("150 /predict (All channels) on one session, never read", lambda: row_unread_predicts(raw),
-        lambda r: (f"{r['accepted']} joined, {r['refused']} refused (429), slowest join {r['slowest_join_s']:.2f} s",
-                   0, r))
-    attack_server.held_connections_row(raw, add)  # after everything: it fills the server's connections
-    raw.close()
-    return rows
-
-
-def print_rows(rows: list[Row]) -> None:
-    print(f"{'request':<52} {'s':>6} {'RSS MB':>7} {'bytes back':>10} {'log B':>6}  answer")
-    for row in rows:
-        grown = "" if row.growth_mb is None else f"{row.growth_mb:+.1f}"
-        logged = "" if row.log_bytes is None else str(row.log_bytes)
-        print(f"{row.request[:52]:<52} {row.seconds:>6.2f} {grown:>7} {row.response_bytes:>10} {logged:>6}  {row.said}")
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description="Hostile requests against a loopback server, measured.")
-    where = parser.add_mutually_exclusive_group(required=True)
-    where.add_argument("--launch", action="store_true", help="start `python app.py` on a free 127.0.0.1 port")
-    where.add_argument("--url", help="an app already running on this machine")
-    parser.add_argument("--pid", type=int, help="with --url: the server's process id, to read its memory")
-    parser.add_argument("--startup-timeout", type=float, default=300)
-    parser.add_argument("--app", default="app.py", help="with --launch: the app file to start (another checkout's "
-                                                         "app.py measures its code with these rows)")
-    parser.add_argument("--only", help="run only the rows whose request contains one of these texts (a|b|c)")
-    args = parser.parse_args()
-    server, pid, log = None, args.pid, None
-    with tempfile.TemporaryDirectory() as workdir:
-        if args.launch:  # as on a Space: the caller's address from X-Forwarded-For, which the rows set
-            os.environ.setdefault("NIN_CLIENT_HEADER", "x-forwarded-for")
-            log = Path(workdir) / "server.log"
-            server, url = launch(args.startup_timeout, script=args.app, log=log)
-            pid = server.pid
-        else:
-            url = loopback_url(args.url)
-        try:
-            rows = run_all(url, pid, log, args.only)
-        finally:
-            if server is not None:
-                stop(server)
-        print_rows(rows)
-
-
-if __name__ == "__main__":
-    main()

@@ -2,7 +2,7 @@
 
 `ExploreEvents` answers the tab laid out by nin.ui.page (`ExplorePanel`), like `LessonEvents` answers the
 lessons: the numbers come from nin.serve.explorers (`Explorers`, loaded once at start-up), the pictures from
-nin.draw.explorers_render, and nin.ui.wiring connects the handlers to events. Each explorer has a public
+nin.render.explorer_panels, and nin.ui.wiring connects the handlers to events. Each explorer has a public
 JSON endpoint (`/channel`, `/neighbours`, `/occlusion`, for API callers) and private page events that
 return the numbers and the panel drawn from them in one response. A panel that cannot be drawn (no image
 yet, no precomputed data for these weights) says why in place, with the command that fixes it.
@@ -18,17 +18,18 @@ import gradio as gr
 import numpy as np
 from gradio import processing_utils
 
-from nin.draw import explorers_render as draw
-from nin.draw.render import png_bytes
+from nin.render import explorer_panels
+from nin.render.heatmaps import png_bytes
 from nin.model import CLASS_NAMES
 from nin.serve.checks import is_number
 from nin.serve.explorers import Explorers, Unavailable
 from nin.serve.neighbours import DEFAULT_K
 from nin.serve.pipeline import Pipeline
 from nin.serve.preprocess import EmptyInput
-from nin.ui.events import session_of
-from nin.ui.limits import guarded
-from nin.ui.page import DEFAULT_INDEX, EMPTY, Page
+from nin.ui.prediction_events import session_of
+from nin.ui.refusals import guarded
+from nin.ui.page import Page
+from nin.ui.tabs import DEFAULT_INDEX, EMPTY
 
 
 def session_or_none(session) -> tuple:
@@ -68,14 +69,14 @@ class ExploreEvents:
             row, col = np.unravel_index(int(np.argmax(values)), values.shape)
             own = (float(values[row, col]), int(row), int(col))
             label = f" ({CLASS_NAMES[top.index]})" if top.stage == "block4" else ""
-            parts.append(draw.channel_map_figure(values, f"Your image: {top.stage} #{top.index}{label}, "
+            parts.append(explorer_panels.channel_map_figure(values, f"Your image: {top.stage} #{top.index}{label}, "
                                                          f"{values.shape[0]}×{values.shape[1]}", src))
         if top.stage == "block1":
-            parts.append(draw.kernel_figure(self.explorers.kernel(model_key, top.index), top.index, src))
-        parts.append(draw.top_images_html(top, self.explorers.bank(model_key, "channel explorer").test.images, src))
+            parts.append(explorer_panels.kernel_figure(self.explorers.kernel(model_key, top.index), top.index, src))
+        parts.append(explorer_panels.top_images_html(top, self.explorers.bank(model_key, "channel explorer").test.images, src))
         if preprocessed is None:
             parts.insert(0, EMPTY.format("Draw or upload something to see this channel's map for your image."))
-        return {panel.channel_json: top.to_json(), panel.channel_result: draw.channel_summary_md(top, own),
+        return {panel.channel_json: top.to_json(), panel.channel_result: explorer_panels.channel_summary_md(top, own),
                 panel.channel_view: f'<div class="nin-x-row">{"".join(parts)}</div>'}
 
     def neighbours_panel(self, session, k, explanation=None) -> dict:
@@ -83,14 +84,14 @@ class ExploreEvents:
         result = self.explorers.neighbours(preprocessed, model_key, k, explanation)
         numbers = result.to_json()
         return {panel.neighbours_json: numbers, panel.neighbours_result: numbers["summary"],
-                panel.neighbours_view: draw.neighbours_html(result, self.explorers.bank(model_key, "neighbour search")
+                panel.neighbours_view: explorer_panels.neighbours_html(result, self.explorers.bank(model_key, "neighbour search")
                                                             .test.images, self.pictures_of(panel.neighbours_view))}
 
     def occlusion_panel(self, session, patch, explanation=None) -> dict:
         panel, (preprocessed, model_key) = self.page.explore, session_of(session)
         result = self.explorers.occlusion(preprocessed, model_key, patch, explanation)
-        return {panel.occlusion_json: result.to_json(), panel.occlusion_result: draw.occlusion_summary_md(result),
-                panel.occlusion_view: draw.occlusion_html(result, self.pictures_of(panel.occlusion_view))}
+        return {panel.occlusion_json: result.to_json(), panel.occlusion_result: explorer_panels.occlusion_summary_md(result),
+                panel.occlusion_view: explorer_panels.occlusion_html(result, self.pictures_of(panel.occlusion_view))}
 
     @staticmethod
     def unavailable(outputs: list, exc: Exception) -> dict:
@@ -174,11 +175,6 @@ class ExploreEvents:
         return out
 
 
-# A new input: the browser asks for a refresh only while this tab is on screen (no request otherwise).
-FOLLOW_JS = """() => {
-  const panel = document.querySelector('#tab-explore');
-  if (panel && panel.offsetParent !== null) document.querySelector('#explore-refresh')?.click();
-}"""
 
 
-__all__ = ["ExploreEvents", "FOLLOW_JS"]
+__all__ = ["ExploreEvents"]

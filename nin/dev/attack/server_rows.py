@@ -2,7 +2,7 @@
 not use, slow and held connections, session floods, a live-call flood from one address, refusal floods in the
 log, and a caller hiding behind a second X-Forwarded-For line.
 
-`python tools/attack.py --launch` runs them after tools/attack.py's own rows and prints the same table; the
+`python -m nin.dev.attack --launch` runs them after the event rows (rows.py) and prints the same table; the
 tests (tests/test_routes.py, tests/test_connections.py, tests/test_session_guard.py, tests/test_limits.py) call
 them against the in-process server and assert the bounds. Loopback only, bounded in count and in time.
 """
@@ -22,7 +22,7 @@ import zlib
 
 import httpx
 
-from tools.attack import EXAMPLE, PREFIX, Raw, drawing_ink, forwarded, new_session
+from nin.dev.attack.requests import EXAMPLE, PREFIX, Raw, drawing_ink, forwarded, new_session
 
 # ----------------------------------------------------------------------------- routes outside the allow-list
 
@@ -360,11 +360,11 @@ __all__ = ["row_process_recording", "row_other_routes", "row_half_sent", "row_he
            "busy_ink", "ffmpeg_processes", "HALF_SENT", "OTHER_ROUTES"]
 
 
-# ----------------------------------------------------------------------------- the rows, for tools/attack.py's table
+# ----------------------------------------------------------------------------- the rows, for the table of nin.dev.attack
 
 def server_rows(raw: Raw, add) -> None:
-    """This module's rows, through tools/attack.py's `add(request, run, describe)`; the held connections go last
-    (tools/attack.py calls `held_connections_row` after everything else)."""
+    """This module's rows, through nin.dev.attack's `add(request, run, describe)`; the held connections go last
+    (nin.dev.attack calls `held_connections_row` after everything else)."""
     add("POST /process_recording: 6 clips of 30 KB at once", lambda: row_process_recording(raw),
         lambda r: (f"statuses {sorted(set(r['statuses']))}, {r['ffmpeg_max']} ffmpeg processes", 0, r))
     add("Gradio's unused routes: vibe-edit, runs, monitoring, ...", lambda: row_other_routes(raw),

@@ -3,7 +3,7 @@
 A script can send thousands of bad requests a second, and some failures repeat in a loop of their own (asyncio
 logs `socket.accept() out of system resource` with a traceback at every accept while the process is out of
 file descriptors). Each writing even one line would flood the log; each writing a traceback fills a disk.
-So every record of those loggers is written by `QuietHandler`, judged by `quiet` (a QuietLog):
+So every record of those loggers is written by `RateLogHandler`, judged by `rate_log` (a RateLog):
 
 - a record is written as one line of at most 200 characters;
 - per kind, the first line in a second is written and the rest are counted; the next line of that kind says
@@ -12,7 +12,7 @@ So every record of those loggers is written by `QuietHandler`, judged by `quiet`
   every line of a record with an exception names the exception;
 - kinds are bounded (MAX_KINDS): past that, new kinds share one, so varying a message cannot escape the rate.
 
-`quiet.line(kind, message)` logs a line of a kind the code names (a refusal, a refused route) on the app's logger.
+`rate_log.line(kind, message)` logs a line of a kind the code names (a refusal, a refused route) on the app's logger.
 
 `install()` makes the app's logger, uvicorn's, asyncio's and Gradio's write through here (uvicorn resets its
 own loggers whenever a server is configured, so nin.ui.connections calls it again at each launch).
@@ -37,9 +37,9 @@ def shorten(message: str, limit: int) -> str:
     return message if len(message) <= limit else message[:limit - 1] + "…"
 
 
-class QuietLog:
+class RateLog:
     """The judge of what is written: per kind, one line a second, the lines held back counted into the next; a
-    traceback the first time its kind is seen. Records reach it through QuietHandler."""
+    traceback the first time its kind is seen. Records reach it through RateLogHandler."""
 
     def __init__(self, every_s: float = 1.0):
         self.every_s = every_s
@@ -57,11 +57,11 @@ class QuietLog:
 
     def line(self, kind: str, message: str, label: str | None = "") -> None:
         """Log `label: message` on the app's logger as a line of `kind` (label defaults to the kind, None leaves
-        it out); QuietHandler writes it unless a line of that kind was written less than a second ago."""
+        it out); RateLogHandler writes it unless a line of that kind was written less than a second ago."""
         label = kind if label == "" else label
         text = " ".join(str(message).split())
         logging.getLogger(APP_LOGGER).info("%s", text if label is None else f"{label}: {text}",
-                                           extra={"quiet_kind": kind})
+                                           extra={"rate_log_kind": kind})
 
     def admit(self, kind: str) -> tuple[bool, int]:
         """(whether a line of `kind` may be written now, how many were held back since the last one)."""
@@ -91,16 +91,16 @@ class QuietLog:
             pass
 
 
-quiet = QuietLog()
+rate_log = RateLog()
 
 DIGITS = re.compile(r"[0-9]+")
 
 
 def record_kind(record: logging.LogRecord) -> str:
-    """A record's kind: the one it was logged with (`quiet_kind`), else its logger, the first words of its
+    """A record's kind: the one it was logged with (`rate_log_kind`), else its logger, the first words of its
     message and its exception's type, numbers left out, so the same failure at another address, socket or
     size is the same kind."""
-    given = getattr(record, "quiet_kind", None)
+    given = getattr(record, "rate_log_kind", None)
     if given is not None:
         return str(given)
     first = record.getMessage().strip().split("\n", 1)[0]
@@ -109,14 +109,14 @@ def record_kind(record: logging.LogRecord) -> str:
     return kind if error is None else f"{kind} {type(error).__name__}"
 
 
-class QuietHandler(logging.Handler):
+class RateLogHandler(logging.Handler):
     """A logging handler that writes each record as one short line, at most one a second per kind, and a
     traceback only the first time its kind is seen."""
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
             kind = record_kind(record)
-            written, held = quiet.admit(kind)
+            written, held = rate_log.admit(kind)
             if not written:
                 return
             message = " ".join(record.getMessage().strip().split("\n", 1)[0].split())
@@ -124,25 +124,25 @@ class QuietHandler(logging.Handler):
             if error is not None:
                 message = f"{message} ({type(error).__name__}: {shorten(str(error), 80)})"
             more = f" (+{held} like it)" if held else ""
-            quiet.write(f"{record.name} {record.levelname}: {shorten(message, LINE - len(more))}{more}")
-            if error is not None and quiet.traceback_once(kind):
-                quiet.write("".join(traceback.format_exception(*record.exc_info)).rstrip("\n"))
+            rate_log.write(f"{record.name} {record.levelname}: {shorten(message, LINE - len(more))}{more}")
+            if error is not None and rate_log.traceback_once(kind):
+                rate_log.write("".join(traceback.format_exception(*record.exc_info)).rstrip("\n"))
         except Exception:  # a log handler must never raise into the code that logged
             self.handleError(record)
 
 
 def install() -> None:
-    """Every logger the server uses writes through `quiet` only: the app's, uvicorn's, asyncio's, Gradio's."""
+    """Every logger the server uses writes through `rate_log` only: the app's, uvicorn's, asyncio's, Gradio's."""
     for name in SERVER_LOGGERS:
         logger = logging.getLogger(name)
         for handler in list(logger.handlers):
-            if not isinstance(handler, QuietHandler):
+            if not isinstance(handler, RateLogHandler):
                 logger.removeHandler(handler)
         if not logger.handlers:
-            logger.addHandler(QuietHandler())
+            logger.addHandler(RateLogHandler())
         logger.propagate = False
         if name == APP_LOGGER:
             logger.setLevel(logging.INFO)
 
 
-__all__ = ["QuietLog", "QuietHandler", "quiet", "install", "record_kind", "shorten", "LINE", "SERVER_LOGGERS"]
+__all__ = ["RateLog", "RateLogHandler", "rate_log", "install", "record_kind", "shorten", "LINE", "SERVER_LOGGERS"]

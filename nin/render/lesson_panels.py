@@ -2,8 +2,8 @@
 
 numpy, PIL and HTML only, no torch: every function takes plain arrays and lists, or a lesson's `to_json()`
 dict, so the app can draw what the lessons computed without running the network again. Activations
-use `nin.draw.render`'s viridis from 0; weights and changes have a sign, so they get a blue-white-red scale
-centred on 0. Every text put into HTML is escaped. Text inside images is drawn by `nin.draw.render` with the
+use `nin.render.heatmaps`'s viridis from 0; weights and changes have a sign, so they get a blue-white-red scale
+centred on 0. Every text put into HTML is escaped. Text inside images is drawn by `nin.render.heatmaps` with the
 DejaVu Sans shipped in nin/fonts, which has "×", "−" and "→".
 """
 
@@ -13,14 +13,14 @@ import html
 
 import numpy as np
 
-from nin.draw import render
-from nin.draw.bars import bar_row
+from nin.render import heatmaps
+from nin.render.bars import bar_row
 
 # Blue (negative) - white (zero) - red (positive), ColorBrewer RdBu's ends and middle.
 _DIVERGING_ANCHORS = np.array([(0x21, 0x66, 0xAC), (0xF7, 0xF7, 0xF7), (0xB2, 0x18, 0x2B)], dtype=np.float64)
 HEATMAP_TARGET = 320  # px: about how wide a weight matrix is drawn, so 10x10 and 384x384 both read on a phone
 BAR_WIDTH = 384       # px: a vector strip, one column or more per channel
-KIND_TONES = {"fc": "accent", "pool": "hollow"}  # a layer kind's bar colour (nin.draw.bars.TONES); conv: plain
+KIND_TONES = {"fc": "accent", "pool": "hollow"}  # a layer kind's bar colour (nin.render.bars.TONES); conv: plain
 
 
 def diverging(values: np.ndarray, vmax: float) -> np.ndarray:
@@ -35,7 +35,7 @@ def diverging_cell(value: float, vmax: float) -> tuple[str, str]:
     """Background and text colour for a signed value: whichever of black and white reads better on it."""
     r, g, b = diverging(np.array([value]), vmax)[0]
     background = f"#{r:02x}{g:02x}{b:02x}"
-    return background, render.text_on(background)
+    return background, heatmaps.text_on(background)
 
 
 def _signed(value: float, digits: int = 2) -> str:
@@ -49,11 +49,11 @@ def weight_heatmap(matrix: np.ndarray, name: str) -> np.ndarray:
     matrix = np.asarray(matrix, dtype=np.float64)
     rows, cols = matrix.shape
     vmax = float(np.abs(matrix).max())
-    scale = render.cell_scale(max(rows, cols), HEATMAP_TARGET)
+    scale = heatmaps.cell_scale(max(rows, cols), HEATMAP_TARGET)
     image = np.repeat(np.repeat(diverging(matrix, vmax), scale, axis=0), scale, axis=1)
     title = (f"{name} · {rows} out × {cols} in = {rows * cols:,} weights · "
              f"blue −{vmax:.2f}, white 0, red +{vmax:.2f}")
-    return render.with_title(image, title)
+    return heatmaps.with_title(image, title)
 
 
 def vector_bars(values: np.ndarray, title: str, height: int = 48) -> np.ndarray:
@@ -66,11 +66,11 @@ def vector_bars(values: np.ndarray, title: str, height: int = 48) -> np.ndarray:
     width = max(1, BAR_WIDTH // max(len(values), 1))
     heights = np.zeros(len(values)) if vmax <= 0 else np.round(np.clip(values / vmax, 0, 1) * height)
     filled = np.arange(height)[:, None] >= height - heights[None, :]  # [height, channels], bars grow upwards
-    colours = render.colorize(values, vmax)[None]                     # [1, channels, 3]
+    colours = heatmaps.colorize(values, vmax)[None]                     # [1, channels, 3]
     bars = np.where(filled[..., None], colours, np.uint8(235))
     bars = np.repeat(bars, width, axis=1).astype(np.uint8)
     zero_count = int((values <= 0).sum())
-    return render.with_title(bars, f"{title} · {len(values)} channels · max {vmax:.2f} · {zero_count} at 0")
+    return heatmaps.with_title(bars, f"{title} · {len(values)} channels · max {vmax:.2f} · {zero_count} at 0")
 
 
 def mlp_vectors_image(inputs: list[float], hidden: list[float], output: list[float]) -> np.ndarray:
@@ -99,9 +99,9 @@ def class_maps_change_html(before: np.ndarray, after: np.ndarray, classes: list[
     dmax = float(np.abs(change[list(classes)]).max()) if len(classes) else 0.0
     rows = []
     for c in classes:
-        panels = [(titles[0], render.map_table_html(before[c], vmax), before[c].mean()),
-                  (titles[1], render.map_table_html(after[c], vmax), after[c].mean()),
-                  ("change", render.map_table_html(change[c], dmax, colours=diverging_cell), change[c].mean())]
+        panels = [(titles[0], heatmaps.map_table_html(before[c], vmax), before[c].mean()),
+                  (titles[1], heatmaps.map_table_html(after[c], vmax), after[c].mean()),
+                  ("change", heatmaps.map_table_html(change[c], dmax, colours=diverging_cell), change[c].mean())]
         figures = "".join(
             f'<figure class="nin-lesson-map"><figcaption>{html.escape(title)} · mean <b>{mean:.2f}</b>'
             f"</figcaption>{table}</figure>" for title, table, mean in panels)
@@ -146,7 +146,7 @@ def _compact(count: int) -> str:
 def parameter_report_html(report: dict) -> str:
     """`nin.serve.parameters.parameter_report().to_json()` as HTML: totals side by side, then each model's layers.
 
-    The bars are `nin.draw.bars.bar_row`s: fully-connected layers orange, layers without parameters empty.
+    The bars are `nin.render.bars.bar_row`s: fully-connected layers orange, layers without parameters empty.
     """
     models = report["models"]
     largest = max(m["total"] for m in models)
@@ -181,7 +181,7 @@ def gradcam_html(gradcam: np.ndarray, class_map: np.ndarray, scale: float | None
                    f"of the map's maximum.")
     figures = "".join(
         f'<figure class="nin-lesson-map"><figcaption>{html.escape(title)} · max <b>{values.max():.3f}</b>'
-        f"</figcaption>{render.map_table_html(values, float(values.max()), digits=digits)}</figure>"
+        f"</figcaption>{heatmaps.map_table_html(values, float(values.max()), digits=digits)}</figure>"
         for title, values, digits in (("Grad-CAM", gradcam, 3), ("class map", class_map, 1)))
     return (f'<div class="nin-lesson-gradcam"><div class="nin-lesson-maprow">'
             f'<div class="nin-lesson-mapname">{html.escape(class_name)}</div>{figures}</div>'
@@ -194,7 +194,7 @@ def pixel_picker_image(block_mean: np.ndarray, pick: tuple[int, int], side: int)
     """A block's output (mean over channels) as a side x side viridis picture, one square per grid cell, with
     the picked cell outlined; the app maps a click on it back to (row, col) by the same scale."""
     h, w = block_mean.shape
-    colours = render.colorize(np.asarray(block_mean, np.float64), float(np.max(block_mean)) or 1.0)
+    colours = heatmaps.colorize(np.asarray(block_mean, np.float64), float(np.max(block_mean)) or 1.0)
     rows = (np.arange(side) * h // side).clip(0, h - 1)
     cols = (np.arange(side) * w // side).clip(0, w - 1)
     picture = colours[rows][:, cols].copy()
@@ -209,15 +209,6 @@ def pixel_picker_image(block_mean: np.ndarray, pick: tuple[int, int], side: int)
     return picture
 
 
-# For gr.HTML(js_on_load=...): a click on a class-map cell fires the component's `select` event with
-# index [class, row, col], so `def handler(evt: gr.SelectData)` gets evt.index.
-CELL_CLICK_JS = """
-element.addEventListener('click', (e) => {
-  const td = e.target.closest('td[data-cell]');
-  if (!td) return;
-  trigger('select', {index: td.dataset.cell.split(',').map(Number), value: td.dataset.cell});
-});
-"""
 
 
 def class_maps_click_html(before: np.ndarray, after: np.ndarray, classes: list[int],
@@ -245,7 +236,7 @@ def class_maps_click_html(before: np.ndarray, after: np.ndarray, classes: list[i
                                f'<s>{before[c, r, k]:.1f}</s></td>')
                     continue
                 value = float(after[c, r, k])
-                background, text = render.viridis_cell(value, vmax)
+                background, text = heatmaps.viridis_cell(value, vmax)
                 relu = value == 0
                 why = "0 after ReLU" if relu else f"{value:.1f}"
                 tds.append(f'<td data-cell="{int(c)},{r},{k}"{extra} class="{"nin-relu-zero" if relu else ""}" '
@@ -291,8 +282,8 @@ def ablation_summary_md(numbers: dict, class_names: tuple[str, ...] | list[str])
 
 def shifted_inputs_image(input28: np.ndarray, shifted28: np.ndarray, scale: int = 6) -> np.ndarray:
     """The 28x28 input and its shifted copy side by side, enlarged, with a grey gap between them."""
-    left = render.grey_to_rgb(np.asarray(input28, np.float64) / 255.0, scale=scale)
-    right = render.grey_to_rgb(np.asarray(shifted28, np.float64) / 255.0, scale=scale)
+    left = heatmaps.grey_to_rgb(np.asarray(input28, np.float64) / 255.0, scale=scale)
+    right = heatmaps.grey_to_rgb(np.asarray(shifted28, np.float64) / 255.0, scale=scale)
     gap = np.full((left.shape[0], 8, 3), 128, np.uint8)
     return np.concatenate([left, gap, right], axis=1)
 
@@ -334,34 +325,6 @@ def translation_heading_md(survey: dict, example: str, example_kept: bool) -> st
             "the maps by one cell.")
 
 
-# The parameter bars themselves are styled by nin.draw.bars.BARS_CSS.
-LESSONS_CSS = """
-.nin-lesson-clickmaps td[data-cell] { cursor: pointer; }
-/* A cell the user zeroed: hatched light grey, dark struck-out text, red frame; a ReLU zero keeps the colour of 0. */
-.nin-lesson-clickmaps td.nin-zeroed, .nin-key-zeroed {
-  background: repeating-linear-gradient(135deg, #f3f4f6 0 4px, #d1d5db 4px 6px); color: #111;
-  outline: 2px solid #dc2626; outline-offset: -2px; }
-.nin-key { display: inline-block; min-width: 30px; padding: 0 3px; text-align: center; font-size: 11px; }
-.nin-key-relu { background: #440154; color: #fff; }
-.nin-lesson-legend { font-size: 12px; margin: 2px 0 0 0; flex-basis: 100%; }
-.nin-lesson-clickmaps td[data-cell]:hover { outline: 2px solid #f59e0b; outline-offset: -2px; }
-.nin-lesson-maps { display: flex; flex-direction: column; gap: 10px; }
-.nin-lesson-maprow { display: flex; flex-wrap: wrap; gap: 8px; align-items: flex-start; }
-.nin-lesson-mapname { font-weight: 600; flex-basis: 100%; }
-.nin-lesson-map { margin: 0; flex: 1 1 110px; max-width: 180px; }
-.nin-lesson-map figcaption { font-size: 12px; }
-.nin-lesson-logits { border-collapse: collapse; font-size: 13px; font-variant-numeric: tabular-nums; }
-.nin-lesson-logits th, .nin-lesson-logits td { padding: 2px 8px; text-align: right; border-bottom: 1px solid var(--border-color-primary, #e5e7eb); }
-.nin-lesson-logits th[scope="row"] { text-align: left; font-weight: 500; white-space: nowrap; }
-.nin-lesson-top { font-size: 10px; font-weight: 700; color: #b45309; }
-.nin-params { display: flex; flex-direction: column; gap: 14px; font-size: 13px; }
-.nin-params h4 { margin: 0 0 4px 0; font-size: 14px; }
-.nin-params p { margin: 0 0 6px 0; line-height: 1.4; }
-.nin-param-split .nin-kind-fc { background: #f59e0b; }
-.nin-param-split { display: flex; height: 8px; border-radius: 3px; overflow: hidden; margin-bottom: 2px; }
-.nin-param-split .nin-kind-conv { background: #31688e; }
-.nin-param-legend { font-size: 12px; margin-bottom: 4px; }
-"""
 
 __all__ = ["diverging", "diverging_cell", "weight_heatmap", "vector_bars", "mlp_vectors_image",
-           "class_maps_change_html", "logits_table_html", "translation_heading_md", "parameter_report_html", "gradcam_html", "LESSONS_CSS"]
+           "class_maps_change_html", "logits_table_html", "translation_heading_md", "parameter_report_html", "gradcam_html"]

@@ -1,4 +1,4 @@
-// Names and roles that Gradio 6.31's own components leave out, added from the page (nin/ui/page_js.py reads
+// Names and roles that Gradio 6.31's own components leave out, added from the page (nin/ui/assets.py reads
 // this file into the page's script, inside its function: `IMAGE_NAMES` is defined there). axe-core, run by
 // tests/test_a11y.py, reports each of these as a serious or critical WCAG 2.1 violation otherwise.
 // Called after every change of the page (at most once a frame); each step is a no-op once done.

@@ -4,7 +4,7 @@ Each lesson has a public endpoint that returns its numbers as JSON (for API call
 event that returns the numbers and the panel drawn from them in one response. A panel is only ever drawn
 in the handler that computed its numbers, from the session's own input: no event takes numbers from the
 client, so a forged payload can make the server draw nothing it did not compute. The numbers come from
-nin.serve.lessons (imported here as `lessons`), the pictures from nin.draw.lesson_render. The parsers are
+nin.serve.lessons (imported here as `lessons`), the pictures from nin.render.lesson_panels. The parsers are
 plain functions and `LessonEvents` needs no server: both can be called directly, as the tests do.
 """
 
@@ -15,16 +15,17 @@ from dataclasses import dataclass
 
 import gradio as gr
 
-from nin.draw import lesson_render
+from nin.render import lesson_panels
 from nin.model import CLASS_NAMES
 from nin.serve import lessons
 from nin.serve.checks import is_number, quote, whole
 from nin.serve.decode import InputError
 from nin.serve.pipeline import Pipeline, class_choice
 from nin.serve.preprocess import EmptyInput
-from nin.ui.events import clicked, session_of
-from nin.ui.limits import MAX_TEXT, guarded
-from nin.ui.page import DX_LABEL, DY_LABEL, MLP_MAP_SIDE, NO_STAGE, STAGE_SIDES, Page
+from nin.ui.prediction_events import clicked, session_of
+from nin.ui.refusals import MAX_TEXT, guarded
+from nin.ui.page import Page
+from nin.ui.tabs import DX_LABEL, DY_LABEL, MLP_MAP_SIDE, NO_STAGE, STAGE_SIDES
 
 CELL_SIDE = STAGE_SIDES["block4"]
 MAX_CELLS = len(CLASS_NAMES) * CELL_SIDE * CELL_SIDE  # every cell of the ten class maps once
@@ -117,7 +118,7 @@ def moved_pixel(value, old_side: int, side: int) -> int:
     return min(side - 1, int((value + 0.5) * side / old_side))
 
 
-def quiet(exc: EmptyInput):
+def no_input_yet(exc: EmptyInput):
     """A lesson refreshed without an image in the session: leave the panel as it is (the prompt stays)."""
     return gr.skip()
 
@@ -128,8 +129,8 @@ def quiet(exc: EmptyInput):
 def weight_pictures(pipeline: Pipeline, model_key: str, stage: str) -> tuple:
     """A block's W1 and W2 heatmaps: the same for every pixel and every session, so drawn once per model."""
     w1, w2 = pipeline.block_weights(model_key, stage)
-    return (lesson_render.weight_heatmap(w1, f"W1 of {stage} (first 1×1 conv)"),
-            lesson_render.weight_heatmap(w2, f"W2 of {stage} (second 1×1 conv)"))
+    return (lesson_panels.weight_heatmap(w1, f"W1 of {stage} (first 1×1 conv)"),
+            lesson_panels.weight_heatmap(w2, f"W2 of {stage} (second 1×1 conv)"))
 
 
 # ----------------------------------------------------------------------------- the handlers
@@ -164,8 +165,8 @@ class LessonEvents:
         diff = result.max_abs_diff
         drawn = {
             mlp.json: result.to_json(),
-            mlp.map: lesson_render.pixel_picker_image(result.output_mean, (result.row, result.col), MLP_MAP_SIDE),
-            mlp.vectors: lesson_render.mlp_vectors_image(result.input, result.hidden, result.output),
+            mlp.map: lesson_panels.pixel_picker_image(result.output_mean, (result.row, result.col), MLP_MAP_SIDE),
+            mlp.vectors: lesson_panels.mlp_vectors_image(result.input, result.hidden, result.output),
             mlp.w1: w1,
             mlp.w2: w2,
             mlp.result: (f"**{result.stage}, row {result.row}, column {result.col}**: {len(result.input)} channels "
@@ -195,7 +196,7 @@ class LessonEvents:
             return {self.page.mlp.row: row, self.page.mlp.col: col, self.page.mlp.shown: stage}
         return self.mlp_outputs(self.mlp_numbers(state, stage, row, col), session_of(state)[1], moved=True)
 
-    @guarded("recomputing the per-pixel MLP", quiet)
+    @guarded("recomputing the per-pixel MLP", no_input_yet)
     def mlp_click(self, state: dict | None, stage: str, evt: gr.EventData):
         """A click on the block's picture -> that cell of the block's grid, recomputed and drawn in one event."""
         side = stage_side(stage)
@@ -237,11 +238,11 @@ class LessonEvents:
         shown = sorted({result.predicted_before, result.predicted_after, *(c[0] for c in result.cells)})
         return {
             ablation.json: numbers,
-            ablation.maps: lesson_render.class_maps_click_html(result.class_maps_before, result.class_maps_after,
+            ablation.maps: lesson_panels.class_maps_click_html(result.class_maps_before, result.class_maps_after,
                                                                shown, CLASS_NAMES, clicked=result.cells),
-            ablation.logits: lesson_render.logits_table_html(result.logits_before, result.logits_after, CLASS_NAMES,
+            ablation.logits: lesson_panels.logits_table_html(result.logits_before, result.logits_after, CLASS_NAMES,
                                                              result.probs_before, result.probs_after),
-            ablation.result: lesson_render.ablation_summary_md(numbers, CLASS_NAMES),
+            ablation.result: lesson_panels.ablation_summary_md(numbers, CLASS_NAMES),
         }
 
     @guarded("zeroing parts of the network")
@@ -249,7 +250,7 @@ class LessonEvents:
         """The page's ablation event (Enter in a box, another stage): numbers and panel in one response."""
         return self.ablation_outputs(self.ablation_numbers(state, cells, stage, channels))
 
-    @guarded("zeroing parts of the network", quiet)
+    @guarded("zeroing parts of the network", no_input_yet)
     def reset_ablation(self, state: dict | None):
         """Nothing zeroed: the boxes cleared and, with an image, the untouched maps."""
         ablation = self.page.ablation
@@ -258,7 +259,7 @@ class LessonEvents:
             return cleared
         return {**cleared, **self.ablation_outputs(self.ablation_numbers(state, "", NO_STAGE, ""))}
 
-    @guarded("zeroing parts of the network", quiet)
+    @guarded("zeroing parts of the network", no_input_yet)
     def ablation_click(self, state: dict | None, cells: str, stage: str, channels: str, evt: gr.EventData):
         """A click on a class-map cell zeroes it (or restores it) and redraws, in one event."""
         cls, row, col = (int(v) for v in clicked(evt, ("class", "row", "column"), (0, 0, 0),
@@ -289,13 +290,13 @@ class LessonEvents:
         numbers = result.to_json()
         return {
             translation.json: numbers,
-            translation.inputs: lesson_render.shifted_inputs_image(session_of(state)[0].image, result.shifted28),
-            translation.maps: lesson_render.class_maps_change_html(
+            translation.inputs: lesson_panels.shifted_inputs_image(session_of(state)[0].image, result.shifted28),
+            translation.maps: lesson_panels.class_maps_change_html(
                 result.class_maps_before, result.class_maps_after, [result.tracked_class], CLASS_NAMES,
                 titles=("unshifted", f"shifted by ({result.dx}, {result.dy}) px")),
-            translation.logits: lesson_render.logits_table_html(result.logits_before, result.logits_after,
+            translation.logits: lesson_panels.logits_table_html(result.logits_before, result.logits_after,
                                                                 CLASS_NAMES),
-            translation.result: lesson_render.translation_summary_md(numbers, CLASS_NAMES),
+            translation.result: lesson_panels.translation_summary_md(numbers, CLASS_NAMES),
         }
 
     # ------------------------------------------------------------------------- 5: CAM for free
@@ -317,6 +318,6 @@ class LessonEvents:
         """The page's Grad-CAM event: numbers and panel in one response."""
         result = self.gradcam_numbers(state, cam_of)
         return {self.page.gradcam.json: result.to_json(),
-                self.page.gradcam.view: lesson_render.gradcam_html(
+                self.page.gradcam.view: lesson_panels.gradcam_html(
                     result.gradcam, result.class_map, result.scale, result.expected_scale,
                     result.max_abs_diff_after_scaling, CLASS_NAMES[result.class_index])}

@@ -1,6 +1,6 @@
 """The handlers of the page's top half: input -> prediction, CAM, feature maps.
 
-Every handler goes through the page's one error path, `nin.ui.limits.guarded`. `PredictionEvents` holds the prediction handlers (a new drawing or
+Every handler goes through the page's one error path, `nin.ui.refusals.guarded`. `PredictionEvents` holds the prediction handlers (a new drawing or
 upload, other weights, another CAM class or channel view) and the model report's confusion-cell handler;
 they return dicts keyed by the components of a `nin.ui.page.Page`, which they are given once the page is
 laid out, so they can be written, read and called without a server. nin.ui.wiring connects them to events.
@@ -18,17 +18,18 @@ from functools import cached_property
 import gradio as gr
 from gradio import processing_utils
 
-from nin.draw import render, report_render
+from nin.render import heatmaps, report_panels
 from nin.model import CLASS_NAMES
-from nin import metrics
-from nin.draw.view import render_cam, render_view, stages_html
+from nin import metrics_file
+from nin.render.view import render_cam, render_view, stages_html
 from nin.serve.pipeline import EXAMPLES_DIR, Pipeline, Prediction, class_choice
 from nin.serve.decode import InputError
 from nin.serve.decode import load_image
 from nin.serve.preprocess import EmptyInput, Preprocessed, preprocess_photo
 from nin.serve.checks import check_number, quote
-from nin.ui.limits import guarded, refuse
-from nin.ui.page import SHOW_ALL, Page
+from nin.ui.refusals import guarded
+from nin.ui.page import Page
+from nin.ui.tabs import SHOW_ALL
 READY = "Ready: draw on the black canvas, upload a photo, or pick an example below."
 NO_UPLOAD = "Upload a photo of a garment (PNG, JPEG, WebP, BMP or GIF), or pick an example below it."
 # Gradio 6.31's image box fires `change` twice when a file is dropped over the one it shows; the second
@@ -97,7 +98,7 @@ class PredictionEvents:
 
     pipeline: Pipeline
     page: Page
-    reports: dict[str, metrics.Report]
+    reports: dict[str, metrics_file.Report]
     recent_uploads: OrderedDict = field(default_factory=OrderedDict)  # session -> (file, when), see SAME_UPLOAD_S
 
     @cached_property
@@ -111,9 +112,9 @@ class PredictionEvents:
         """"test acc 91.05%" from the file's published evaluation (the figure the report shows), or ""."""
         report = self.reports.get(key)
         if report is not None:
-            return f"test acc {metrics.percent(report.accuracy, report.n)}"
+            return f"test acc {metrics_file.percent(report.accuracy, report.n)}"
         acc = self.pipeline.model(key).test_accuracy
-        return f"test acc {metrics.percent(acc, 10_000)}" if acc is not None else ""
+        return f"test acc {metrics_file.percent(acc, 10_000)}" if acc is not None else ""
 
     def empty_outputs(self, message: str) -> dict:
         """Outputs for "nothing to show yet": a prompt instead of an error, and no stale pictures."""
@@ -174,7 +175,7 @@ class PredictionEvents:
         """/predict for the page: a refused file clears the result and the upload box, said once in a toast."""
         try:
             return self.predict(image, model_key, cam_class, channels)
-        except gr.Error as exc:  # already logged once by nin.ui.limits.refuse
+        except gr.Error as exc:  # already logged once by nin.ui.refusals.refuse
             gr.Warning(exc.message)
             return {**self.empty_outputs(exc.message), self.page.upload: None}
 
@@ -211,7 +212,7 @@ class PredictionEvents:
         with the features component, so delete_cache removes it like Gradio's own output files.
         """
         features = self.page.features
-        path = processing_utils.save_bytes_to_cache(render.png_bytes(image), "stage.png", features.GRADIO_CACHE)
+        path = processing_utils.save_bytes_to_cache(heatmaps.png_bytes(image), "stage.png", features.GRADIO_CACHE)
         features.temp_files.add(path)
         return "gradio_api/file=" + urllib.parse.quote(path)
 
@@ -224,5 +225,5 @@ class PredictionEvents:
         last = len(CLASS_NAMES) - 1
         true_idx, pred_idx = (int(v) for v in clicked(evt, ("true class", "predicted class"), (0, 0), (last, last)))
         shown = self.reports[name]
-        return report_render.examples_html(shown, true_idx, pred_idx,
-                                           metrics.confusion_examples(shown, true_idx, pred_idx))
+        return report_panels.examples_html(shown, true_idx, pred_idx,
+                                           metrics_file.confusion_examples(shown, true_idx, pred_idx))

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from nin.draw.bars import bar_row
+from nin.render.bars import bar_row
 
 # matplotlib's viridis sampled at 10 even steps; linear interpolation between them is visually exact.
 _VIRIDIS_ANCHORS = np.array([
@@ -55,7 +55,7 @@ def grey_to_rgb(image01: np.ndarray, scale: int = 1) -> np.ndarray:
     return np.stack([grey_uint8(image01, scale)] * 3, axis=-1)
 
 
-# Text inside pictures: DejaVu Sans, subset and shipped in the repo (nin/draw/fonts/LICENSE.txt), so the pictures look
+# Text inside pictures: DejaVu Sans, subset and shipped in the repo (nin/render/fonts/LICENSE.txt), so the pictures look
 # the same here and on Spaces without system fonts. Pillow's bundled font (Aileron, `load_default(size=...)`)
 # has no "×" or "−": "1×1" came out as "1▯1".
 FONT_FILE = Path(__file__).resolve().parent / "fonts" / "DejaVuSans-NiN.ttf"
@@ -285,32 +285,3 @@ def gap_panel_html(class_maps: np.ndarray, logits: np.ndarray, probs: np.ndarray
     )
 
 
-# The pooled-score bars inside .nin-bars are styled by nin.draw.bars.BARS_CSS, which the page adds beside this.
-GAP_PANEL_CSS = """
-.nin-gap-summary { font-size: 15px; line-height: 1.5; margin: 0 0 10px 0; }
-.nin-gap-body { display: flex; flex-wrap: wrap; gap: 16px; align-items: flex-start; }
-/* The maps take most of the width: five cells of "10.1" need ~170 px a map; the bars fit in less. */
-.nin-cards { display: grid; grid-template-columns: repeat(5, minmax(0, 1fr)); gap: 8px; flex: 3 1 680px; }
-.nin-card { border: 2px solid transparent; border-radius: 8px; padding: 4px; background: var(--block-background-fill); }
-.nin-card-top { border-color: #f59e0b; box-shadow: 0 0 0 2px rgba(245, 158, 11, .35); }
-.nin-card-title { font-weight: 600; font-size: 13px; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
-/* A 1px gap between cells and a little padding: neighbouring values ("10.1", "12.9") never run together. */
-.nin-map { border-collapse: separate; border-spacing: 1px; width: 100%; table-layout: fixed; margin: 2px 0;
-           border: none; padding: 0; }  /* Gradio's prose tables are padded: 20 px fewer for the values */
-.nin-map td { font-size: 11px; text-align: center; padding: 0 1px; height: 20px; border: none;
-              font-variant-numeric: tabular-nums; letter-spacing: -0.02em; }
-.nin-card-stats { font-size: 12px; }
-.nin-bars { flex: 1 1 260px; font-size: 13px; }
-.nin-bars-title { font-weight: 600; margin-bottom: 4px; }
-.nin-colorbar { display: flex; align-items: center; gap: 6px; font-size: 12px; margin-top: 8px; }
-.nin-ramp { display: inline-block; width: 160px; height: 10px; border-radius: 2px; }
-.nin-colorbar-label { color: var(--body-text-color); }
-.nin-stages { display: flex; flex-wrap: wrap; gap: 14px; align-items: flex-start; }
-.nin-stage { margin: 0; padding: 6px; border: 1px solid var(--border-color-primary); border-radius: 8px; max-width: 100%; }
-.nin-stage figcaption { font-size: 12px; margin-bottom: 4px; max-width: 260px; line-height: 1.35; }
-.nin-stage figcaption b { font-size: 14px; }
-.nin-stage img { image-rendering: pixelated; display: block; height: auto; }
-@media (max-width: 640px) {
-  .nin-cards { grid-template-columns: repeat(2, minmax(0, 1fr)); flex-basis: 100%; }
-}
-"""

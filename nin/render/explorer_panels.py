@@ -2,7 +2,7 @@
 
 numpy, PIL and HTML only, no torch: every function takes what nin.serve.channels, nin.serve.neighbours and nin.serve.occlusion
 computed (their dataclasses or plain arrays) and the official test images, and draws it. Activations use
-nin.draw.render's viridis from 0; signed values (kernels, changes of probability) nin.draw.lesson_render's blue-white-red
+nin.render.heatmaps's viridis from 0; signed values (kernels, changes of probability) nin.render.lesson_panels's blue-white-red
 centred on 0. Pictures are inline PNGs by default; the app passes `src`, which writes each to a file and
 gives its address, so a panel's HTML stays small. Every text put into HTML is escaped. `start_here_html`
 is the page's guided path, plain HTML with inline styles so it needs no stylesheet.
@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PIL import Image, ImageDraw
 
-from nin.draw import render
-from nin.draw.lesson_render import diverging
+from nin.render import heatmaps
+from nin.render.lesson_panels import diverging
 from nin.names import CLASS_NAMES
 from nin.serve.neighbours import FEATURE_METRIC, PIXEL_METRIC  # numpy only, like this module
 
@@ -33,46 +33,11 @@ NEIGHBOUR_SCALE = 3   # neighbour tiles: 84 px
 BOX_COLOUR = (255, 140, 0)
 MATCH_COLOUR = "#f59e0b"
 
-# For gr.HTML(js_on_load=...): hovering (or tapping) a picture with data-values prints the value under the
-# pointer in its figure's .nin-readout; the values travel as one JSON list, not as thousands of elements.
-HOVER_JS = """
-const show = (e) => {
-  const img = e.target.closest('img[data-values]');
-  if (!img) return;
-  const rect = img.getBoundingClientRect();
-  const side = Number(img.dataset.side);
-  if (!img._values) img._values = JSON.parse(img.dataset.values);
-  const col = Math.max(0, Math.min(side - 1, Math.floor((e.clientX - rect.left) / rect.width * side)));
-  const row = Math.max(0, Math.min(side - 1, Math.floor((e.clientY - rect.top) / rect.height * side)));
-  const out = img.closest('figure').querySelector('.nin-readout');
-  if (out) out.textContent = `row ${row}, column ${col}: ${img._values[row * side + col]}`;
-};
-element.addEventListener('mousemove', show);
-element.addEventListener('click', show);
-"""
 
-EXPLORE_CSS = """
-.nin-x-row { display: flex; flex-wrap: wrap; gap: 12px; align-items: flex-start; }
-.nin-x-fig { margin: 0; padding: 6px; border: 1px solid var(--border-color-primary, #e5e7eb); border-radius: 8px; max-width: 100%; }
-.nin-x-fig figcaption { font-size: 12px; line-height: 1.35; max-width: 290px; }
-.nin-x-fig img { image-rendering: pixelated; display: block; max-width: 100%; height: auto; }
-.nin-x-map img { cursor: crosshair; }
-.nin-readout { font-size: 13px; font-variant-numeric: tabular-nums; min-height: 1.4em; display: block; }
-.nin-x-tiles { display: grid; grid-template-columns: repeat(3, minmax(0, 124px)); gap: 6px; }
-.nin-x-tiles.nin-x-wide { grid-template-columns: repeat(auto-fill, minmax(92px, 1fr)); max-width: 100%; }
-.nin-x-tile { margin: 0; font-size: 11px; line-height: 1.25; text-align: center; font-variant-numeric: tabular-nums; }
-.nin-x-tile img { image-rendering: pixelated; width: 100%; height: auto; display: block; border: 2px solid transparent; border-radius: 4px; }
-.nin-x-tile.nin-x-match img { border-color: #f59e0b; }
-.nin-x-space { margin: 4px 0 10px 0; }
-.nin-x-space h4 { margin: 0 0 4px 0; font-size: 14px; }
-.nin-x-space p { margin: 0 0 4px 0; font-size: 12px; color: var(--body-text-color-subdued); }
-.nin-x-grid { border-collapse: collapse; font-size: 11px; font-variant-numeric: tabular-nums; }
-.nin-x-grid td { width: 34px; height: 22px; text-align: center; padding: 0; }
-"""
 
 
 def data_uri(image: np.ndarray | Image.Image) -> str:
-    return render.png_data_uri(image)
+    return heatmaps.png_data_uri(image)
 
 
 def _values_attr(values: np.ndarray, digits: int) -> str:
@@ -92,7 +57,7 @@ def channel_map_figure(values: np.ndarray, title: str, src=data_uri) -> str:
     """One channel's map for the session's input, enlarged, its value under the pointer printed below it."""
     values = np.asarray(values, np.float64)
     vmax = float(values.max())
-    picture = _enlarge(render.colorize(values, vmax or 1.0), MAP_SIDE)
+    picture = _enlarge(heatmaps.colorize(values, vmax or 1.0), MAP_SIDE)
     h, w = values.shape
     return (f'<figure class="nin-x-fig nin-x-map"><figcaption>{html.escape(title)} · colour 0 → {vmax:.2f}'
             f'</figcaption><img src="{src(picture)}" data-side="{w}" data-values="{_values_attr(values, 3)}" '
@@ -115,7 +80,7 @@ def kernel_figure(kernel: np.ndarray, index: int, src=data_uri) -> str:
 
 def thumbnail_with_box(image28: np.ndarray, box: list[float] | tuple[float, ...] | None, scale: int) -> np.ndarray:
     """A 28x28 test image enlarged `scale` times (RGB), with a receptive-field box [left, top, right, bottom]."""
-    picture = Image.fromarray(render.grey_to_rgb(np.asarray(image28, np.uint8), scale))
+    picture = Image.fromarray(heatmaps.grey_to_rgb(np.asarray(image28, np.uint8), scale))
     if box is not None:
         left, top, right, bottom = (v * scale for v in box)
         draw = ImageDraw.Draw(picture)
@@ -166,7 +131,7 @@ def _neighbour_tiles(found, images: np.ndarray, predicted: int, src=data_uri) ->
     tiles = []
     for n in found:
         match = " nin-x-match" if n.label == predicted else ""
-        picture = render.grey_to_rgb(images[n.test_index], NEIGHBOUR_SCALE)
+        picture = heatmaps.grey_to_rgb(images[n.test_index], NEIGHBOUR_SCALE)
         tiles.append(f'<figure class="nin-x-tile{match}" data-test-index="{n.test_index}" data-label="{n.label}">'
                      f'<img src="{src(picture)}" alt="test image {n.test_index}, '
                      f'{html.escape(CLASS_NAMES[n.label])}"><figcaption><b>{html.escape(CLASS_NAMES[n.label])}</b>'
@@ -196,7 +161,7 @@ def occlusion_overlay(input224: np.ndarray, pixel_map: np.ndarray, vmax: float, 
     """The occlusion map (28x28, signed) in blue-white-red over the greyscale input, RGB uint8 at the input's size;
     each place is tinted as strongly as its value, so where covering changed nothing the garment shows as it is."""
     size = input224.shape[0]
-    grey = render.grey_to_rgb(input224).astype(np.float32)
+    grey = heatmaps.grey_to_rgb(input224).astype(np.float32)
     colours = _enlarge(diverging(pixel_map, vmax), size).astype(np.float32)
     strength = alpha * np.clip(np.abs(_enlarge(pixel_map[..., None], size)) / max(vmax, 1e-12), 0, 1)
     return np.clip((1 - strength) * grey + strength * colours, 0, 255).astype(np.uint8)
@@ -207,7 +172,7 @@ def occlusion_html(result: Occlusion, src=data_uri) -> str:
     name = CLASS_NAMES[result.class_index]
     vmax = float(np.abs(result.grid).max()) or 1e-6
     overlay = occlusion_overlay(result.input224, result.pixel_map, vmax)
-    cam = render.cam_overlay(result.input224, result.cam)
+    cam = heatmaps.cam_overlay(result.input224, result.cam)
     rows = "".join(
         "<tr>" + "".join(
             '<td style="background:{};color:{}">{}</td>'.format(*_signed_cell(v, vmax), signed_points(v))
@@ -285,5 +250,4 @@ def start_here_html() -> str:
 
 
 __all__ = ["channel_map_figure", "kernel_figure", "top_images_html", "channel_summary_md", "neighbours_html",
-           "occlusion_html", "occlusion_summary_md", "start_here_html", "thumbnail_with_box", "HOVER_JS",
-           "EXPLORE_CSS"]
+           "occlusion_html", "occlusion_summary_md", "start_here_html", "thumbnail_with_box"]
