@@ -63,6 +63,17 @@ def app_url():
         app.demo.close()
 
 
+@pytest.fixture(scope="module")
+def raw(app_url):
+    """A client that speaks to the launched app as the hostile rows do (nin.dev.attack): raw requests, any
+    header, any session hash."""
+    from nin.dev.attack import rows
+
+    client = rows.Raw(app_url)
+    yield client
+    client.close()
+
+
 CHROMIUM = Path("/usr/bin/chromium")  # Debian's; Playwright's own browser download is never used
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]

@@ -13,16 +13,9 @@ import httpx
 import pytest
 
 from nin.ui import connections, rate_log
-from nin.dev.attack import rows as attack, server_rows as attack_server
+from nin.dev.attack import server_rows as attack_server
 
 SHORT_S = 0.8   # the deadlines during these tests
-
-
-@pytest.fixture(scope="module")
-def raw(app_url):
-    client = attack.Raw(app_url)
-    yield client
-    client.close()
 
 
 @pytest.fixture

@@ -39,13 +39,6 @@ LOG_BYTES = 20_000   # ... on the log a 5 MB value may cost
 
 
 @pytest.fixture(scope="module")
-def raw(app_url):
-    client = attack.Raw(app_url)
-    yield client
-    client.close()
-
-
-@pytest.fixture(scope="module")
 def session(raw):
     return raw.session_with_image()
 

@@ -8,10 +8,9 @@ import os
 import re
 
 import httpx
-import pytest
 
 from nin.ui.routes import ALLOWED, REFUSED, allowed, template_pattern
-from nin.dev.attack import rows as attack, server_rows as attack_server
+from nin.dev.attack import server_rows as attack_server
 
 
 def served_routes(app) -> set[tuple[str, str]]:
@@ -32,13 +31,6 @@ def served_routes(app) -> set[tuple[str, str]]:
 
 def listed(routes) -> set[tuple[str, str]]:
     return {(method, template) for methods, template in routes for method in methods.split() if method != "HEAD"}
-
-
-@pytest.fixture(scope="module")
-def raw(app_url):
-    client = attack.Raw(app_url)
-    yield client
-    client.close()
 
 
 def test_every_route_gradio_serves_is_either_allowed_or_refused_on_purpose(app_url):

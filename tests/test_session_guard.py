@@ -11,13 +11,6 @@ from nin.ui.session_guard import MAX_SESSION_HASH, NEW_SESSION_BURST, UNKNOWN_SE
 from nin.dev.attack import rows as attack, server_rows as attack_server
 
 
-@pytest.fixture(scope="module")
-def raw(app_url):
-    client = attack.Raw(app_url)
-    yield client
-    client.close()
-
-
 @pytest.fixture
 def trusted_proxy():
     """The server trusts X-Forwarded-For as a Space's proxy writes it, for one test."""
