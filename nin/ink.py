@@ -167,12 +167,12 @@ def fill_outline(ink: np.ndarray) -> tuple[np.ndarray, str]:
     note = (f"closed outline filled in ({share:.0%} of its box), its edge drawn as one even line, "
             "as Fashion-MNIST shows garments as filled shapes, not outlines")
     if openings.any():
-        note += "; openings above it (a handle, straps) left dark"
+        note += "; openings (a handle, between straps, beside a sleeve) left dark"
     if not coloured_in:
         # Strokes whose centre lies well inside the shape's edge are detail, not outline: a coat's zip, a collar,
         # a waistband. In the dataset's photos such seams and openings are dark lines, so they are drawn dark.
-        # The margin is half the drawn stroke plus the outline's width, so an outline drawn with a fat brush
-        # is never taken for detail.
+        # The margin is the drawn stroke's width plus the outline's, so an outline drawn with a fat brush is
+        # never taken for detail.
         inner = lines & _erode(shape, int(np.ceil(width)) + 2 * half_width + 2)
         # Where two strokes ran together (a fat brush along both sides of a sleeve), the ink is a band wider
         # than one stroke: that is shape, not a line drawn inside it.
