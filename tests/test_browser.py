@@ -109,7 +109,7 @@ def stats(page: Page) -> dict:
     """The canvas's own timings (performance.now() ms): pointer moves, live answers [sent, shown, server ms, seq]."""
     return page.locator("#canvas .nin-cv").evaluate(
         "e => { const s = e.ninStats; return {moves: s.moves, answers: s.answers, fulls: s.fulls, "
-        "refusals: s.refusals, inkChars: s.inkChars}; }")
+        "refusals: s.refusals, retries: s.retries, waits: s.waits, inkChars: s.inkChars}; }")
 
 
 def in_viewport(page: Page, selector: str) -> bool:
@@ -166,6 +166,38 @@ def test_a_mouse_stroke_on_the_page_as_loaded_updates_the_top_class_and_class_ma
     seqs = [answer[3] for answer in answers]
     assert seqs == sorted(set(seqs)), "an answer older than one already shown was shown"
     page.screenshot(path=str(SHOTS / "desktop-after-a-stroke.png"))
+
+
+def test_a_page_keeps_the_wait_a_busy_server_tells_it_and_never_shows_busy(open_page, monkeypatch):
+    """A throttled server: it asks every page to leave 600 ms between calls and turns every third call away
+    (as a full server does). The page paces itself, sends again after a turn-away, and shows only answers."""
+    import app
+    from nin.ui.live_gate import Busy
+
+    canvas = app.page.drawing
+    admit, calls = canvas.gate.admit, [0]
+
+    def every_third_turned_away(session, caller=None):
+        calls[0] += 1
+        if calls[0] % 3 == 0:
+            raise Busy("The server has as many live drawings as it can take; this one was turned away.")
+        return admit(session, caller)
+
+    monkeypatch.setattr(canvas.pacer, "wait_ms", lambda: 600)
+    monkeypatch.setattr(canvas.gate, "admit", every_third_turned_away)
+    page = open_page(*DESKTOP)
+    slow_stroke(page, SHIRT, duration_ms=5000)
+    expect(page.locator(LIVE)).to_have_text(re.compile(r"^\S.* \d+%$"), timeout=UI_S)
+    found = stats(page)
+    print("paced page", {"answers": len(found["answers"]), "turned away": len(found["retries"]),
+                         "waits": sorted(set(found["waits"]))})
+    assert found["retries"] and len(found["answers"]) >= 3 and not found["refusals"]
+    assert set(found["waits"]) == {600}
+    # answered calls left at least 600 ms apart (a turned-away call between two also waited its 600 ms)
+    starts = sorted(answer[0] for answer in found["answers"])
+    gaps = [b - a for a, b in zip(starts, starts[1:])]
+    assert min(gaps) >= 590, gaps
+    assert "busy" not in page.locator("#canvas").inner_text().lower()
 
 
 def test_while_the_pen_is_ahead_of_the_full_explanation_the_pictures_below_are_faded_until_it_arrives(open_page):

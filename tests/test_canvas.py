@@ -17,7 +17,7 @@ from nin.serve.decode import InputError
 from nin.serve.live import decode_ink, live
 from nin.serve.pipeline import Pipeline
 from nin.serve.preprocess import EmptyInput, preprocess_ink
-from nin.ui.live_gate import MAX_INK_CHARS, LiveGate, check_ink
+from nin.ui.live_gate import MAX_INK_CHARS, Busy, LiveGate, check_ink
 from nin.dev.attack import rows as attack
 
 SETTINGS = [None, "Predicted class", "Top 16 channels by mean"]
@@ -65,7 +65,7 @@ def test_a_live_answer_is_a_few_kilobytes_of_numbers(pipeline):
     import json
 
     numbers = live(pipeline, decode_ink(data_url(trouser()))).to_json()
-    assert set(numbers) == {"probs", "logits", "maps", "image", "server_ms"}
+    assert set(numbers) == {"probs", "logits", "maps", "image", "server_ms", "batch"}
     assert len(json.dumps(numbers)) < 6000
 
 
@@ -102,11 +102,11 @@ def test_oversized_ink_is_refused_by_its_length_before_decoding():
 def test_a_session_has_one_live_call_in_flight_and_the_process_a_bounded_number():
     gate = LiveGate(workers=1, waiting=1)
     with gate.admit("a"):
-        with pytest.raises(Exception, match="One live call at a time"):
+        with pytest.raises(Busy, match="One live call at a time"):
             with gate.admit("a"):
                 pass
         with gate.admit("b"):
-            with pytest.raises(Exception, match="busy"):
+            with pytest.raises(Busy, match="as many live drawings as it can take"):
                 with gate.admit("c"):
                     pass
     with gate.admit("a"), gate.admit("c"):  # released: admitted again
@@ -135,6 +135,13 @@ def test_a_live_call_answers_numbers_only(raw):
     assert response.status_code == 200 and CLASS_NAMES[int(np.argmax(answer["probs"]))] == "Trouser"
     assert np.asarray(answer["maps"]).shape == (10, 5, 5) and np.asarray(answer["image"]).shape == (28, 28)
     assert abs(sum(answer["probs"]) - 1) < 1e-3
+
+
+def test_a_live_answer_tells_the_page_how_long_to_wait_before_its_next_call(raw):
+    from nin.ui.canvas import MIN_INTERVAL_MS
+
+    answer = raw.live(attack.drawing_ink())[0].json()
+    assert answer["wait_ms"] >= MIN_INTERVAL_MS and answer["batch"] >= 1
 
 
 def test_a_blank_live_call_gets_the_drawing_prompt(raw):

@@ -348,12 +348,12 @@ def test_a_second_x_forwarded_for_line_does_not_hide_a_callers_running_events(ra
 # ----------------------------------------------------------------------------- live calls: per caller, their ink, their seq
 
 def test_one_caller_has_at_most_2_live_calls_in_flight_whatever_sessions_it_names():
-    from nin.ui.live_gate import LIVE_PER_CALLER, LiveGate
+    from nin.ui.live_gate import LIVE_PER_CALLER, Busy, LiveGate
 
     gate = LiveGate(workers=2, waiting=16)
     with gate.admit("a", "10.0.0.1"), gate.admit("b", "10.0.0.1"):
         assert LIVE_PER_CALLER == 2
-        with pytest.raises(Exception, match="Too many live calls from your address"):
+        with pytest.raises(Busy, match="Too many live calls from one address"):
             with gate.admit("c", "10.0.0.1"):
                 pass
         with gate.admit("d", "10.0.0.2"):  # another caller is admitted

@@ -3,10 +3,10 @@
 The canvas (nin/ui/canvas.py) sends its ink as a small PNG (white strokes on transparent, at most
 `INK_SIDE` px); `decode_ink` checks and decodes it, `live` runs the app's one drawing path on it
 (nin.serve.preprocess.preprocess_ink: outline fill -> trim/fit/centre to 28x28, what training's drawings go
-through too) and the network,
-and keeps only what the canvas redraws at every answer: the ten probabilities, block4's ten 5x5 class maps
-with their means (the logits), and the 28x28 image. Numbers only: nothing here draws HTML or pictures, and
-the bounds on who may call it (payload size, calls in flight) are nin.ui.live_gate's. `ink_from_image` reads a
+through too) and the network up to its class maps (nin.serve.live_batch: the server batches the live calls
+of pages drawing at once), and keeps only what the canvas redraws at every answer: the ten probabilities,
+block4's ten 5x5 class maps with their means (the logits), and the 28x28 image. Numbers only: nothing here
+draws HTML or pictures, and the bounds on who may call it (payload size, calls in flight, pacing) are nin.ui's. `ink_from_image` reads a
 drawing sent as an ordinary image file, for API callers.
 """
 
@@ -21,7 +21,7 @@ import numpy as np
 
 from nin.names import CANVAS_SIDE
 from nin.serve.decode import InputError, load_image, open_checked
-from nin.serve.explain import explain
+from nin.serve.live_batch import BatchAnswer, LiveBatcher, answers_of
 from nin.serve.pipeline import Pipeline
 from nin.serve.preprocess import border_level
 
@@ -38,7 +38,14 @@ class LiveAnswer:
     logits: np.ndarray      # float32 [10]: each class map's mean (global average pooling)
     class_maps: np.ndarray  # float32 [10, 5, 5]: block4's output
     image: np.ndarray       # uint8 [28, 28]: what the network saw
-    server_ms: float        # preprocessing and the forward pass, measured here
+    server_ms: float        # preprocessing, waiting for the batch and the forward pass, measured here
+    batch: int = 1          # images in the forward pass this answer came from
+
+    @classmethod
+    def of(cls, image: np.ndarray, answer: BatchAnswer, start: float) -> "LiveAnswer":
+        """The answer for `image` from its share of a pass, timed from `start` (time.perf_counter())."""
+        return cls(answer.probs, answer.logits, answer.class_maps, image, (time.perf_counter() - start) * 1e3,
+                   answer.batch)
 
     def to_json(self) -> dict:
         """Rounded to what the page can show (4 digits), so an answer is about 3 KB of JSON."""
@@ -48,6 +55,7 @@ class LiveAnswer:
             "maps": np.round(self.class_maps.astype(float), 3).tolist(),
             "image": self.image.astype(int).tolist(),
             "server_ms": round(self.server_ms, 1),
+            "batch": self.batch,
         }
 
 
@@ -93,17 +101,20 @@ def ink_from_image(path: str) -> np.ndarray:
     return np.uint8(np.clip(grey, 0, 1) * 255 + 0.5)
 
 
-def live(pipeline: Pipeline, ink: np.ndarray, model_key: str | None = None) -> LiveAnswer:
-    """One live answer: ink -> preprocessing -> the network -> the numbers the canvas draws.
+def live(pipeline: Pipeline, ink: np.ndarray, model_key: str | None = None,
+         batcher: LiveBatcher | None = None) -> LiveAnswer:
+    """One live answer: ink -> preprocessing -> the network -> the numbers the canvas draws; through `batcher`
+    as the server runs it, or alone in fp32 on the pipeline's weights.
 
     Raises nin.serve.preprocess.EmptyInput when there is no ink to classify.
     """
     start = time.perf_counter()
-    preprocessed = pipeline.drawing(ink)
+    image = pipeline.drawing(ink).image
+    if batcher is not None:
+        return LiveAnswer.of(image, batcher.answer(image, model_key), start)
     loaded = pipeline.model(model_key)
-    explanation = explain(loaded.model, preprocessed.image, loaded.preprocessing)
-    return LiveAnswer(explanation.probs, explanation.logits, explanation.class_maps, preprocessed.image,
-                      (time.perf_counter() - start) * 1e3)
+    (answer,) = answers_of(loaded.model, [image], loaded.preprocessing)
+    return LiveAnswer.of(image, answer, start)
 
 
 __all__ = ["LiveAnswer", "decode_ink", "ink_from_image", "live", "INK_SIDE", "DATA_URL_PREFIX"]

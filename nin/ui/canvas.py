@@ -23,37 +23,44 @@ page's layout around it (nin.ui.page) or the full explanation's pictures (nin.ui
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import html
 import json
 import os
+import time
 from collections import OrderedDict
 
 import anyio
 import gradio as gr
+import numpy as np
 
 from nin.names import CANVAS_SIDE, EXPORT_SIDE
 from nin.model import CLASS_NAMES
-from nin.serve.live import decode_ink, ink_from_image, live
+from nin.serve.live import LiveAnswer, decode_ink, ink_from_image
+from nin.serve.live_batch import LiveBatcher
 from nin.serve.pipeline import EXAMPLES_DIR, Pipeline, class_choice, cpu_count
 from nin.serve.preprocess import EmptyInput
 from nin.serve.checks import check_number, quote
 from nin.serve.decode import InputError
 from nin.ui.assets import asset
-from nin.ui.live_gate import MAX_INK_CHARS, LiveGate, check_ink
+from nin.ui.live_gate import MAX_INK_CHARS, Busy, LiveGate, check_ink
+from nin.ui.pacing import Pacer
 from nin.ui.refusals import guarded, refuse
 
 IDLE_MS = 300         # after the pen lifts and stays up this long, the full explanation runs
-# Between two live calls of one page at least this long: ~10 answers a second is smooth to watch, and 8 pages
-# drawing at once then cost a 2-core server ~80 calls/s at most instead of as many as it can answer.
+# Between two live calls of one page at least this long: ~10 answers a second is smooth to watch. With many pages
+# drawing, the server tells each page a longer wait (nin.ui.pacing), the same for all.
 MIN_INTERVAL_MS = 100
 BRUSHES = (("Thin", 8), ("Medium", 16), ("Thick", 28))
 DEFAULT_BRUSH = 16
 PROMPT = "Draw a garment on the black square: the prediction follows your pen."
-# Live calls computing at once, in a thread pool of their own (one torch thread each): up to one per core, as the
-# queued events' group. A flood of live calls then shares the cores with the queue instead of starving it.
+# Live calls decoding and filling their drawings at once, in a thread pool of their own: up to one per core, as
+# the queued events' group. A flood of live calls then shares the cores with the queue instead of starving it.
 LIVE_WORKERS = int(os.environ.get("NIN_LIVE_WORKERS", 0)) or max(1, min(2, cpu_count()))
-LIVE_WAITING = 16     # live calls admitted and waiting for a worker, beyond which they are refused at once
+# Threads running the live calls' batched forward passes (nin.serve.live_batch), one torch thread each.
+LIVE_BATCH_WORKERS = int(os.environ.get("NIN_LIVE_BATCH_WORKERS", 0)) or 1
+LIVE_WAITING = 64     # live calls admitted beyond the workers (decoding, or waiting for a pass); past it, Busy
 SESSIONS_KEPT = 4096  # sessions whose latest live call is remembered (for skipping stale full explanations)
 
 
@@ -131,9 +138,12 @@ def session_of_request(request) -> str | None:
 class DrawingCanvas:
     """The canvas component, its live server function and its events, for one app."""
 
-    def __init__(self, pipeline: Pipeline, workers: int = LIVE_WORKERS, waiting: int = LIVE_WAITING):
+    def __init__(self, pipeline: Pipeline, workers: int = LIVE_WORKERS, waiting: int = LIVE_WAITING,
+                 batch_workers: int = LIVE_BATCH_WORKERS):
         self.pipeline = pipeline
         self.gate = LiveGate(workers, waiting)
+        self.batcher = LiveBatcher(pipeline, batch_workers)
+        self.pacer = Pacer(MIN_INTERVAL_MS)
         self.latest: OrderedDict[str, int] = OrderedDict()  # session -> sequence number of its latest live call
         self.html: gr.HTML | None = None
 
@@ -147,18 +157,33 @@ class DrawingCanvas:
     # ------------------------------------------------------------------------- live, outside the queue
 
     def live_function(self):
-        """The server function: {"ink", "seq"} -> {"probs", "logits", "maps", "image", "server_ms"}, or
-        {"empty": prompt} for a blank drawing, or {"error": message} for a refusal (a plain message, logged once
-        through nin.ui.refusals.refuse: a server function's exceptions would reach the client as a bare 500)."""
-        compute = guarded("classifying the drawing", lambda exc: {"empty": str(exc)})(self.compute)
+        """The server function: {"ink", "seq"} -> {"probs", "logits", "maps", "image", "server_ms", "batch",
+        "wait_ms"}, or {"empty": prompt, "wait_ms"} for a blank drawing, or {"retry_ms"} when the server turned
+        the call away for its capacity (`Busy`: the page tries again then, showing nothing), or {"error":
+        message} for a refusal (a plain message, logged once through nin.ui.refusals.refuse: a server
+        function's exceptions would reach the client as a bare 500). `wait_ms` is how long the page leaves
+        between the starts of its calls (nin.ui.pacing)."""
+        prepare = guarded("classifying the drawing", lambda exc: {"empty": str(exc)})(self.prepare)
+        answer = guarded("classifying the drawing")(lambda future: future.result())
 
         async def live(payload, request: gr.Request):
             try:
                 session = (await request.json()).get("session_hash") if hasattr(request, "json") \
                     else session_of_request(request)
                 with self.gate.admit(session, self.gate.caller_of(request)):
+                    self.pacer.called(session)
                     ink, seq = self.read(payload)
-                    return await anyio.to_thread.run_sync(compute, ink, session, seq, limiter=self.gate.limiter)
+                    start = time.perf_counter()
+                    image = await anyio.to_thread.run_sync(prepare, ink, session, seq, limiter=self.gate.limiter)
+                    if isinstance(image, dict):  # a blank drawing: the prompt
+                        return {**image, "wait_ms": self.pacer.wait_ms()}
+                    future = self.batcher.submit(image)
+                    await asyncio.wait([asyncio.wrap_future(future)])
+                    numbers = LiveAnswer.of(image, answer(future), start).to_json()
+                    self.pacer.answered()
+                    return {**numbers, "wait_ms": self.pacer.wait_ms()}
+            except Busy:
+                return {"retry_ms": self.pacer.wait_ms()}
             except gr.Error as exc:
                 return {"error": exc.message}
 
@@ -183,13 +208,14 @@ class DrawingCanvas:
         while len(latest) > SESSIONS_KEPT:
             latest.popitem(last=False)
 
-    def compute(self, ink: str, session: str | None = None, seq: int = 0) -> dict:
-        """In a worker thread: the answer. The sequence number is remembered only once the ink has decoded, so
-        a call that is refused cannot make the session's full explanations look stale."""
+    def prepare(self, ink: str, session: str | None = None, seq: int = 0) -> np.ndarray:
+        """In a worker thread: the drawing decoded and through the canvas path, as the 28x28 image the network
+        takes. The sequence number is remembered only once the ink has decoded, so a call that is refused
+        cannot make the session's full explanations look stale."""
         drawing = decode_ink(ink)
         if session is not None:
             anyio.from_thread.run_sync(self.remember, session, seq)
-        return live(self.pipeline, drawing).to_json()
+        return self.pipeline.drawing(drawing).image
 
     # ------------------------------------------------------------------------- the full explanation, queued
 

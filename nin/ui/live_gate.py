@@ -1,7 +1,8 @@
 """Bounds for the drawing canvas's live calls, which Gradio runs outside its queue (nin/ui/canvas.py).
 
 `check_ink` caps a call's payload before it is decoded; `LiveGate` bounds the calls in flight per session,
-per caller and in the process, and how many wait.
+per caller and in the process, and how many wait. A call past those bounds is turned away as `Busy`: the page
+tries again after the wait it is told (nin.ui.pacing) and shows nothing, so a person drawing never reads "busy".
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import time
 from nin.serve.checks import quote
 from nin.serve.live import DATA_URL_PREFIX
 from nin.ui import callers
+from nin.ui.rate_log import rate_log
 from nin.ui.png_chunks import MAX_INFLATED_BYTES, inflated_bytes
 from nin.ui.refusals import refuse
 
@@ -38,6 +40,15 @@ def check_ink(ink) -> None:
                          f"{MAX_INFLATED_BYTES:,} are accepted (the canvas sends none).")
 
 
+class Busy(Exception):
+    """A live call turned away for the server's capacity, not for anything it sent: the page waits and sends
+    its latest drawing again, without showing anything."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        rate_log.line(message.split(";")[0], message, label="deferred")
+
+
 LIVE_PER_CALLER = 2          # live calls one caller may have in flight (a page keeps one; two tabs two)
 LIVE_RATE = 20.0             # live calls one caller may start a second (a page sends about 10) ...
 LIVE_BURST = 20              # ... and at once after a pause
@@ -52,7 +63,7 @@ class LiveGate:
     `waiting` more admitted and waiting for a worker. Behind a trusted proxy (`caller_of`), one caller may
     also have at most LIVE_PER_CALLER calls in flight and start LIVE_RATE a second, whatever sessions it
     names, so one caller cannot fill the process-wide bounds that every other canvas shares. Anything beyond
-    is refused at once through `refuse`, never queued: the canvas sends its latest drawing with its next call
+    is turned away at once as `Busy`, never queued: the canvas sends its latest drawing with its next call
     anyway. A session hash is chosen by the client, so the process-wide and per-caller bounds are what hold
     against a script.
     """
@@ -84,17 +95,18 @@ class LiveGate:
 
     @contextlib.contextmanager
     def admit(self, session, caller: str | None = None):
-        """Admit one call of `session` (from `caller`), or raise a refusal; only ever entered from the server's
-        event loop."""
+        """Admit one call of `session` (from `caller`), or raise a refusal (no session id) or `Busy` (past a
+        bound); only ever entered from the server's event loop."""
         if not isinstance(session, str) or not 0 < len(session) <= 64:
             raise refuse(f"A live call needs the page's session id; got {quote(session)}.")
         if session in self.sessions:
-            raise refuse("One live call at a time per page: this one was refused while the last is answered.")
+            raise Busy("One live call at a time per page; this one was turned away while the last is answered.")
         if caller is not None and (self.callers.get(caller, 0) >= self.per_caller or not self.take(caller)):
-            raise refuse("Too many live calls from your address at once; this one was refused, the next will be "
-                         "tried.")
+            raise Busy("Too many live calls from one address at once; this one was turned away, the next will be "
+                       "tried.")
         if self.admitted >= self.workers + self.waiting:
-            raise refuse("The server is busy with live drawings; this one was refused, the next will be tried.")
+            raise Busy("The server has as many live drawings as it can take; this one was turned away, the next "
+                       "will be tried.")
         self.sessions.add(session)
         self.admitted += 1
         if caller is not None:

@@ -120,7 +120,8 @@ def row_live_flood(raw: Raw, seconds: float = 6.0, threads: int = 16, predicts: 
                 response, _ = flooder.live(ink, session)
                 body = response.json() if response.status_code == 200 else {}
                 with lock:
-                    counts["answered" if "probs" in body else "refused" if "error" in body else "other"] += 1
+                    counts["answered" if "probs" in body else "refused" if "error" in body or "retry_ms" in body
+                           else "other"] += 1
 
     with concurrent.futures.ThreadPoolExecutor(threads) as pool:
         running = [pool.submit(flood) for _ in range(threads)]

@@ -16,7 +16,7 @@ const live = root.querySelector('.nin-cv-live'), seen = root.querySelector('.nin
 const bars = [...root.querySelectorAll('.nin-cv-bar')], maps = [...root.querySelectorAll('.nin-cv-map')];
 const out = document.createElement('canvas'); out.width = out.height = EXPORT;
 const octx = out.getContext('2d', {willReadFrequently: true});
-const stats = root.ninStats = {moves: [], answers: [], fulls: [], refusals: [], inkChars: []};
+const stats = root.ninStats = {moves: [], answers: [], fulls: [], refusals: [], retries: [], waits: [], inkChars: []};
 // Whether the last full explanation asked for is of the drawing on screen (nothing drawn or sent since).
 root.ninSettled = () => !current && !dirty && !inflight && !waitTimer && fullSent === seq;
 
@@ -24,6 +24,7 @@ let steps = [];          // strokes {size, erase, points} and loaded examples {i
 let current = null, pointerId = null, brush = CONFIG.brush, erasing = false;
 let seq = 0, shownSeq = 0, generation = 0, inflight = false, dirty = false, idleTimer = null, fullSent = 0;
 let lastSent = -1e9, waitTimer = null;
+let gap = GAP_MS;        // between the starts of two calls: the server's latest `wait_ms`, at least GAP_MS
 
 // ------------------------------------------------------------------ drawing
 function paint(c, s, scale) {
@@ -184,9 +185,12 @@ function changed() {
   clearTimeout(idleTimer);
   pump();
 }
-async function pump() {  // one call in flight; when it answers, the drawing as it is then goes next
+// One call in flight; when it answers, the drawing as it is then goes next, no sooner than `gap` after the last
+// one left. With many pages drawing the server asks each for a longer gap (the same for all), and when it turns a
+// call away for its capacity (`retry_ms`) the page says nothing and sends its latest drawing after that wait.
+async function pump() {
   if (inflight || !dirty || waitTimer) return;
-  const wait = lastSent + GAP_MS - performance.now();
+  const wait = lastSent + gap - performance.now();
   if (wait > 0) { waitTimer = setTimeout(() => { waitTimer = null; pump(); }, wait); return; }
   dirty = false;
   const mine = ++seq, gen = generation, data = ink();
@@ -199,6 +203,16 @@ async function pump() {  // one call in flight; when it answers, the drawing as 
   try { answer = await server.live({ink: data, seq: mine}); } catch (err) { answer = null; }
   inflight = false;
   if (answer && answer.error) stats.refusals.push(answer.error);
+  if (answer && answer.retry_ms !== undefined) {
+    stats.retries.push(performance.now());
+    gap = Math.max(GAP_MS, Number(answer.retry_ms) || 0);
+    dirty = true;  // this drawing was not answered: it (or a newer one) goes again after the wait
+  } else if (answer && answer.wait_ms !== undefined) {
+    gap = Math.max(GAP_MS, Number(answer.wait_ms) || 0);
+    stats.waits.push(gap);
+    if (stats.waits.length > 4000) stats.waits.splice(0, 2000);
+  }
+  if (stats.retries.length > 4000) stats.retries.splice(0, 2000);
   // An answer for a drawing older than one already shown, or from before Undo/Clear, is dropped.
   if (answer && gen === generation && mine > shownSeq) {
     if (answer.probs) { shownSeq = mine; show(answer); stats.answers.push([sent, performance.now(), answer.server_ms, mine]); }
