@@ -7,9 +7,7 @@ Launches `python app.py` on a free loopback port and measures, printing medians 
 2. **A 3-second mouse stroke in headless Chromium** (Debian's /usr/bin/chromium through Playwright): for each
    pointer move, the time until the bars and class maps show an answer that includes it; live answers per second
    while the pen is down; and the time from pen-up to the full explanation on the page (the status line).
-3. **8 clients drawing at once**: 8 threads each sending the canvas's live calls back to back, one in flight
-   per client (what the page does), for 3 s (the same outline each call: the server caches nothing); meanwhile a 9th client sends /predict
-   through the queue. Live latency p50/p95 and whether /predict was answered (and how fast).
+Many canvases drawing at once (a class) are measured by `python -m nin.dev.bench_classroom`.
 
 Figures vary with the machine's load; the README records a run with its command. A dev tool, not part of the
 app; nothing here fails on slow figures.
@@ -20,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -117,48 +114,6 @@ def browser_stroke(url: str, seconds: float = 3.0) -> dict:
             "pen_up_to_full_result_ms": round(full - up), "ink_chars": summary(stats["inkChars"])}
 
 
-# ----------------------------------------------------------------------------- 3. 8 clients at once
-
-def many_clients(url: str, clients: int = 8, seconds: float = 3.0) -> dict:
-    import httpx
-
-    from nin.ui.canvas import MIN_INTERVAL_MS
-    from nin.dev.attack.requests import EXAMPLE, Raw, drawing_ink, new_session
-
-    raw = Raw(url)
-    ink = drawing_ink()
-    latencies, refusals, lock = [], [], threading.Lock()
-    stop_at = time.monotonic() + seconds + 0.5
-
-    def client() -> None:
-        session = new_session()
-        with httpx.Client(timeout=30) as http:
-            me = Raw.__new__(Raw)
-            me.url, me.http, me.components = raw.url, http, raw.components
-            seq = 0
-            while time.monotonic() < stop_at:
-                seq += 1
-                response, took = me.live(ink, session, seq)
-                body = response.json() if response.status_code == 200 else {}
-                with lock:
-                    (latencies if "probs" in body else refusals).append(took * 1e3)
-                # The page sends its next call MIN_INTERVAL_MS after the last one left, or when it answers if later.
-                time.sleep(max(0.0, MIN_INTERVAL_MS / 1e3 - took))
-
-    image = raw.upload(EXAMPLE)
-    threads = [threading.Thread(target=client) for _ in range(clients)]
-    for thread in threads:
-        thread.start()
-    time.sleep(0.5)
-    predict = raw.call("predict", [image, None, "Predicted class", "Top 16 channels by mean"])
-    for thread in threads:
-        thread.join()
-    raw.close()
-    return {"clients": clients, "live_ms": summary(latencies), "refused": len(refusals),
-            "live_calls_per_s": round(len(latencies) / (seconds + 0.5), 1),
-            "ninth_client_predict": {"answered": bool(predict.success), "seconds": round(predict.seconds, 3)}}
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description="The drawing canvas's latency, measured on this machine.")
     parser.add_argument("--json", type=Path, help="also write the figures here")
@@ -171,13 +126,12 @@ def main() -> None:
         server, url = launch(args.startup_timeout, log=Path(workdir) / "server.log")
         try:
             results["browser_stroke"] = browser_stroke(url)
-            results["eight_clients"] = many_clients(url)
         finally:
             stop(server)
     import os
 
     results["load_average_1min"] = os.getloadavg()[0]
-    cpu, stroke, crowd = results["server_cpu"], results["browser_stroke"], results["eight_clients"]
+    cpu, stroke = results["server_cpu"], results["browser_stroke"]
     print(f"server CPU per live call: p50 {cpu['cpu_ms']['p50']} ms, p95 {cpu['cpu_ms']['p95']} ms "
           f"({cpu['cpu_ms']['n']} calls, ink {cpu['ink_chars']} characters)")
     print(f"3 s mouse stroke in Chromium: pointer move -> bars and class maps p50 {stroke['move_to_shown_ms']['p50']} ms, "
@@ -185,10 +139,6 @@ def main() -> None:
           f"{stroke['updates_per_s']} updates/s; round trip p50 {stroke['round_trip_ms']['p50']} ms; "
           f"ink p50 {stroke['ink_chars']['p50']:.0f} characters")
     print(f"pen-up -> full explanation on the page: {stroke['pen_up_to_full_result_ms']} ms")
-    print(f"{crowd['clients']} clients drawing at once: live p50 {crowd['live_ms']['p50']} ms, p95 "
-          f"{crowd['live_ms']['p95']} ms ({crowd['live_ms']['n']} answered, {crowd['refused']} refused, "
-          f"{crowd['live_calls_per_s']}/s); a 9th client's /predict answered: "
-          f"{crowd['ninth_client_predict']['answered']} in {crowd['ninth_client_predict']['seconds']} s")
     print(f"load average (1 min) at the end: {results['load_average_1min']:.2f}")
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n")

@@ -35,10 +35,12 @@ import threading
 import time
 from pathlib import Path
 
+from nin.ui.canvas import MIN_INTERVAL_MS
+
 ROOT = Path(__file__).resolve().parents[2]
 OUTLINES = ROOT / "tests" / "data" / "outline_drawings"
 CROWDS = (1, 8, 16, 32)
-MIN_INTERVAL_S = 0.1  # the page's own floor (nin.ui.canvas.MIN_INTERVAL_MS)
+MIN_INTERVAL_S = MIN_INTERVAL_MS / 1e3  # the page's own floor
 
 
 def percentile(values: list[float], q: float) -> float:
