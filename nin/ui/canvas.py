@@ -34,6 +34,7 @@ from collections import OrderedDict
 import anyio
 import gradio as gr
 import numpy as np
+from starlette.responses import Response
 
 from nin.names import CANVAS_SIDE, EXPORT_SIDE
 from nin.model import CLASS_NAMES
@@ -124,6 +125,13 @@ def html_template() -> str:
 
 
 
+def reply(body: dict) -> Response:
+    """A live call's reply as JSON bytes. Gradio's route returns what the server function returns, and FastAPI
+    passes a Response through as it is, where it would put a dict through its jsonable_encoder first: ~1.4 ms
+    for an answer's ~1,000 numbers, a tenth of all the CPU an answer costs. Same JSON, a third fewer bytes."""
+    return Response(json.dumps(body, separators=(",", ":"), allow_nan=False), media_type="application/json")
+
+
 def script_config() -> dict:
     """The values static/canvas.js shares with the server, handed to it as the JSON of `.nin-cv`'s data-config."""
     return {"side": CANVAS_SIDE, "export": EXPORT_SIDE, "idle": IDLE_MS, "maxChars": MAX_INK_CHARS,
@@ -167,6 +175,9 @@ class DrawingCanvas:
         answer = guarded("classifying the drawing")(lambda future: future.result())
 
         async def live(payload, request: gr.Request):
+            return reply(await answer_or_refusal(payload, request))
+
+        async def answer_or_refusal(payload, request) -> dict:
             try:
                 session = (await request.json()).get("session_hash") if hasattr(request, "json") \
                     else session_of_request(request)
