@@ -6,7 +6,8 @@ float [H, W] in [0, 1], as the canvas's alpha gives it) into that: enclosed area
 to one width, lines inside the shape kept dark, then trimmed, fitted and centred. The app runs it on every
 canvas drawing and every uploaded line drawing (nin.serve.preprocess); training runs it on the drawings it
 makes from the dataset (nin.train.drawings), so the network learns from exactly what it is sent. numpy and
-PIL; no model, no files, no user messages beyond the one sentence that says what the filling did.
+PIL; no model, no files, no user messages beyond the one sentence that says what the filling did. The mask
+operations it is built from (dilation, flood fill, regions, thinning, rays) are in nin.masks.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
+from nin.masks import dilate, ends, erode, first_hits, outside, regions, skeleton
 from nin.names import EXPORT_SIDE, IMAGE_SIZE
 
 INK_THRESHOLD = 0.08       # |pixel - background| above this counts as object (JPEG noise stays below it)
@@ -96,30 +98,6 @@ def fit_and_centre(crop: np.ndarray, size: int = IMAGE_SIZE) -> np.ndarray:
 
 # ----------------------------------------------------------------------------- outline -> silhouette
 
-def _dilate(mask: np.ndarray, radius: int) -> np.ndarray:
-    """Binary dilation by a (2r+1)-square, as r rounds of a 3x3 max: numpy only, no SciPy."""
-    out = mask.copy()
-    for _ in range(radius):
-        grown = out.copy()
-        grown[1:] |= out[:-1]
-        grown[:-1] |= out[1:]
-        grown[:, 1:] |= out[:, :-1]
-        grown[:, :-1] |= out[:, 1:]
-        grown[1:, 1:] |= out[:-1, :-1]
-        grown[:-1, :-1] |= out[1:, 1:]
-        grown[1:, :-1] |= out[:-1, 1:]
-        grown[:-1, 1:] |= out[1:, :-1]
-        out = grown
-    return out
-
-
-def outside(walls: np.ndarray) -> np.ndarray:
-    """Pixels reachable from the image border without crossing `walls` (4-connected flood fill)."""
-    border = np.zeros_like(walls)
-    border[0], border[-1], border[:, 0], border[:, -1] = True, True, True, True
-    return _grow(border, ~walls)
-
-
 def fill_outline(ink: np.ndarray) -> tuple[np.ndarray, str]:
     """A drawing's ink [H, W] in [0, 1] -> a Fashion-MNIST-like silhouette, and a sentence for the steps.
 
@@ -147,8 +125,8 @@ def fill_outline(ink: np.ndarray) -> tuple[np.ndarray, str]:
     width = _stroke_width(strokes)
     coloured_in = width > SCRIBBLE_FRACTION * size  # an area coloured in, not lines: no loose ends, kept as is
     walls = strokes if coloured_in else strokes | _continued_loose_ends(strokes, size)
-    inside = ~outside(_dilate(walls, gap))  # thickened strokes bridge the gaps; inside includes them
-    shape = _erode(inside, gap) | strokes  # eroded back by as much: the silhouette's edge returns to the strokes
+    inside = ~outside(dilate(walls, gap))  # thickened strokes bridge the gaps; inside includes them
+    shape = erode(inside, gap) | strokes  # eroded back by as much: the silhouette's edge returns to the strokes
     shape &= ~_notches(shape, strokes)
     enclosed = shape & ~strokes
     share = enclosed.sum() / max(1, (right - left) * (bottom - top))
@@ -162,7 +140,7 @@ def fill_outline(ink: np.ndarray) -> tuple[np.ndarray, str]:
     shape &= ~openings
     # The outline is the shape's own edge, one evened stroke wide: drawn with a fat brush, the stroke's inner
     # part becomes body, never a band that is neither line nor fill.
-    outline = shape & ~_erode(shape, 2 * half_width + 1)
+    outline = shape & ~erode(shape, 2 * half_width + 1)
     silhouette = np.where(outline, 1.0, np.where(shape, FILL_LEVEL, 0.0))
     note = (f"closed outline filled in ({share:.0%} of its box), its edge drawn as one even line, "
             "as Fashion-MNIST shows garments as filled shapes, not outlines")
@@ -173,12 +151,12 @@ def fill_outline(ink: np.ndarray) -> tuple[np.ndarray, str]:
         # a waistband. In the dataset's photos such seams and openings are dark lines, so they are drawn dark.
         # The margin is the drawn stroke's width plus the outline's, so an outline drawn with a fat brush is
         # never taken for detail.
-        inner = lines & _erode(shape, int(np.ceil(width)) + 2 * half_width + 2)
+        inner = lines & erode(shape, int(np.ceil(width)) + 2 * half_width + 2)
         # Where two strokes ran together (a fat brush along both sides of a sleeve), the ink is a band wider
         # than one stroke: that is shape, not a line drawn inside it.
         reach = int(np.ceil(0.75 * width))
-        merged = _erode(_dilate(strokes, 2), 2)  # strokes that nearly touch count as one band
-        inner &= ~_dilate(_erode(merged, reach), reach + half_width)
+        merged = erode(dilate(strokes, 2), 2)  # strokes that nearly touch count as one band
+        inner &= ~dilate(erode(merged, reach), reach + half_width)
         if inner.any():
             silhouette[inner] = INNER_LINE_LEVEL
             note += "; lines inside it kept dark, as seams and zips are in the photos"
@@ -195,7 +173,7 @@ def _notches(shape: np.ndarray, strokes: np.ndarray, most: int = 12) -> np.ndarr
     out = np.zeros_like(shape)
     if not leak.any():
         return out
-    parts = _regions(leak, most)
+    parts = regions(leak, most)
     if parts is None:
         return out
     for part in parts:
@@ -213,7 +191,7 @@ def _openings(enclosed: np.ndarray, size: int, width: float, most: int = 24) -> 
       body or trouser legs part, drawn with a fat brush. Left in, they made the strokes around them read as
       lines drawn inside the garment.
     """
-    parts = _regions(enclosed, most)
+    parts = regions(enclosed, most)
     out = np.zeros_like(enclosed)
     if parts is None or len(parts) < 2:
         return out
@@ -231,119 +209,13 @@ def _openings(enclosed: np.ndarray, size: int, width: float, most: int = 24) -> 
     return out
 
 
-def _regions(mask: np.ndarray, most: int) -> list[np.ndarray] | None:
-    """4-connected regions of a mask, largest first, each as its [k, 2] (row, column) indices; None when there
-    are more than `most` (a scribble or noise, not a drawing's few areas)."""
-    labels = _labels(mask)
-    found, counts = np.unique(labels[labels > 0], return_counts=True)
-    if len(found) > most:
-        return None
-    return [np.argwhere(labels == label) for label in found[np.argsort(-counts, kind="stable")]]
-
-
-def _labels(mask: np.ndarray) -> np.ndarray:
-    """Each pixel of `mask` numbered by its 4-connected region (0 off the mask): every pixel starts with its
-    own number and takes the smallest in its run along rows, then along columns, until nothing changes."""
-    labels = np.where(mask, np.arange(1, mask.size + 1).reshape(mask.shape), 0)
-    for _ in range(2 * max(mask.shape)):  # bounded: each sweep that changes anything lowers a number
-        before = labels
-        labels = _min_along_rows(labels, mask)
-        labels = _min_along_rows(labels.T, mask.T).T
-        if np.array_equal(labels, before):
-            break
-    return labels
-
-
-def _min_along_rows(labels: np.ndarray, free: np.ndarray) -> np.ndarray:
-    """Every run of `free` pixels along a row given the smallest of its numbers."""
-    starts = free.copy()
-    starts[:, 1:] &= ~free[:, :-1]
-    flat = free.ravel()
-    where = np.flatnonzero(flat)
-    if len(where) == 0:
-        return labels
-    runs = np.cumsum(starts.ravel())[where]  # non-decreasing: one segment per run
-    first = np.flatnonzero(np.r_[True, np.diff(runs) != 0])
-    smallest = np.minimum.reduceat(labels.ravel()[where], first)
-    out = np.zeros(labels.size, dtype=labels.dtype)
-    out[where] = smallest[np.cumsum(np.r_[True, np.diff(runs) != 0]) - 1]
-    return out.reshape(labels.shape)
-
-
-def _grow(seed: np.ndarray, within: np.ndarray) -> np.ndarray:
-    """The pixels of `within` 4-connected to `seed`.
-
-    Alternating row and column sweeps: along a line, a whole run of free pixels is reached at once when any of
-    it is, so a garment outline fills in a handful of sweeps instead of one pixel ring per pass.
-    """
-    seen = seed & within
-    for _ in range(2 * max(within.shape)):  # bounded: each sweep that changes anything adds pixels
-        before = int(seen.sum())
-        seen = _spread_along_rows(seen, within)
-        seen = _spread_along_rows(seen.T, within.T).T
-        if int(seen.sum()) == before:
-            break
-    return seen
-
-
-def _spread_along_rows(seen: np.ndarray, free: np.ndarray) -> np.ndarray:
-    """Every run of `free` pixels along a row that holds a `seen` pixel, whole (numpy, no loop over pixels)."""
-    starts = free.copy()
-    starts[:, 1:] &= ~free[:, :-1]  # a run starts where a free pixel follows a wall (or the row's start)
-    run = np.cumsum(starts.ravel()) * free.ravel()  # run number of each free pixel, 0 for walls
-    hit = np.bincount(run, weights=(seen & free).ravel(), minlength=1) > 0
-    hit[0] = False
-    return hit[run].reshape(free.shape)
-
-
 def _even_strokes(strokes: np.ndarray, width: float, half_width: int) -> np.ndarray:
     """Strokes redrawn at one width: thinned by their typical half-width (`width` from _stroke_width), then
     grown to `half_width`, so a fine and a fat brush look alike."""
-    core = _erode(strokes, max(0, int((width - 1) // 2)))
+    core = erode(strokes, max(0, int((width - 1) // 2)))
     if not core.any():  # too uneven to thin safely
         core = strokes
-    return _dilate(core, half_width)
-
-
-def _ring(mask: np.ndarray) -> list[np.ndarray]:
-    """The 8 neighbours of every pixel, clockwise from north (outside the image counts as empty)."""
-    p = np.pad(mask, 1)
-    h, w = mask.shape
-    return [p[0:h, 1:w + 1], p[0:h, 2:], p[1:h + 1, 2:], p[2:, 2:], p[2:, 1:w + 1], p[2:, 0:w], p[1:h + 1, 0:w],
-            p[0:h, 0:w]]
-
-
-def _counts(ring: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """Per pixel, from its _ring: how many neighbours are set, and how many empty-to-set steps going once
-    round them."""
-    set_ = sum(n.astype(np.int8) for n in ring)
-    steps = sum((~ring[i] & ring[(i + 1) % 8]).astype(np.int8) for i in range(8))
-    return set_, steps
-
-
-def skeleton(mask: np.ndarray) -> np.ndarray:
-    """Zhang-Suen thinning: strokes pared to 1 px centre lines, ends and junctions kept."""
-    m = mask.copy()
-    for _ in range(max(mask.shape)):  # bounded: each pass that changes anything removes pixels
-        changed = False
-        for first in (True, False):
-            ring = _ring(m)
-            set_, steps = _counts(ring)
-            n, _, e, _, s, _, w, _ = ring
-            keep = (n & e & s) | (e & s & w) if first else (n & e & w) | (n & s & w)
-            peel = m & (set_ >= 2) & (set_ <= 6) & (steps == 1) & ~keep
-            if peel.any():
-                m &= ~peel
-                changed = True
-        if not changed:
-            break
-    return m
-
-
-def _ends(centre: np.ndarray) -> np.ndarray:
-    """Where a centre line stops: one neighbour, or two that touch (a diagonal step at the tip)."""
-    set_, steps = _counts(_ring(centre))
-    return centre & (set_ >= 1) & (set_ <= 2) & (steps == 1)
+    return dilate(core, half_width)
 
 
 def _continued_loose_ends(strokes: np.ndarray, size: int, tip: int = 6, spread_deg: float = 15) -> np.ndarray:
@@ -354,46 +226,36 @@ def _continued_loose_ends(strokes: np.ndarray, size: int, tip: int = 6, spread_d
     The heading is from the centre of the line's last `tip` px to its end; a fan of rays +-`spread_deg` finds
     the nearest ink ahead. Centre lines are pruned by 3 px first, so a wobbly stroke's side spurs are no ends.
     """
-    reach = LOOSE_END_REACH * size
     centre = skeleton(strokes)
     for _ in range(3):
-        centre &= ~_ends(centre)
-    ys, xs = np.nonzero(_ends(centre))
+        centre &= ~ends(centre)
+    ys, xs = np.nonzero(ends(centre))
     if len(xs) > MAX_LOOSE_ENDS:
         return np.zeros_like(strokes)
     line_y, line_x = np.nonzero(centre)
+    near = np.hypot(line_x - xs[:, None], line_y - ys[:, None]) <= tip  # [ends, centre-line pixels]
+    count = near.sum(axis=1)  # whole numbers sum exactly in any order: these means are np.mean's to the bit
+    mean_y, mean_x = (near @ line_y) / count, (near @ line_x) / count
+    turns = np.radians(np.linspace(-spread_deg, spread_deg, 7))
+    # One scalar call per angle: numpy's array loops for arctan2, cos and sin may use vector code that differs
+    # in the last bit from the scalar one, and a ray a bit off can land on another pixel.
+    aims = [np.arctan2(dy, dx) + turns for dy, dx in zip(ys - mean_y, xs - mean_x)]
+    dys = np.array([[np.sin(a) for a in aim] for aim in aims]).reshape(len(aims), len(turns))
+    dxs = np.array([[np.cos(a) for a in aim] for aim in aims]).reshape(len(aims), len(turns))
+    hits = first_hits(strokes, ys, xs, dys, dxs, int(LOOSE_END_REACH * size))
     h, w = strokes.shape
     walls = Image.new("1", (w, h), 0)
     draw = ImageDraw.Draw(walls)
-    for x, y in zip(xs, ys):
-        near = np.hypot(line_x - x, line_y - y) <= tip
-        heading = np.arctan2(y - line_y[near].mean(), x - line_x[near].mean())
-        nearest = None
-        for turn in np.radians(np.linspace(-spread_deg, spread_deg, 7)):
-            dx, dy = np.cos(heading + turn), np.sin(heading + turn)
-            off_own_stroke = False
-            for t in range(1, int(reach) + 1):
-                px, py = int(round(x + dx * t)), int(round(y + dy * t))
-                if not (0 <= px < w and 0 <= py < h) or (nearest and t >= nearest[0]):
-                    break
-                if not strokes[py, px]:
-                    off_own_stroke = True
-                elif off_own_stroke:
-                    nearest = (t, px, py)
-                    break
-        if nearest:
-            draw.line([(int(x), int(y)), nearest[1:]], fill=1, width=2)
+    for x, y, t, py, px in zip(xs, ys, *hits):
+        if t:
+            draw.line([(int(x), int(y)), (int(px), int(py))], fill=1, width=2)
     return np.asarray(walls, dtype=bool)
 
 
 def _stroke_width(strokes: np.ndarray) -> float:
     """The strokes' typical width: area / boundary, which is the width of a long stroke."""
-    boundary = strokes & ~_erode(strokes, 1)
+    boundary = strokes & ~erode(strokes, 1)
     return 2.0 * strokes.sum() / max(1, boundary.sum())
-
-
-def _erode(mask: np.ndarray, radius: int) -> np.ndarray:
-    return ~_dilate(~mask, radius) if radius > 0 else mask.copy()
 
 
 def _upscale(small: np.ndarray, size: tuple[int, int]) -> np.ndarray:

@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 NIN = ROOT / "nin"
 MAX_FUNCTION_LINES = 120
 MAX_MODULE_LINES = 400
-CORE = ("nin.model", "nin.data", "nin.ink", "nin.names", "nin.metrics_file", "nin.files")
+CORE = ("nin.model", "nin.data", "nin.ink", "nin.masks", "nin.names", "nin.metrics_file", "nin.files")
 ABOVE_CORE = ("nin.serve", "nin.render", "nin.ui", "nin.train", "nin.dev")
 
 

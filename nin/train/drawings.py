@@ -29,7 +29,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from nin.ink import EmptyDrawing, ink_to_image, outside, skeleton
+from nin.ink import EmptyDrawing, ink_to_image
+from nin.masks import outside, skeleton
 from nin.names import EXPORT_SIDE
 from nin.train.doodles import doodle_images
 from nin.train.parallel import in_parallel
