@@ -144,6 +144,18 @@ def test_a_live_answer_tells_the_page_how_long_to_wait_before_its_next_call(raw)
     assert answer["wait_ms"] >= MIN_INTERVAL_MS and answer["batch"] >= 1
 
 
+def test_a_live_call_past_the_servers_bounds_is_told_when_to_try_again_and_given_no_message(raw, monkeypatch):
+    import app
+
+    gate = app.page.drawing.gate
+    with gate.admit("another page"):
+        monkeypatch.setattr(gate, "waiting", 0)
+        monkeypatch.setattr(gate, "workers", 1)  # the one admitted call fills the process-wide bound
+        answer = raw.live(attack.drawing_ink())[0].json()
+    assert set(answer) == {"retry_ms"} and answer["retry_ms"] >= 100
+    assert "probs" in raw.live(attack.drawing_ink())[0].json()  # once there is room, answered
+
+
 def test_a_blank_live_call_gets_the_drawing_prompt(raw):
     response, _ = raw.live(data_url(Image.new("RGBA", (140, 140))))
     assert "Draw a garment" in response.json()["empty"]
