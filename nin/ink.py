@@ -113,8 +113,9 @@ def fill_outline(ink: np.ndarray) -> tuple[np.ndarray, str]:
     """
     h, w = ink.shape
     scale = FILL_WORK_SIDE / max(h, w)
-    small = np.asarray(Image.fromarray(np.uint8(np.clip(ink, 0, 1) * 255)).resize(
-        (max(1, round(w * scale)), max(1, round(h * scale))), Image.Resampling.BOX), dtype=np.float32) / 255.0
+    levels = _resize(np.uint8(np.clip(ink, 0, 1) * 255), (max(1, round(w * scale)), max(1, round(h * scale))),
+                     Image.Resampling.BOX)
+    small = np.asarray(levels, dtype=np.float32) / 255.0
     strokes = small > STROKE_INK
     bbox = object_bbox(strokes)
     if bbox is None:
@@ -176,8 +177,9 @@ def _notches(shape: np.ndarray, strokes: np.ndarray, most: int = 12) -> np.ndarr
     parts = regions(leak, most)
     if parts is None:
         return out
+    quarter = 0.25 * shape.sum()
     for part in parts:
-        if len(part) < 0.25 * shape.sum():
+        if len(part) < quarter:
             out[part[:, 0], part[:, 1]] = True
     return out
 
@@ -204,7 +206,10 @@ def _openings(enclosed: np.ndarray, size: int, width: float, most: int = 24) -> 
         mask = np.zeros_like(enclosed)
         mask[part[:, 0], part[:, 1]] = True
         above = part[:, 0].mean() < body_top + margin
-        if above or _stroke_width(mask) <= width:
+        # Measured within the part's box and a ring of one pixel around it: beyond them the mask is empty.
+        (first_row, first_column), (last_row, last_column) = part.min(axis=0), part.max(axis=0)
+        around = slice(max(first_row - 1, 0), last_row + 2), slice(max(first_column - 1, 0), last_column + 2)
+        if above or _stroke_width(mask[around]) <= width:
             out |= mask
     return out
 
@@ -230,7 +235,7 @@ def _continued_loose_ends(strokes: np.ndarray, size: int, tip: int = 6, spread_d
     for _ in range(3):
         centre &= ~ends(centre)
     ys, xs = np.nonzero(ends(centre))
-    if len(xs) > MAX_LOOSE_ENDS:
+    if not 0 < len(xs) <= MAX_LOOSE_ENDS:  # none to continue (a closed outline), or a scribble
         return np.zeros_like(strokes)
     line_y, line_x = np.nonzero(centre)
     near = np.hypot(line_x - xs[:, None], line_y - ys[:, None]) <= tip  # [ends, centre-line pixels]
@@ -259,4 +264,12 @@ def _stroke_width(strokes: np.ndarray) -> float:
 
 
 def _upscale(small: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    return np.asarray(Image.fromarray(np.float32(small), mode="F").resize(size, Image.Resampling.BILINEAR))
+    return _resize(np.float32(small), size, Image.Resampling.BILINEAR)
+
+
+def _resize(pixels: np.ndarray, size: tuple[int, int], resample: Image.Resampling) -> np.ndarray:
+    """[H, W] uint8 or float32 -> resized by PIL to size (width, height). Ink from the canvas is already at the
+    fill's side: then PIL would only copy it, so it is returned as it is."""
+    if pixels.shape == (size[1], size[0]):
+        return pixels
+    return np.asarray(Image.fromarray(pixels).resize(size, resample))

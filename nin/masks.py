@@ -1,152 +1,126 @@
-"""Binary-mask operations in numpy: dilation, flood fill, region labels, thinning, and rays cast across a mask.
+"""Binary-mask operations: dilation, flood fill, region labels, thinning, and rays cast across a mask.
 
 The canvas path (nin.ink) runs these on every drawing: live while the pen moves, and on every drawing that
-training makes. So each is a few whole-array passes, never a loop over pixels, on masks of about 140 x 140
-(bool [H, W]; outside the image counts as empty). numpy only: no SciPy or OpenCV for the app to install.
-Each is exact, not an approximation: tests/test_masks.py checks each against its plain definition, so making
-one faster never changes what the network is sent.
+training makes. So each is a few whole-array passes or one call into SciPy's C, never a Python loop over
+pixels, on masks of about 140 x 140 (bool [H, W]; outside the image counts as empty). Flood fill and region
+labels are scipy.ndimage.label; dilation, thinning and rays are numpy, which measured faster than
+scipy.ndimage's filters on masks this small. Each is exact, not an approximation: tests/test_masks.py checks
+each against its plain definition, so making one faster never changes what the network is sent.
 """
 
 from __future__ import annotations
 
 import numpy as np
+from scipy import ndimage
 
 # ----------------------------------------------------------------------------- dilation
 
 
 def dilate(mask: np.ndarray, radius: int) -> np.ndarray:
-    """Binary dilation by a (2r+1)-square, nothing outside the image: the same as r rounds of a 3x3 max.
+    """Binary dilation by a (2r+1)-square, nothing outside the image: the same as r rounds of a 3x3 max."""
+    return _square(mask, radius, outside=False)
 
-    The square is separable, a max along rows then along columns, and each pass doubles its window per step, so
-    a radius costs about 2 log2(2r+1) shifted ORs instead of the 8r of r rounds.
+
+def erode(mask: np.ndarray, radius: int) -> np.ndarray:
+    """Binary erosion by a (2r+1)-square, with outside the image counting as set (so a mask that fills the
+    image stays whole): the same as r rounds of a 3x3 min."""
+    return _square(mask, radius, outside=True)
+
+
+def _square(mask: np.ndarray, radius: int, outside: bool) -> np.ndarray:
+    """Whether any (outside=False: dilation) or every (True: erosion) pixel within `radius` along rows and along
+    columns is set, `outside` beyond the image.
+
+    The square is separable, along rows then along columns, and each pass doubles its window per step, so a
+    radius costs about 2 log2(2r+1) shifted ORs (ANDs) instead of the 8r of r rounds. Every step is a shift of
+    one contiguous array (by 1, 2, 4 ... pixels along rows, by as many rows along columns): no transposes.
     """
     if radius <= 0:
         return mask.copy()
     h, w = mask.shape
-    # A window wider than the image covers all of it either way; empty margins let every window start at 0.
+    # A window wider than the image covers all of it either way; margins of `outside` let every window start at 0.
     ry, rx = min(radius, h - 1), min(radius, w - 1)
-    padded = np.zeros((h + 2 * ry, w + 2 * rx), dtype=bool)
+    padded = np.full((h + 2 * ry, w + 2 * rx), outside)
     padded[ry:ry + h, rx:rx + w] = mask
-    return _window_max(_window_max(padded, rx, w).T, ry, h).T
+    combine = np.logical_and if outside else np.logical_or
+    # Along rows on the flattened image: a window starting in a row ends in it, so rows never mix.
+    span = _widen(padded.ravel(), 2 * rx + 1, combine, 1)
+    rows = np.empty((h + 2 * ry, w), dtype=bool)  # contiguous: the pass along columns shifts it by whole rows
+    combine(padded[:, :w], padded[:, 2 * rx + 1 - span:2 * rx + 1 - span + w], out=rows)
+    span = _widen(rows.ravel(), 2 * ry + 1, combine, w)
+    return combine(rows[:h], rows[2 * ry + 1 - span:2 * ry + 1 - span + h])
 
 
-def erode(mask: np.ndarray, radius: int) -> np.ndarray:
-    """Binary erosion by a (2r+1)-square: dilation's complement, so outside the image counts as set here."""
-    return ~dilate(~mask, radius) if radius > 0 else mask.copy()
-
-
-def _window_max(padded: np.ndarray, radius: int, width: int) -> np.ndarray:
-    """Rows padded by `radius` each side -> whether any pixel within `radius` along the row is set, `width` wide.
-    Changes `padded`."""
-    size, span = 2 * radius + 1, 1
-    while 2 * span <= size:  # each pixel comes to hold the OR of the `span` pixels from it onwards
-        padded[:, :-span] |= padded[:, span:]
+def _widen(flat: np.ndarray, size: int, combine, step: int) -> int:
+    """Each element of `flat` comes to hold the OR (AND) of the `span` elements `step` apart from it onwards,
+    for the largest power of two `span` <= size, which it returns: two windows of `span` >= size / 2, one at
+    each end, cover a whole window of `size`. Changes `flat`."""
+    span = 1
+    while 2 * span <= size:
+        combine(flat[:-span * step], flat[span * step:], out=flat[:-span * step])
         span *= 2
-    # Two windows of `span` >= size / 2, one at each end, cover the whole window.
-    return padded[:, :width] | padded[:, size - span:size - span + width]
+    return span
 
 
 # ----------------------------------------------------------------------------- flood fill and regions
 
+FOUR_CONNECTED = ndimage.generate_binary_structure(2, 1)  # the cross: a pixel and its 4 edge neighbours
+
 
 def outside(walls: np.ndarray) -> np.ndarray:
     """Pixels reachable from the image border without crossing `walls` (4-connected flood fill)."""
-    border = np.zeros_like(walls)
-    border[0], border[-1], border[:, 0], border[:, -1] = True, True, True, True
-    return grow(border, ~walls)
+    out = np.ones_like(walls)
+    # Beyond the walls' box everything is free and joined to the image border, the one-pixel ring around the box
+    # too: so only the box and that ring are labelled, and a region there is outside when it touches their edge
+    # (the ring, or the image border where the box meets it). A drawing's box is about half the image.
+    box = _box(walls, 1)
+    if box is None:
+        return out
+    labels, count = ndimage.label(~walls[box], FOUR_CONNECTED)
+    keep = np.zeros(count + 1, dtype=bool)
+    for edge in (labels[0], labels[-1], labels[:, 0], labels[:, -1]):
+        keep[edge] = True
+    keep[0] = False  # the walls
+    out[box] = keep[labels]
+    return out
 
 
 def grow(seed: np.ndarray, within: np.ndarray) -> np.ndarray:
-    """The pixels of `within` 4-connected to `seed`.
-
-    Alternating row and column sweeps: along a line, a whole run of free pixels is reached at once when any of
-    it is, so a garment outline fills in a handful of sweeps instead of one pixel ring per pass. The sweeps
-    work on whole rows of bools (the columns transposed): outside a drawing most of the image is free, and
-    there that is cheaper than region_labels' lists of runs.
-    """
-    h, w = within.shape
-    rows, columns = _segments(within), _segments(np.ascontiguousarray(within.T))
-    seen = (seed & within).ravel()
-    for _ in range(2 * max(within.shape)):  # bounded: each sweep that changes anything adds pixels
-        before = np.count_nonzero(seen)
-        seen = _spread(seen, rows)
-        seen = _spread(seen.reshape(h, w).T.ravel(), columns).reshape(w, h).T.ravel()  # columns as rows
-        if np.count_nonzero(seen) == before:
-            break
-    return seen.reshape(h, w)
-
-
-def _segments(free: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The rows of `free`, one after another, cut where a row starts or free turns to wall or back: each
-    segment's start (flat index), length, and whether it is a run of free pixels."""
-    flat = free.ravel()
-    new = np.empty(flat.size, dtype=bool)
-    new[0] = True
-    np.not_equal(flat[1:], flat[:-1], out=new[1:])
-    new[::free.shape[1]] = True
-    starts = np.flatnonzero(new)
-    return starts, np.diff(starts, append=flat.size), flat[starts]
-
-
-def _spread(seen: np.ndarray, segments: tuple[np.ndarray, np.ndarray, np.ndarray]) -> np.ndarray:
-    """Every run of free pixels (of _segments) that holds a `seen` pixel, whole; flat in, flat out."""
-    starts, lengths, free = segments
-    return np.repeat(np.logical_or.reduceat(seen, starts) & free, lengths)
+    """The pixels of `within` 4-connected to `seed`: the whole regions of `within` that hold a seed pixel."""
+    labels, count = ndimage.label(within, FOUR_CONNECTED)
+    keep = np.zeros(count + 1, dtype=bool)
+    keep[labels[seed]] = True
+    keep[0] = False  # off `within`
+    return keep[labels]
 
 
 def region_labels(mask: np.ndarray) -> np.ndarray:
-    """Each pixel of `mask` numbered by its 4-connected region, int64 (0 off the mask): every pixel starts with
-    its flat index + 1 and takes the smallest in its run along rows, then along columns, until nothing changes,
-    so a region's number is its first pixel's + 1."""
-    labels = np.zeros(mask.shape, dtype=np.int64)
-    labels[mask] = _region_numbers(mask)
-    return labels
-
-
-def _region_numbers(mask: np.ndarray) -> np.ndarray:
-    """region_labels for the pixels of `mask` only, in row order.
-
-    After a sweep along rows a row run holds one number, after one along columns a column run does: so the
-    sweeps work on lists of runs, each a min over the pixels (where a row run crosses a column run) of a run.
-    """
-    values = np.flatnonzero(mask) + 1
-    if len(values) == 0:
-        return values
-    row_starts, row_run_by_column, column_starts, column_run = _run_graph(mask)
-    for _ in range(2 * max(mask.shape)):  # bounded: each sweep that changes anything lowers a number
-        rows = np.minimum.reduceat(values, row_starts)
-        swept = np.minimum.reduceat(rows[row_run_by_column], column_starts)[column_run]
-        if np.array_equal(swept, values):
-            break
-        values = swept
-    return values
-
-
-def _run_graph(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The runs of `mask` along rows and along columns, and which of each every pixel lies in: (where each row
-    run starts in the pixels listed in row order, the row run of each pixel listed in column order, where each
-    column run starts in that list, the column run of each pixel listed in row order)."""
-    starts, starts_t = mask.copy(), mask.T.copy()  # a run starts at a pixel of the mask after one off it
-    starts[:, 1:] &= ~mask[:, :-1]
-    starts_t[:, 1:] &= ~mask.T[:, :-1]
-    row_run = (np.cumsum(starts) - 1).reshape(mask.shape)
-    column_run = (np.cumsum(starts_t) - 1).reshape(mask.T.shape)
-    return np.flatnonzero(starts[mask]), row_run.T[mask.T], np.flatnonzero(starts_t[mask.T]), column_run.T[mask]
+    """Each pixel of `mask` numbered by its 4-connected region, int64 (0 off the mask): a region's number is its
+    first pixel's flat index + 1."""
+    labels, _ = ndimage.label(mask, FOUR_CONNECTED)
+    # ndimage.label numbers regions 1, 2, ... in the raster order of their first pixels (tests/test_masks.py
+    # holds it to that), so each number first appears where the running maximum rises.
+    flat = labels.ravel()
+    firsts = np.flatnonzero(np.diff(np.maximum.accumulate(flat), prepend=0))
+    return np.concatenate(([0], firsts + 1)).astype(np.int64)[labels]
 
 
 def regions(mask: np.ndarray, most: int) -> list[np.ndarray] | None:
     """4-connected regions of a mask, largest first (the one whose first pixel comes first on a tie), each as its
     [k, 2] (row, column) indices in row order; None when there are more than `most` (a scribble or noise, not a
     drawing's few areas)."""
-    numbers = _region_numbers(mask)
-    counts = np.bincount(numbers)
-    found = np.flatnonzero(counts)
-    if len(found) > most:
+    box = _box(mask)  # labelled within the mask's box, about half the image for a drawing's areas
+    if box is None:
+        return []
+    labels, count = ndimage.label(mask[box], FOUR_CONNECTED)
+    if count > most:
         return None
-    nth = np.cumsum(counts > 0, dtype=np.min_scalar_type(len(found)))[numbers] - 1  # each pixel's region, 0..n-1
-    by_region = np.split(np.flatnonzero(mask)[np.argsort(nth, kind="stable")], np.cumsum(counts[found])[:-1])
-    return [np.column_stack(np.unravel_index(by_region[i], mask.shape))
-            for i in np.argsort(-counts[found], kind="stable")]
+    pixels = np.flatnonzero(labels)
+    numbers = labels.ravel()[pixels]  # 1..count, numbered in the raster order of each region's first pixel
+    sizes = np.bincount(numbers, minlength=count + 1)[1:]
+    rows, columns = np.divmod(pixels[np.argsort(numbers, kind="stable")], labels.shape[1])  # region by region
+    by_region = np.split(np.column_stack((rows + box[0].start, columns + box[1].start)), np.cumsum(sizes)[:-1])
+    return [by_region[i] for i in np.argsort(-sizes, kind="stable")]
 
 
 # ----------------------------------------------------------------------------- thinning
@@ -160,10 +134,14 @@ def neighbourhoods(mask: np.ndarray) -> np.ndarray:
     """uint16 [H, W]: bit 3 * (dy + 1) + (dx + 1) set where pixel (y + dy, x + dx) is set, for dy, dx in -1..1
     (outside the image counts as empty)."""
     h, w = mask.shape
-    padded = np.zeros((h + 2, w + 2), dtype=np.uint16)
-    padded[1:-1, 1:-1] = mask
-    rows = padded[:, :-2] | (padded[:, 1:-1] << 1) | (padded[:, 2:] << 2)  # each pixel's row of three
-    return rows[:-2] | (rows[1:-1] << 3) | (rows[2:] << 6)
+    stride = w + 2  # an empty column each side; then neighbours are flat shifts of 1 and of a row
+    padded = np.zeros((h + 2) * stride + 2, dtype=np.uint16)
+    padded[stride + 1:stride + 1 + h * stride].reshape(h, stride)[:, :w] = mask  # pixel (y, x) at y*stride+x+stride+1
+    rows = padded[:-2] | (padded[1:-1] << 1)  # each pixel's row of three, at its flat index - 1
+    rows |= padded[2:] << 2
+    codes = rows[:-2 * stride] | (rows[stride:-stride] << 3)  # and the rows above and below: at y*stride+x
+    codes |= rows[2 * stride:] << 6
+    return codes.reshape(h, stride)[:, :w]
 
 
 def _table(rule) -> np.ndarray:
@@ -201,12 +179,14 @@ def skeleton(mask: np.ndarray) -> np.ndarray:
     if box is None:
         return out
     m = mask[box].copy()
+    codes = neighbourhoods(m)
     for _ in range(max(mask.shape)):  # bounded: each pass that changes anything removes pixels
         changed = False
         for peelable in (PEEL_FIRST, PEEL_SECOND):
-            peel = np.take(peelable, neighbourhoods(m))
+            peel = np.take(peelable, codes)
             if peel.any():
                 m &= ~peel
+                codes = neighbourhoods(m)  # only a sub-pass that peels changes them: the last pass needs none
                 changed = True
         if not changed:
             break
@@ -223,12 +203,15 @@ def ends(centre: np.ndarray) -> np.ndarray:
     return out
 
 
-def _box(mask: np.ndarray) -> tuple[slice, slice] | None:
-    """The smallest box that holds every set pixel; None when none is."""
+def _box(mask: np.ndarray, margin: int = 0) -> tuple[slice, slice] | None:
+    """The smallest box that holds every set pixel, grown by `margin` each side within the image; None when no
+    pixel is set."""
     rows, columns = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
     if len(rows) == 0:
         return None
-    return slice(rows[0], rows[-1] + 1), slice(columns[0], columns[-1] + 1)
+    (h, w), m = mask.shape, margin
+    return (slice(max(rows[0] - m, 0), min(rows[-1] + 1 + m, h)),
+            slice(max(columns[0] - m, 0), min(columns[-1] + 1 + m, w)))
 
 
 # ----------------------------------------------------------------------------- rays

@@ -95,7 +95,7 @@ def along_runs(values: np.ndarray, mask: np.ndarray, reduce) -> np.ndarray:
 
 def sweeps(values: np.ndarray, mask: np.ndarray, reduce) -> np.ndarray:
     """Sweeps along rows then columns, again until nothing changes, at most 2 * max(H, W) times: how the
-    flood fill and region labels of the canvas path have always been bounded."""
+    flood fill and region labels of the canvas path were bounded before they became scipy.ndimage.label."""
     for _ in range(2 * max(mask.shape)):
         before = values
         values = along_runs(values, mask, reduce)
@@ -242,17 +242,20 @@ def maze(cells: int, seed: int) -> np.ndarray:
     return open_
 
 
-def test_in_a_maze_longer_than_the_sweep_bound_fill_and_labels_stop_where_the_bounded_sweeps_stop():
-    corridors = maze(30, seed=1)  # 61 x 61 px: 145 sweeps reach its far end, the bound is 122
+def test_in_a_maze_longer_than_the_old_sweep_bound_fill_and_labels_reach_every_connected_pixel():
+    corridors = maze(30, seed=1)  # 61 x 61 px: 145 sweeps reach its far end, the old bound was 122
     seed = np.zeros_like(corridors)
     seed[1, 1] = True
-    filled = sweeps(seed, corridors, np.any)
-    assert not np.array_equal(filled, flood(seed, corridors))  # the bound cut it short ...
-    assert np.array_equal(masks.grow(seed, corridors), filled)  # ... and the fast fill stops there too
-    numbers = np.where(corridors, np.arange(1, corridors.size + 1).reshape(corridors.shape), 0)
-    labels = sweeps(numbers, corridors, np.min)
-    assert not np.array_equal(labels, labels_by_search(corridors))
-    assert np.array_equal(masks.region_labels(corridors), labels)
+    assert not np.array_equal(sweeps(seed, corridors, np.any), corridors)  # the old bounded sweeps stopped short
+    assert np.array_equal(flood(seed, corridors), corridors)  # the maze's corridors are one region ...
+    assert np.array_equal(masks.grow(seed, corridors), corridors)  # ... and the fill reaches all of it
+    labels = masks.region_labels(corridors)
+    assert np.array_equal(labels, labels_by_search(corridors))
+    assert set(labels[corridors]) == {1 * 61 + 1 + 1}  # one number: its first pixel's, (1, 1), flat index + 1
+    assert np.array_equal(masks.regions(corridors, 1)[0], np.argwhere(corridors))
+    entrance = corridors.copy()
+    entrance[0, 1] = True  # a door in the maze's wall, above its first corridor
+    assert np.array_equal(masks.outside(~entrance), entrance)
 
 
 def test_each_bit_of_a_neighbourhood_code_is_one_pixel_of_the_3x3_around_it():
