@@ -120,6 +120,47 @@ def test_a_live_call_without_a_session_id_is_refused():
             pass
 
 
+# ----------------------------------------------------------------------------- the live function itself
+
+class PageRequest:
+    """What the live function reads of a request: the session hash in the JSON body."""
+
+    def __init__(self, session: str):
+        self.session = session
+
+    async def json(self) -> dict:
+        return {"session_hash": self.session}
+
+
+def test_live_answers_come_from_the_weights_the_page_chose(pipeline):
+    import asyncio
+    import copy
+    import json
+    from dataclasses import replace
+
+    import torch
+
+    from nin.ui.canvas import DrawingCanvas
+
+    loaded = pipeline.model(None)
+    bagged = copy.deepcopy(loaded.model)
+    with torch.no_grad():
+        bagged.block4[4].bias[CLASS_NAMES.index("Bag")] += 50.0  # these weights see a bag in everything
+    two = Pipeline({loaded.key: loaded, "bag.safetensors": replace(loaded, key="bag.safetensors", model=bagged)})
+    canvas = DrawingCanvas(two)
+    live_call = canvas.live_function()
+
+    def top(session: str) -> str:
+        reply = asyncio.run(live_call({"ink": data_url(trouser()), "seq": 1}, PageRequest(session)))
+        return CLASS_NAMES[int(np.argmax(json.loads(reply.body)["probs"]))]
+
+    assert top("page") == "Trouser"
+    canvas.choose("page", "bag.safetensors")
+    assert top("page") == "Bag" and top("another page") == "Trouser"
+    canvas.choose("page", loaded.key)
+    assert top("page") == "Trouser"
+
+
 # ----------------------------------------------------------------------------- through the server
 
 @pytest.fixture(scope="module")

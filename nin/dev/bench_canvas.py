@@ -2,8 +2,9 @@
 
 Launches `python app.py` on a free loopback port and measures, printing medians and 95th percentiles:
 
-1. **Server CPU per live call** (in this process, no server): the thread CPU time of nin.serve.live.live on a
-   140 px trouser outline, preprocessing and the forward pass, one torch thread (as the app runs it).
+1. **Server CPU per live call** (in this process, no server): the CPU time of nin.serve.live.live on a 140 px
+   trouser outline, preprocessing and the batched forward pass alone in its batch, one torch thread and the
+   live precision (as the app runs it).
 2. **A 3-second mouse stroke in headless Chromium** (Debian's /usr/bin/chromium through Playwright): for each
    pointer move, the time until the bars and class maps show an answer that includes it; live answers per second
    while the pen is down; and the time from pen-up to the full explanation on the page (the status line).
@@ -43,18 +44,20 @@ def server_cpu(calls: int = 40) -> dict:
     import torch
 
     from nin.serve.live import decode_ink, live
+    from nin.serve.live_batch import LiveBatcher
     from nin.serve.pipeline import Pipeline
     from nin.dev.attack.requests import drawing_ink
 
     torch.set_num_threads(1)
     pipeline, ink = Pipeline(), decode_ink(drawing_ink())
-    live(pipeline, ink)  # warm-up
+    batcher = LiveBatcher(pipeline)  # the server's own pass: its precision, its thread
+    live(pipeline, ink, batcher=batcher)  # warm-up
     cpu = []
     for _ in range(calls):
-        start = time.thread_time()
-        live(pipeline, ink)
-        cpu.append((time.thread_time() - start) * 1e3)
-    return {"cpu_ms": summary(cpu), "ink_chars": len(drawing_ink())}
+        start = time.process_time()  # this thread and the batcher's, nothing else runs
+        live(pipeline, ink, batcher=batcher)
+        cpu.append((time.process_time() - start) * 1e3)
+    return {"cpu_ms": summary(cpu), "ink_chars": len(drawing_ink()), "precision": batcher.precision}
 
 
 # ----------------------------------------------------------------------------- 2. one stroke in Chromium
@@ -133,7 +136,7 @@ def main() -> None:
     results["load_average_1min"] = os.getloadavg()[0]
     cpu, stroke = results["server_cpu"], results["browser_stroke"]
     print(f"server CPU per live call: p50 {cpu['cpu_ms']['p50']} ms, p95 {cpu['cpu_ms']['p95']} ms "
-          f"({cpu['cpu_ms']['n']} calls, ink {cpu['ink_chars']} characters)")
+          f"({cpu['cpu_ms']['n']} calls, ink {cpu['ink_chars']} characters, {cpu['precision']})")
     print(f"3 s mouse stroke in Chromium: pointer move -> bars and class maps p50 {stroke['move_to_shown_ms']['p50']} ms, "
           f"p95 {stroke['move_to_shown_ms']['p95']} ms over {stroke['move_to_shown_ms']['n']} moves; "
           f"{stroke['updates_per_s']} updates/s; round trip p50 {stroke['round_trip_ms']['p50']} ms; "

@@ -40,7 +40,7 @@ from nin.names import CANVAS_SIDE, EXPORT_SIDE
 from nin.model import CLASS_NAMES
 from nin.serve.live import LiveAnswer, decode_ink, ink_from_image
 from nin.serve.live_batch import LiveBatcher
-from nin.serve.pipeline import EXAMPLES_DIR, Pipeline, class_choice, cpu_count
+from nin.serve.pipeline import EXAMPLES_DIR, Pipeline, class_choice
 from nin.serve.preprocess import EmptyInput
 from nin.serve.checks import check_number, quote
 from nin.serve.decode import InputError
@@ -56,10 +56,12 @@ MIN_INTERVAL_MS = 100
 BRUSHES = (("Thin", 8), ("Medium", 16), ("Thick", 28))
 DEFAULT_BRUSH = 16
 PROMPT = "Draw a garment on the black square: the prediction follows your pen."
-# Live calls decoding and filling their drawings at once, in a thread pool of their own: up to one per core, as
-# the queued events' group. A flood of live calls then shares the cores with the queue instead of starving it.
-LIVE_WORKERS = int(os.environ.get("NIN_LIVE_WORKERS", 0)) or max(1, min(2, cpu_count()))
-# Threads running the live calls' batched forward passes (nin.serve.live_batch), one torch thread each.
+# Threads decoding and filling live drawings (nin.ink) and threads running their batched passes
+# (nin.serve.live_batch), one torch thread each: one of each by default, so the live path can use both cores of a
+# 2-core box and no more, and the fill, whose numpy steps are small, does not contend with itself for the GIL.
+# On the 2-core box, two decoding threads gave 6-12% fewer answers a second to 32 canvases, and two pass threads
+# 6-20% fewer to 16 or 32 (python -m nin.dev.bench_classroom with NIN_LIVE_WORKERS / NIN_LIVE_BATCH_WORKERS).
+LIVE_WORKERS = int(os.environ.get("NIN_LIVE_WORKERS", 0)) or 1
 LIVE_BATCH_WORKERS = int(os.environ.get("NIN_LIVE_BATCH_WORKERS", 0)) or 1
 LIVE_WAITING = 64     # live calls admitted beyond the workers (decoding, or waiting for a pass); past it, Busy
 SESSIONS_KEPT = 4096  # sessions whose latest live call is remembered (for skipping stale full explanations)
@@ -153,6 +155,7 @@ class DrawingCanvas:
         self.batcher = LiveBatcher(pipeline, batch_workers)
         self.pacer = Pacer(MIN_INTERVAL_MS)
         self.latest: OrderedDict[str, int] = OrderedDict()  # session -> sequence number of its latest live call
+        self.weights: OrderedDict[str, str] = OrderedDict()  # session -> the weight file its page chose
         self.html: gr.HTML | None = None
 
     def build(self, elem_id: str = "canvas") -> gr.HTML:
@@ -188,7 +191,7 @@ class DrawingCanvas:
                     image = await anyio.to_thread.run_sync(prepare, ink, session, seq, limiter=self.gate.limiter)
                     if isinstance(image, dict):  # a blank drawing: the prompt
                         return {**image, "wait_ms": self.pacer.wait_ms()}
-                    future = self.batcher.submit(image)
+                    future = self.batcher.submit(image, self.weights.get(session))
                     await asyncio.wait([asyncio.wrap_future(future)])
                     numbers = LiveAnswer.of(image, answer(future), start).to_json()
                     self.pacer.answered()
@@ -219,6 +222,15 @@ class DrawingCanvas:
         while len(latest) > SESSIONS_KEPT:
             latest.popitem(last=False)
 
+    def choose(self, session: str | None, model_key: str) -> None:
+        """The weights a page chose: its live answers come from them, as its full explanations do."""
+        if session is None:
+            return
+        self.weights.pop(session, None)
+        self.weights[session] = self.pipeline.model(model_key).key
+        while len(self.weights) > SESSIONS_KEPT:
+            self.weights.popitem(last=False)
+
     def prepare(self, ink: str, session: str | None = None, seq: int = 0) -> np.ndarray:
         """In a worker thread: the drawing decoded and through the canvas path, as the 28x28 image the network
         takes. The sequence number is remembered only once the ink has decoded, so a call that is refused
@@ -231,7 +243,8 @@ class DrawingCanvas:
     # ------------------------------------------------------------------------- the full explanation, queued
 
     def wire(self, events, settings: list, outputs: list, upload: gr.Image, model_events: dict) -> None:
-        """The canvas's queued event (private) and the API's sketch endpoint (a drawing as an image file).
+        """The canvas's queued event (private), the API's sketch endpoint (a drawing as an image file), and the
+        weights picker (`settings[0]`) telling the live answers which weights the page chose.
         `events` is the page's nin.ui.prediction_events.PredictionEvents: its outputs are the page's top half."""
 
         @guarded("classifying this drawing")
@@ -268,6 +281,13 @@ class DrawingCanvas:
                 return events.empty_outputs(PROMPT)
             return events.view_outputs(prediction, model_key, cam_index, channels)
 
+        def chosen(model_key: str, request: gr.Request):
+            """The page picked other weights: its next live answers come from them."""
+            self.choose(session_of_request(request), model_key)
+
+        # No model work, so outside the model group: a page's pick counts at once, even while others draw.
+        settings[0].change(chosen, [settings[0]], None, api_name="chosen_weights", api_visibility="private",
+                           show_progress="hidden")
         self.html.drawn(drawn, settings, outputs, api_name="drawn", api_visibility="private",
                         trigger_mode="always_last", **model_events).then(None, js=asset("settled.js"))
         gr.on([], predict_sketch, [upload, *settings], outputs, api_name="predict_sketch", **model_events)
