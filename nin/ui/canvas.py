@@ -7,8 +7,10 @@ with brushes, an eraser, undo and clear.
 
 While the pen moves the page keeps at most one live call in flight and always sends the latest drawing: the
 ink, downsampled to EXPORT_SIDE px and sent as a PNG data URL (1-6 KB), goes to `live`, one POST to
-/component_server outside Gradio's queue. It answers numbers only (nin.serve.live) and the page draws them
-in place: the top class and % (in an aria-live element), the probability bars, the 28x28 image the network
+/component_server outside Gradio's queue. The server decodes and fills it on a thread of its own, runs it in a
+batched pass with the other pages' drawings (nin.serve.live_batch), and tells the page how long to wait before
+its next call (nin.ui.pacing), so that many pages drawing at once share the server evenly. It answers numbers
+only (nin.serve.live) and the page draws them in place: the top class and % (in an aria-live element), the probability bars, the 28x28 image the network
 saw, and the GAP strip, block4's ten 5x5 class maps with their means. About IDLE_MS after the pen lifts, the
 same ink goes through the ordinary queued event (`drawn`) for the full explanation; an answer older than one
 already shown is never shown, on the page (sequence numbers) or from the server (`DrawingCanvas.drawn` skips a
@@ -17,8 +19,9 @@ drawing a newer live call has replaced). Until that explanation arrives the page
 again (after an upload or an example) sends the drawing on the canvas for its full explanation at once, so it
 is the page's one current input again. `predict_sketch` is the API's way in: a drawing as an image file.
 
-What it is not: the numbers (nin.serve.live), the bounds of the live calls (nin.ui.live_gate), the
-page's layout around it (nin.ui.page) or the full explanation's pictures (nin.ui.prediction_events, nin.serve.pipeline).
+What it is not: the numbers (nin.serve.live, nin.serve.live_batch), the bounds of the live calls
+(nin.ui.live_gate) and their pacing (nin.ui.pacing), the page's layout around it (nin.ui.page) or the full
+explanation's pictures (nin.ui.prediction_events, nin.serve.pipeline).
 """
 
 from __future__ import annotations
