@@ -13,8 +13,8 @@ Each worker runs with the process's one intra-op thread (app.py) on its own chan
 In bf16, blocks 1-3 run in bf16 but for their first conv, which reads the image, and block4, whose ten class
 maps are the scores, both fp32: a pass costs ~0.6x of fp32's and the answers stay fp32's (all in bf16,
 probabilities moved by up to 1.7 points; `python -m nin.dev.live_precision` measures it on the official test
-set and the drawn test set). The full explanation after the pen lifts, and
-every other event, stays fp32: it shows every stage of the pass.
+set and the drawn test set). The full explanation after the pen lifts, and every other event, stays fp32: it
+shows every stage of the pass.
 """
 
 from __future__ import annotations
@@ -33,7 +33,9 @@ import torch
 from nin.data import to_model_input
 from nin.serve.pipeline import Pipeline
 
-MAX_BATCH = 32  # images in one pass at most: ~120 ms in bf16 on the 2-core box, a latency a page hardly sees
+# Images in one pass at most: ~250 ms on one thread in bf16 on the 2-core box. With 32 pages drawing, passes
+# measured 20 images (median), so the cap only bounds a burst.
+MAX_BATCH = 32
 
 
 def native_bf16() -> bool:
