@@ -7,9 +7,8 @@ with brushes, an eraser, undo and clear.
 
 While the pen moves the page keeps at most one live call in flight and always sends the latest drawing: the
 ink, downsampled to EXPORT_SIDE px and sent as a PNG data URL (1-6 KB), goes to `live`, one POST to
-/component_server outside Gradio's queue. The server decodes and fills it on a thread of its own, runs it in a
-batched pass with the other pages' drawings (nin.serve.live_batch), and tells the page how long to wait before
-its next call (nin.ui.pacing), so that many pages drawing at once share the server evenly. It answers numbers
+/component_server outside Gradio's queue: decoded and filled on a thread of its own, then one batched pass
+with other pages' drawings, the reply saying how long the page waits before its next call. It answers numbers
 only (nin.serve.live) and the page draws them in place: the top class and % (in an aria-live element), the probability bars, the 28x28 image the network
 saw, and the GAP strip, block4's ten 5x5 class maps with their means. About IDLE_MS after the pen lifts, the
 same ink goes through the ordinary queued event (`drawn`) for the full explanation; an answer older than one
