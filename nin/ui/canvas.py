@@ -7,9 +7,8 @@ with brushes, an eraser, undo and clear.
 
 While the pen moves the page keeps at most one live call in flight and always sends the latest drawing: the
 ink, downsampled to EXPORT_SIDE px and sent as a PNG data URL (1-6 KB), goes to `live`, one POST to
-/component_server outside Gradio's queue: decoded and filled on a thread of its own, then one batched pass
-with other pages' drawings, the reply saying how long the page waits before its next call. It answers numbers
-only (nin.serve.live) and the page draws them in place: the top class and % (in an aria-live element), the probability bars, the 28x28 image the network
+/component_server outside Gradio's queue (batched with other pages' drawings, paced: nin.ui.pacing). It
+answers numbers only (nin.serve.live) and the page draws them in place: the top class and % (in an aria-live element), the probability bars, the 28x28 image the network
 saw, and the GAP strip, block4's ten 5x5 class maps with their means. About IDLE_MS after the pen lifts, the
 same ink goes through the ordinary queued event (`drawn`) for the full explanation; an answer older than one
 already shown is never shown, on the page (sequence numbers) or from the server (`DrawingCanvas.drawn` skips a
@@ -18,9 +17,8 @@ drawing a newer live call has replaced). Until that explanation arrives the page
 again (after an upload or an example) sends the drawing on the canvas for its full explanation at once, so it
 is the page's one current input again. `predict_sketch` is the API's way in: a drawing as an image file.
 
-What it is not: the numbers (nin.serve.live, nin.serve.live_batch), the bounds of the live calls
-(nin.ui.live_gate) and their pacing (nin.ui.pacing), the page's layout around it (nin.ui.page) or the full
-explanation's pictures (nin.ui.prediction_events, nin.serve.pipeline).
+What it is not: the numbers (nin.serve.live, live_batch), the live calls' bounds (nin.ui.live_gate), the
+page's layout around it (nin.ui.page) or the full explanation's pictures (nin.ui.prediction_events).
 """
 
 from __future__ import annotations
