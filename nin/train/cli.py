@@ -41,8 +41,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--limit-test", type=int, metavar="N", help="test on the first N test images only")
     p.add_argument("--device", default="auto", help="cpu, cuda, cuda:1, ... (default: cuda if available)")
     p.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto",
-                   help="auto = bf16 autocast + channels_last on CUDA; on CPU the fastest of fp32, fp32 "
-                        "channels_last and bf16, timed over a few steps at the run's first size")
+                   help="auto = bf16 autocast + channels_last on CUDA; on CPU the fastest of fp32 and bf16, "
+                        "each NCHW or channels_last, timed over a few steps at the run's first size")
     p.add_argument("--compile", action="store_true", help="torch.compile the model (epoch 1 includes compiling)")
     p.add_argument("--resume", type=Path, metavar="PATH",
                    help="continue from this checkpoint.safetensors; for --recipe cpu, the run folder (OUT)")

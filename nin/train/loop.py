@@ -18,7 +18,7 @@ resizing) and may make some epochs partial passes (`fractions`). Rank 0 alone wr
 A run that collapses to chance stops with a non-zero exit and writes no weights (see `_collapse_check`).
 Every epoch scores each class on its own; a class under WEAK_CLASS_ACC after the first epoch is flagged
 in the log and in metrics.json (a BatchNorm-free NiN can lose a class channel for good).
-On one CPU process, `--precision auto` times a few steps of each mode (fp32, fp32 channels_last, bf16) and
+On one CPU process, `--precision auto` times a few steps of each mode (fp32 and bf16, NCHW and channels_last) and
 trains in the fastest (`_pick_mode`); the figures are printed and stored in the run's header.
 """
 
