@@ -317,6 +317,35 @@ def test_every_phase_is_charted_on_one_axis_of_whole_epochs_with_its_input_size(
     assert caption.count("Epochs 1–5: this file records only each phase's end") == 1
 
 
+def test_several_files_test_curves_share_one_chart_on_a_numbered_epoch_axis():
+    import pandas as pd
+
+    import gradio as gr
+    from nin.metrics_file import report_from_record
+
+    record = phased_record()
+    phased = report_panels.training_phases(report_from_record("phased.safetensors", record, None),
+                                           record["run"]["phases"])
+    plain = {"run": {"recipe": {"name": "seed", "epochs": 3}},
+             "epochs": [{"epoch": n, "input_size": 224, "fraction": 1.0, "loss": 1.0, "train_acc": 0.5, "test_acc": acc,
+                         "examples_per_s": 60.0}
+                        for n, acc in ((1, 0.33), (2, 0.57), (3, 0.59))],
+             "evaluation_fp32_cpu": record["evaluation_fp32_cpu"]}
+    seed = report_panels.training_phases(report_from_record("seed.safetensors", plain, None))
+    rows, order = report_panels.compare_rows([("Tuned: 160 px, then 224 px", phased),
+                                              ("The chapter's recipe (10 epochs)", seed)])
+    assert order == [str(n) for n in range(1, 9)]
+    by_series = {}
+    for r in rows:
+        by_series.setdefault(r["series"], []).append((r["epoch"], r["accuracy"]))
+    # phase A is known by its end only: one point at its last epoch; B and C per epoch, on the same axis
+    assert by_series["Tuned"] == [("5", 0.9146), ("6", 0.9018), ("7", 0.9111), ("8", 0.9071)]
+    assert by_series["The chapter's recipe"] == [("1", 0.33), ("2", 0.57), ("3", 0.59)]  # the legend's short names
+    assert by_series["d2l chapter"] == [("1", metrics_file.D2L_REFERENCE), ("8", metrics_file.D2L_REFERENCE)]
+    plot = gr.LinePlot(x="epoch", y="accuracy", color="series", sort=order).postprocess(pd.DataFrame(rows))
+    assert len(plot.data) == len(rows)
+
+
 def test_a_series_measured_at_one_epoch_only_is_named_under_the_chart_instead_of_an_invisible_point():
     from nin.metrics_file import report_from_record
 

@@ -120,6 +120,32 @@ def curve_rows(report: Report, phases: list[Phase]) -> tuple[list[dict], list[st
     return rows, order
 
 
+def short_title(title: str) -> str:
+    """A picker title cut to its name, for a chart legend: "Tuned: 160 px, …" -> "Tuned"."""
+    return title.split(":")[0].split(" (")[0].strip() or title
+
+
+def compare_rows(files: list[tuple[str, list[Phase]]]) -> tuple[list[dict], list[str]]:
+    """Long-form rows for one gr.LinePlot of several files' test accuracy, and the x labels in order: x "epoch"
+    is each epoch's number over its file's whole training (as a label, so the axis reads 1, 2, 3), y
+    "accuracy", color "series" the file's short title. Every recorded epoch is a point, a phase known only by
+    its end is one point at its last epoch, and the human and d2l lines run across the longest training."""
+    rows = []
+    for title, phases in files:
+        name = short_title(title)
+        for phase in phases:
+            if not phase.points and phase.end_test_acc is not None:
+                rows.append({"epoch": phase.first_epoch + phase.epochs - 1, "accuracy": float(phase.end_test_acc),
+                             "series": name})
+            rows += [{"epoch": phase.first_epoch + k, "accuracy": float(p.test_acc), "series": name}
+                     for k, p in enumerate(phase.points)]
+    if not rows:
+        return [], []
+    last = max(r["epoch"] for r in rows)
+    rows += [{"epoch": epoch, "accuracy": value, "series": name} for name, value, _ in CONTEXT for epoch in (1, last)]
+    return [{**r, "epoch": str(r["epoch"])} for r in rows], [str(n) for n in range(1, last + 1)]
+
+
 def single_point_series(phases: list[Phase]) -> list[str]:
     """The chart's series with one point only, in the order they appear (test acc counts each phase's end)."""
     counts: dict[str, int] = {}

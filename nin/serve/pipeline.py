@@ -26,14 +26,16 @@ from nin.serve.preprocess import Preprocessed, preprocess_ink, preprocess_photo
 WEIGHTS_DIR = Path(__file__).resolve().parents[2] / "weights"
 EXAMPLES_DIR = Path(__file__).resolve().parents[1] / "examples"  # written by `python -m nin.dev.make_examples`
 DEFAULT_EXAMPLE = EXAMPLES_DIR / "test00000_ankle-boot.png"  # the README's and the API examples' image
-# Shipped weight files, best first: the app loads every one that is present (the GPU-trained files are not
-# made yet), and its banner says what the first one is and how good it is.
+# Shipped weight files, best first: the app loads every one that is present (the GPU-trained file is not made
+# yet), answers with the first until the page picks another, and its banner says which file answers. The
+# chapter's own recipe comes after the tuned file: it is there to compare with, not to answer first.
 WEIGHT_FILES = (
     ("nin_fashion_mnist.safetensors", "Best recipe (GPU-trained)"),
-    ("nin_seed_recipe.safetensors", "Reference d2l recipe (GPU-trained)"),
-    ("nin_cpu.safetensors", "CPU-trained (160 px, then 224 px, then drawings)"),
+    ("nin_cpu.safetensors", "Tuned: 160 px, then 224 px, then drawings"),
+    ("nin_seed_recipe.safetensors", "The chapter's recipe (10 epochs)"),
     ("nin_provisional_cpu.safetensors", "Provisional (short CPU run)"),
 )
+CHAPTER_FILE = "nin_seed_recipe.safetensors"  # the chapter's own recipe: the page compares the others with it
 
 
 @dataclass(frozen=True)
@@ -83,15 +85,16 @@ def test_accuracy_of(record: dict, metadata: dict) -> float | None:
     return float(value) if value is not None else None
 
 
-def model_notice(record: dict, metadata: dict) -> str:
-    """The banner: what the weights are and how good they are, in one line a newcomer can read. `record` is the
-    file's entry in metrics.json ({} when it has none)."""
+def model_notice(record: dict, metadata: dict, title: str = "", name: str = "") -> str:
+    """The banner: which file answers, what it is and how good it is, in one line a newcomer can read.
+    `record` is the file's entry in metrics.json ({} when it has none)."""
     acc = test_accuracy_of(record, metadata)
     evaluation = record.get("evaluation_fp32_cpu") or {}
     unsure = metrics_file.weak_classes(evaluation.get("per_class_accuracy") or {}, below=metrics_file.UNSURE_CLASS_ACC)
     weak = sorted(unsure.items(), key=lambda item: item[1])
     drawn = {style: (e["accuracy"], e["n"]) for style, e in (record.get("drawn_evaluation_fp32_cpu") or {}).items()}
-    text = f"**About these weights:** a NiN {metrics_file.training_story(metadata)}."
+    answering = f"**Answering: {title}** (`{name}`), " if title and name else "**About these weights:** "
+    text = f"{answering}a NiN {metrics_file.training_story(metadata)}."
     if acc:
         text += (f" It gets **{metrics_file.percent(acc, 10_000)}** of the 10,000 official Fashion-MNIST test images right "
                  f"(people score {metrics_file.percent(metrics_file.HUMAN_BASELINE, digits=1)})")
@@ -113,7 +116,7 @@ def load_models(weights_dir: Path = WEIGHTS_DIR, device: str = "cpu") -> dict[st
             continue
         model, metadata = load_weights(path, device)  # a corrupt shipped file is a bug: fail loudly at start-up
         record = metrics_file.shipped_record(weights_dir, name)  # read once: the banner and the accuracy both need it
-        models[name] = LoadedModel(name, title, model, metadata, model_notice(record, metadata),
+        models[name] = LoadedModel(name, title, model, metadata, model_notice(record, metadata, title, name),
                                    preprocessing_of(metadata), test_accuracy_of(record, metadata))
     if not models:
         torch.manual_seed(0)
@@ -216,4 +219,4 @@ def class_choice(cam_class: str | int | None) -> int | None:
 
 
 __all__ = ["Pipeline", "Prediction", "LoadedModel", "load_models", "class_choice", "DEFAULT_EXAMPLE", "EXAMPLES_DIR", "WEIGHTS_DIR",
-           "WEIGHT_FILES"]
+           "WEIGHT_FILES", "CHAPTER_FILE"]

@@ -13,10 +13,10 @@ import shlex
 from nin.metrics_file import (D2L_REFERENCE, HUMAN_BASELINE, Report, device_text, minutes_text, percent, report_from_record,
                          training_story, weakest_classes)
 
-# Files the app looks for (nin/serve/pipeline.py: WEIGHT_FILES) that only a GPU run can make, and what to expect.
+# Files the app looks for (nin/serve/pipeline.py: WEIGHT_FILES) that are not made yet, and what to expect.
 PLANNED = {
     "nin_fashion_mnist.safetensors": ("best recipe, GPU-trained", "target ≥ 0.93"),
-    "nin_seed_recipe.safetensors": ("the d2l chapter's recipe, GPU-trained", "target 0.75–0.80 (reference 0.772)"),
+    "nin_seed_recipe.safetensors": ("the d2l chapter's recipe, 10 epochs", "target 0.75–0.80 (reference 0.772)"),
 }
 
 HEADER = """# Model card: NiN on Fashion-MNIST
@@ -25,8 +25,8 @@ HEADER = """# Model card: NiN on Fashion-MNIST
      `python -m nin.publish --card-only` rewrites it. -->
 """
 
-ABOUT_METRICS = """The app picks the best file present (`nin/serve/pipeline.py: WEIGHT_FILES`) and says on the page when it is
-running on CPU-trained weights. `metrics.json` holds, per file: its sha256 and size, the command that made
+ABOUT_METRICS = """The app answers with the best file present (`nin/serve/pipeline.py: WEIGHT_FILES`), offers every shipped
+file in its weights picker, and its banner and status line name the file that answers. `metrics.json` holds, per file: its sha256 and size, the command that made
 it, the training run's header (recipe, seed, device, torch version, wall time) and per-epoch curves (input
 size, share of the training set, loss, train accuracy, test accuracy, examples/s), a fresh fp32 evaluation on
 all 10,000 official test images (accuracy, per-class accuracy, confusion matrix) and on the drawn test set
@@ -93,7 +93,7 @@ def shipped_table(reports: list[Report], records: dict) -> str:
         rows.append(f"| `{r.name}` | {status} | **{r.accuracy:.4f}** (n = {r.n:,}) | `{records[r.name]['sha256']}` |")
     for name, (what, target) in PLANNED.items():
         if name not in records:
-            rows.append(f"| `{name}` | not yet: {what}, needs a GPU training run | {target} | – |")
+            rows.append(f"| `{name}` | not yet: {what}, needs a training run | {target} | – |")
     rows += ["", f"For context: Fashion-MNIST's human performance is {HUMAN_BASELINE:.3f} (Xiao et al. 2017, "
                  f"crowd-sourced, non-experts) and the d2l chapter's NiN reaches {D2L_REFERENCE:.3f}.", ""]
     return "\n".join(rows)

@@ -16,11 +16,11 @@ from dataclasses import dataclass
 
 import gradio as gr
 
-from nin import metrics_file
+from nin import metrics_file, recipe_diff
 from nin.render import explorer_panels
 from nin.model import CLASS_NAMES, parameter_count
 from nin.serve import lessons
-from nin.serve.pipeline import EXAMPLES_DIR, Pipeline
+from nin.serve.pipeline import CHAPTER_FILE, EXAMPLES_DIR, Pipeline
 from nin.ui.assets import page_css
 from nin.ui.canvas import DrawingCanvas
 from nin.ui.components import PngImage, UploadImage
@@ -40,6 +40,7 @@ class Page:
     upload_shown: gr.Button        # hidden: the browser clicks it when the user opens the Upload tab
     status: gr.Markdown
     model: gr.Radio
+    notice: gr.Markdown            # the banner: which weight file answers, what it is, how good it is
     label: gr.Label
     input28: PngImage
     input224: PngImage
@@ -91,7 +92,7 @@ def build_page(pipeline: Pipeline, *, reports: dict[str, metrics_file.Report], p
                survey: lessons.ShiftSurvey, default_kept: bool, session_ttl_s: int) -> Page:
     """Declare the page inside the app's gr.Blocks; what is measured at start-up comes in as arguments
     (the shipped reports, the parameter counts, the translation tab's default shift and its survey)."""
-    build_header(pipeline)
+    notice = build_header(pipeline)
     state = gr.State(None, time_to_live=session_ttl_s)
     with gr.Row(equal_height=False):
         with gr.Column(scale=5, min_width=300):
@@ -103,7 +104,7 @@ def build_page(pipeline: Pipeline, *, reports: dict[str, metrics_file.Report], p
             upload_shown = gr.Button("Show the upload's prediction", visible="hidden", elem_id="upload-shown")
             status = gr.Markdown("Loading the canvas…", elem_id="status", label="Status", show_label=False)
             model_choices = [(loaded.label, key) for key, loaded in pipeline.models.items()]
-            model = gr.Radio(model_choices, value=pipeline.default_key, label="Weights",
+            model = gr.Radio(model_choices, value=pipeline.default_key, label="Weights: the file that answers",
                              visible=len(model_choices) > 1, elem_id="model")
         with gr.Column(scale=4, min_width=300):
             label, input28, input224, steps = build_prediction()
@@ -119,35 +120,41 @@ def build_page(pipeline: Pipeline, *, reports: dict[str, metrics_file.Report], p
         translation = build_translation_tab(pipeline, default_shift, survey, default_kept)
         gradcam = build_gradcam_tab()
         explore = build_explore_tab()
-        confusions = build_report_tab(reports)
+        confusions = build_report_tab(reports, {key: loaded.title for key, loaded in pipeline.models.items()})
 
     return Page(
         state=state, drawing=drawing, upload=upload, upload_shown=upload_shown,
-        status=status, model=model, label=label, input28=input28, input224=input224, steps=steps, gap=gap,
+        status=status, model=model, notice=notice, label=label, input28=input28, input224=input224, steps=steps, gap=gap,
         cam_class=cam_class, cam=cam, cam_caption=cam_caption, channels=channels, features=features, mlp=mlp,
         parameters_tab=parameters_tab, parameters_json=parameters_json, ablation=ablation, translation=translation,
         gradcam=gradcam, explore=explore, confusions=confusions,
     )
 
 
-def build_header(pipeline: Pipeline) -> None:
-    """The title, and what NiN, this page and these weights are, folded away."""
-    notice = pipeline.models[pipeline.default_key].notice
+def build_header(pipeline: Pipeline) -> gr.Markdown:
+    """The title, and what NiN, this page and these weights are, folded away; returns the banner, which
+    follows the weights picker."""
+    answering = pipeline.models[pipeline.default_key]
     # One line above the canvas (on a phone the canvas is the first thing under it); the rest folds away.
     gr.Markdown("# NiN Explorer\nDraw a garment on the black square, or tap an example: a **Network in Network** "
                 "sorts it into one of the 10 Fashion-MNIST classes, without a fully-connected layer.",
                 elem_id="title")
     with gr.Accordion("About NiN, this page and these weights", open=False, elem_id="about"):
         gr.Markdown(
-            f"This is the d2l chapter's NiN ({parameter_count(pipeline.models[pipeline.default_key].model):,} "
+            f"This is the d2l chapter's NiN ({parameter_count(answering.model):,} "
             "parameters). It has **no fully-connected layer**: its last block outputs one 5×5 map per class, and "
             "each class's score is simply that map's average.\n\n"
             "**Below the prediction, check each claim of the chapter yourself:** inside the network (global "
             "average pooling, class activation map, feature maps) · a 1×1 conv is a per-pixel MLP · where the "
             "parameters live · GAP is an average · translation · CAM for free · the model report.",
             elem_id="intro")
-        if notice:
-            gr.Markdown(notice, elem_id="notice")
+        notice = gr.Markdown(answering.notice, elem_id="notice")
+        chapter = pipeline.models.get(CHAPTER_FILE)
+        if chapter is not None and chapter is not answering:
+            gr.Markdown(recipe_diff.difference((answering.title, answering.metadata), (chapter.title, chapter.metadata))
+                        + " Pick the file under the canvas to see what this buys on your own drawing.",
+                        elem_id="recipes-compared")
+    return notice
 
 
 def build_draw_tab(pipeline: Pipeline) -> DrawingCanvas:

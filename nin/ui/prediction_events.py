@@ -193,6 +193,11 @@ class PredictionEvents:
         cam_index = class_choice(cam_class)
         return self.view_outputs(self.pipeline.rerun(preprocessed, model_key), model_key, cam_index, channels)
 
+    @guarded("switching the weights")
+    def weights_notice(self, model_key: str) -> str:
+        """The banner of the file that answers now."""
+        return self.pipeline.model(model_key).notice
+
     @guarded("drawing the class activation map", lambda exc: gr.skip())
     def change_cam(self, state: dict | None, cam_class: str):
         preprocessed, model_key = session_of(state)

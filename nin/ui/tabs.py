@@ -355,9 +355,14 @@ def build_explore_tab() -> ExplorePanel:
                         follow)
 
 
-def build_report_tab(reports: dict[str, metrics_file.Report]) -> list[ConfusionPanel]:
-    """The model report of every shipped weight file; returns each file's confusion matrix panel."""
+def build_report_tab(reports: dict[str, metrics_file.Report], titles: dict[str, str] | None = None
+                     ) -> list[ConfusionPanel]:
+    """The model report of every shipped weight file (`titles`: file -> the picker's name for it), with their
+    test curves on one chart when there are several; returns each file's confusion matrix panel."""
     confusions: list[ConfusionPanel] = []
+    titles = titles or {}
+    files = [(titles.get(name, name), report_panels.training_phases(shown, recorded_phases(name)))
+             for name, shown in reports.items()]
     with gr.Tab("Model report", id="report", elem_id="tab-report"):
         gr.Markdown("### Model report\nHow the shipped weights were trained and how they do on all 10,000 official "
                     f"test images, beside the Fashion-MNIST human baseline ({metrics_file.HUMAN_BASELINE:.1%}) and the "
@@ -365,12 +370,21 @@ def build_report_tab(reports: dict[str, metrics_file.Report]) -> list[ConfusionP
                     "the test images that fell there.")
         if not reports:
             gr.Markdown("No evaluated weight file is shipped in `weights/`.")
+        if len(files) > 1:
+            rows, order = report_panels.compare_rows(files)
+            # x counts each file's epochs from its start, so runs of any length and phasing share one axis.
+            gr.LinePlot(pd.DataFrame(rows, columns=["epoch", "accuracy", "series"]), x="epoch", y="accuracy",
+                        color="series", sort=order, y_lim=report_panels.y_range(rows),
+                        x_title="epoch, over the whole training",
+                        title="Test accuracy per epoch, every shipped file", elem_id="curves-compared")
+            gr.Markdown("One point per epoch on the 10,000 official test images (in the run's own precision); "
+                        "a phase that a file records only by its end is one point at that phase's last epoch.",
+                        elem_id="curves-compared-caption")
         with gr.Row(equal_height=False):
-            for name, shown in reports.items():
+            for (name, shown), (title, phases) in zip(reports.items(), files):
                 slug = metrics_file.file_slug(name)
                 with gr.Column(min_width=320):
-                    gr.Markdown(f"#### `{name}`")
-                    phases = report_panels.training_phases(shown, recorded_phases(name))
+                    gr.Markdown(f"#### {title}\n`{name}`" if title != name else f"#### `{name}`")
                     gr.HTML(report_panels.summary_html(shown, phases), js_on_load=None)
                     rows, order, y_lim = curves(shown, phases)
                     # x is each epoch's label (number over the whole training, phase, input size) in training

@@ -55,6 +55,9 @@ def wire(demo: gr.Blocks, page: Page, predictions: PredictionEvents, lessons: Le
     # (a private queued event), and /predict_sketch takes a drawing as an image file (nin/ui/canvas.py).
     page.drawing.wire(predictions, settings, outputs, page.upload, model_events)
     page.model.change(predictions.rerun, [page.state, *settings], outputs, api_name="change_model", **model_events)
+    # The banner names the file that answers; no model work, so outside the model group.
+    page.model.change(predictions.weights_notice, [page.model], [page.notice], api_name="weights_notice",
+                      api_visibility="private", show_progress="hidden")
     page.cam_class.change(predictions.change_cam, [page.state, page.cam_class], [page.cam, page.cam_caption],
                           api_name="change_cam", **model_events)
     page.channels.change(predictions.change_channels, [page.state, page.channels], [page.features],
