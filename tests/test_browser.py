@@ -602,6 +602,53 @@ def test_clicking_a_confusion_cell_opens_its_test_images(open_page):
     expect(page.locator('[id^="examples-"]').first).to_contain_text("Coat taken for Shirt")
 
 
+def test_picking_the_chapters_recipe_changes_the_answer_and_the_page_names_the_file_that_answers(open_page):
+    """Both shipped files are offered; the picked one answers the full explanation, the banner and the status
+    line, and the canvas's live answers too; picking the tuned file again brings its answer back."""
+    page = open_page(*DESKTOP)
+    stroke(page, TROUSERS)
+    tuned_label = expect_prediction(page)
+    expect(page.locator("#status")).to_contain_text("Tuned", timeout=UI_S)
+    tuned_answer = page.locator("#prediction").text_content()
+    tuned_means = class_map_means(page)
+
+    page.locator("#model label").filter(has_text="The chapter's recipe").click()
+    expect(page.locator("#status")).to_contain_text("The chapter's recipe", timeout=PREDICTION_S)
+    expect(page.locator("#prediction")).not_to_have_text(tuned_answer, timeout=UI_S)
+    page.locator("#about").get_by_text("About NiN, this page and these weights").click()
+    expect(page.locator("#notice")).to_be_visible(timeout=UI_S)
+    expect(page.locator("#notice")).to_contain_text("Answering: The chapter's recipe (10 epochs)")
+    expect(page.locator("#notice")).to_contain_text("nin_seed_recipe.safetensors")
+    expect(page.locator("#recipes-compared")).to_contain_text("resolution phases")
+
+    # the same strokes again: the live class maps now come from the chapter's file
+    page.get_by_role("button", name="Undo").click()
+    expect(page.locator(LIVE)).to_contain_text(PROMPT, timeout=UI_S)
+    page.locator(INK).scroll_into_view_if_needed()
+    stroke(page, TROUSERS)
+    expect_prediction(page)
+    expect(page.locator("#canvas .nin-cv-mean").first).to_have_text(re.compile(r"^mean "), timeout=UI_S)
+    page.wait_for_function("() => document.querySelector('#canvas .nin-cv').ninStats.answers.length > 0")
+    chapter_means = class_map_means(page)
+    assert chapter_means != tuned_means, chapter_means
+
+    page.locator("#model label").filter(has_text="Tuned").click()
+    expect(page.locator("#status")).to_contain_text("Tuned", timeout=PREDICTION_S)
+    expect(page.locator("#notice")).to_contain_text("Answering: Tuned")
+    expect(page.locator("#prediction")).to_have_text(tuned_answer, timeout=UI_S)
+    assert expect_prediction(page) == tuned_label
+
+
+def test_the_model_report_charts_both_files_test_curves_on_one_chart(open_page):
+    page = open_page(*DESKTOP)
+    open_tab(page, "Model report")
+    chart = page.locator("#curves-compared")
+    expect(chart).to_be_visible(timeout=UI_S)
+    expect(chart).to_contain_text("Test accuracy per epoch, every shipped file")
+    for title in ("Tuned", "The chapter's recipe"):
+        expect(chart).to_contain_text(title, timeout=UI_S)  # the legend names each file
+
+
 def test_switching_the_block_moves_the_picked_pixel_and_the_result_follows(uploaded):
     """Another block carries the picked pixel: block2's row 15 becomes block4's row 2, with block4's result and no error."""
     page = uploaded
