@@ -355,12 +355,10 @@ def build_explore_tab() -> ExplorePanel:
                         follow)
 
 
-def build_report_tab(reports: dict[str, metrics_file.Report], titles: dict[str, str] | None = None
-                     ) -> list[ConfusionPanel]:
+def build_report_tab(reports: dict[str, metrics_file.Report], titles: dict[str, str]) -> list[ConfusionPanel]:
     """The model report of every shipped weight file (`titles`: file -> the picker's name for it), with their
     test curves on one chart when there are several; returns each file's confusion matrix panel."""
     confusions: list[ConfusionPanel] = []
-    titles = titles or {}
     files = [(titles.get(name, name), report_panels.training_phases(shown, recorded_phases(name)))
              for name, shown in reports.items()]
     with gr.Tab("Model report", id="report", elem_id="tab-report"):
@@ -374,9 +372,8 @@ def build_report_tab(reports: dict[str, metrics_file.Report], titles: dict[str, 
             rows, order = report_panels.compare_rows(files)
             # x counts each file's epochs from its start, so runs of any length and phasing share one axis.
             gr.LinePlot(pd.DataFrame(rows, columns=["epoch", "accuracy", "series"]), x="epoch", y="accuracy",
-                        color="series", sort=order, y_lim=report_panels.y_range(rows),
-                        x_title="epoch, over the whole training",
-                        title="Test accuracy per epoch, every shipped file", elem_id="curves-compared")
+                        color="series", sort=order, y_lim=report_panels.y_range(rows), elem_id="curves-compared",
+                        x_title="epoch, over the whole training", title="Test accuracy per epoch, every shipped file")
             gr.Markdown("One point per epoch on the 10,000 official test images (in the run's own precision); "
                         "a phase that a file records only by its end is one point at that phase's last epoch.",
                         elem_id="curves-compared-caption")
