@@ -1,11 +1,10 @@
 """The About sentence that says what two weight files' training differs in, read from their own metadata."""
 
 import dataclasses
-import json
 
 import pytest
-from safetensors import safe_open
 
+from nin.model import load_weights
 from nin.recipe_diff import difference, drawings_text, schedule_text, sizes_text, stages
 from nin.serve.pipeline import CHAPTER_FILE, WEIGHTS_DIR
 from nin.train.recipe import RECIPES
@@ -64,15 +63,7 @@ def test_two_files_trained_alike_are_said_to_differ_only_in_seed_and_machine():
 
 
 def metadata_of(path) -> dict:
-    with safe_open(str(path), "pt") as f:
-        raw = f.metadata()
-    out = {}
-    for key, value in raw.items():
-        try:
-            out[key] = json.loads(value)
-        except ValueError:
-            out[key] = value
-    return out
+    return load_weights(path)[1]
 
 
 def test_the_shipped_files_sentence_comes_from_their_own_metadata():

@@ -85,7 +85,7 @@ def test_accuracy_of(record: dict, metadata: dict) -> float | None:
     return float(value) if value is not None else None
 
 
-def model_notice(record: dict, metadata: dict, title: str = "", name: str = "") -> str:
+def model_notice(record: dict, metadata: dict, title: str, name: str) -> str:
     """The banner: which file answers, what it is and how good it is, in one line a newcomer can read.
     `record` is the file's entry in metrics.json ({} when it has none)."""
     acc = test_accuracy_of(record, metadata)
@@ -93,8 +93,7 @@ def model_notice(record: dict, metadata: dict, title: str = "", name: str = "") 
     unsure = metrics_file.weak_classes(evaluation.get("per_class_accuracy") or {}, below=metrics_file.UNSURE_CLASS_ACC)
     weak = sorted(unsure.items(), key=lambda item: item[1])
     drawn = {style: (e["accuracy"], e["n"]) for style, e in (record.get("drawn_evaluation_fp32_cpu") or {}).items()}
-    answering = f"**Answering: {title}** (`{name}`), " if title and name else "**About these weights:** "
-    text = f"{answering}a NiN {metrics_file.training_story(metadata)}."
+    text = f"**Answering: {title}** (`{name}`), a NiN {metrics_file.training_story(metadata)}."
     if acc:
         text += (f" It gets **{metrics_file.percent(acc, 10_000)}** of the 10,000 official Fashion-MNIST test images right "
                  f"(people score {metrics_file.percent(metrics_file.HUMAN_BASELINE, digits=1)})")
