@@ -10,12 +10,15 @@ shorts for pants; outlines left open, overshooting corners, a line missing. This
               side or a flip flop from above, a bag's box with one or two handles, ...; the sleeved tops in
               nin/train/doodle_tops.py, the rest in nin/train/doodle_templates.py)
   simplified  the training image's own silhouette cut down to a polygon of 8-16 corners, as a person who
-              looked at the garment once would draw it (nin/train/doodle_silhouette.py)
+              looked at the garment once would draw it, with the lines inside that name a coat, a shirt or a
+              pullover; a polygon that no longer shows its class (sleeves, legs, a dress's flare, a bag's
+              box) is a blob that several classes share, so the class's template is drawn instead
+              (nin/train/doodle_silhouette.py)
 
 Either is then drawn by a hand (`DoodleHand`, nin/train/doodle_hand.py): tilted up to 20 degrees, stretched,
-mirrored, wobbly, in one to six strokes that stop short or overshoot, sometimes unfinished, with one of the canvas's three brushes, and
-sent through `nin.ink.ink_to_image`, the canvas path the app runs, so training sees what serving sends.
-Everything is seeded: the same seed and label give the same doodle. Nothing here reads people's drawings:
+mirrored, wobbly, in one to six strokes that stop short or overshoot, sometimes unfinished, with one of the
+canvas's three brushes, and sent through `nin.ink.ink_to_image`, the canvas path the app runs, so training
+sees what serving sends. Everything is seeded: the same seed and label give the same doodle. Nothing here reads people's drawings:
 the people's doodles in tests/data are for measuring only.
 """
 
@@ -28,10 +31,13 @@ import numpy as np
 from nin.ink import EmptyDrawing, ink_to_image
 from nin.model import CLASS_NAMES, NUM_CLASSES
 from nin.train.doodle_hand import Stroke, draw_hand, render_doodle
-from nin.train.doodle_silhouette import simplified
+from nin.train.doodle_silhouette import silhouette_doodle, simplified
 from nin.train.doodle_templates import ankle_boot, bag, dress, sandal, sneaker, trouser
 from nin.train.doodle_tops import coat, pullover, shirt, tshirt
 from nin.train.parallel import in_parallel
+
+__all__ = ["MAX_STROKES", "TEMPLATES", "TEMPLATE_SHARE", "doodle_images", "doodle_ink", "silhouette_doodle",
+           "simplified"]
 
 TEMPLATE_SHARE = 0.7  # the rest are the image's own silhouette simplified
 MAX_STROKES = 6  # a doodle is a few strokes: the outline first, then the details that fit
@@ -51,8 +57,8 @@ def doodle_ink(label: int, image: np.ndarray, seed: int) -> np.ndarray:
     """One doodle of class `label` as the canvas's ink [EXPORT_SIDE, EXPORT_SIDE]: from the class's templates, or from
     `image` (a Fashion-MNIST image of that class, uint8 [28, 28]) simplified. Deterministic for the seed."""
     rng = np.random.default_rng(seed)
-    strokes = TEMPLATES[int(label)](rng) if rng.random() < TEMPLATE_SHARE else simplified(image, rng)
-    if not strokes:
+    strokes = TEMPLATES[int(label)](rng) if rng.random() < TEMPLATE_SHARE else silhouette_doodle(image, label, rng)
+    if not strokes:  # too little garment, or a polygon that no longer shows its class
         strokes = TEMPLATES[int(label)](rng)
     return render_doodle(strokes[:MAX_STROKES], draw_hand(rng), rng)
 
