@@ -32,7 +32,8 @@ from nin.ink import EmptyDrawing, ink_to_image
 from nin.model import CLASS_NAMES, NUM_CLASSES
 from nin.train.doodle_hand import Stroke, draw_hand, render_doodle
 from nin.train.doodle_silhouette import silhouette_doodle, simplified
-from nin.train.doodle_templates import ankle_boot, bag, dress, sandal, sneaker, trouser
+from nin.train.doodle_shoes import ankle_boot, sandal, sneaker
+from nin.train.doodle_templates import bag, dress, trouser
 from nin.train.doodle_tops import coat, pullover, shirt, tshirt
 from nin.train.parallel import in_parallel
 
