@@ -161,7 +161,7 @@ def _part(values: np.ndarray, start: float, stop: float) -> np.ndarray:
 
 def has_sleeves(shape: np.ndarray) -> bool:
     """Sleeves stand out: held out (below the widest row of the shape's top 60%, within 15% of the height, the
-    span drops by a quarter: the armpit, not a body that narrows slowly to its hem), or hanging apart from
+    span drops by 30%: the armpit, not a body that narrows slowly to its hem), or hanging apart from
     the body (a sixth of its rows have a wide gap on both sides of the body)."""
     span, gaps = rows(shape)
     n = len(span)
@@ -169,7 +169,7 @@ def has_sleeves(shape: np.ndarray) -> bool:
         return False
     widest = int(np.argmax(span[:max(1, int(0.6 * n))]))
     below = span[widest:widest + max(2, int(0.15 * n)) + 1]
-    return bool(below.min() <= 0.75 * span[widest] or (gaps >= 2).mean() >= 1 / 6)
+    return bool(below.min() <= 0.7 * span[widest] or (gaps >= 2).mean() >= 1 / 6)
 
 
 def has_legs(shape: np.ndarray) -> bool:
