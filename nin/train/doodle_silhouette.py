@@ -160,15 +160,15 @@ def _part(values: np.ndarray, start: float, stop: float) -> np.ndarray:
 
 
 def has_sleeves(shape: np.ndarray) -> bool:
-    """Sleeves stand out: held out (below the widest row of the shape's top 60%, within 15% of the height, the
-    span drops by 30%: the armpit, not a body that narrows slowly to its hem), or hanging apart from
-    the body (a sixth of its rows have a wide gap on both sides of the body)."""
+    """Sleeves stand out: held out (below the widest row of the shape's top half, within 30% of the height, the
+    span drops by 30%: from the cuffs to the armpits, not a body that narrows slowly to its hem), or hanging
+    apart from the body (a sixth of its rows have a wide gap on both sides of the body)."""
     span, gaps = rows(shape)
     n = len(span)
     if n < 8:
         return False
-    widest = int(np.argmax(span[:max(1, int(0.6 * n))]))
-    below = span[widest:widest + max(2, int(0.15 * n)) + 1]
+    widest = int(np.argmax(span[:max(1, int(0.5 * n))]))
+    below = span[widest:widest + max(2, int(0.3 * n)) + 1]
     return bool(below.min() <= 0.7 * span[widest] or (gaps >= 2).mean() >= 1 / 6)
 
 
@@ -179,12 +179,14 @@ def has_legs(shape: np.ndarray) -> bool:
 
 
 def is_dress(shape: np.ndarray) -> bool:
-    """Taller than wide and narrower above the hem (at the waist or the bodice) than at it."""
+    """Taller than wide, widest at (or nearly at) the hem, and narrower above it (at the waist or the bodice):
+    an oval is narrow at both ends, a dress only at the top."""
     span, _ = rows(shape)
     if len(span) < 8:
         return False
     hem = float(_part(span, 0.85, 1.0).max())
-    return bool(len(span) >= 1.1 * span.max() and _part(span, 0.1, 0.6).min() <= 0.8 * hem)
+    return bool(len(span) >= 1.1 * span.max() and hem >= 0.9 * span.max()
+                and _part(span, 0.1, 0.6).min() <= 0.8 * hem)
 
 
 def is_bag(shape: np.ndarray) -> bool:
