@@ -1,5 +1,5 @@
-"""The pen of the doodle templates (nin/train/doodle_tops.py, doodle_templates.py): strokes in a unit box,
-y down, that the hand (nin/train/doodle_hand.py) later fits to the canvas."""
+"""The pen of the doodle templates (nin/train/doodle_tops.py, doodle_shoes.py, doodle_templates.py): strokes in a
+unit box, y down, that the hand (nin/train/doodle_hand.py) later fits to the canvas."""
 
 from __future__ import annotations
 

@@ -8,7 +8,8 @@ shorts for pants; outlines left open, overshooting corners, a line missing. This
   template    per class, stroke templates with wide variation (TEMPLATES: a T-shirt's short sleeves and
               neckline, a coat's centre line, buttons, collar or hood and pockets, a sandal's straps from the
               side or a flip flop from above, a bag's box with one or two handles, ...; the sleeved tops in
-              nin/train/doodle_tops.py, the rest in nin/train/doodle_templates.py)
+              nin/train/doodle_tops.py, the shoes in nin/train/doodle_shoes.py, the rest in
+              nin/train/doodle_templates.py)
   simplified  the training image's own silhouette cut down to a polygon of 8-16 corners, as a person who
               looked at the garment once would draw it, with the lines inside that name a coat, a shirt or a
               pullover; a polygon that no longer shows its class (sleeves, legs, a dress's flare, a bag's
