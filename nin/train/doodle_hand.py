@@ -16,7 +16,7 @@ from PIL import Image, ImageDraw
 from nin.names import CANVAS_SIDE, EXPORT_SIDE  # doodles are drawn on the app's canvas, as a person would
 
 BRUSHES = (8, 16, 28)  # the canvas's Thin, Medium and Thick brushes, in px of the 280 px canvas
-THICK_SIZE = 0.7  # the least share of the canvas a drawing with the Thick brush fills
+THICK_SIZE = 0.8  # the least share of the canvas a drawing with the Thick brush fills
 
 Point = tuple[float, float]
 Stroke = list[Point]
@@ -47,7 +47,7 @@ def draw_hand(rng: np.random.Generator) -> DoodleHand:
     brush = int(rng.choice(BRUSHES))
     if brush == BRUSHES[-1]:
         # With the Thick brush a small drawing clogs into a blob (its line a fifth of the drawing's size), so
-        # a person draws big: at least THICK_SIZE of the canvas, where its line is a seventh at most.
+        # a person draws big: at least THICK_SIZE of the canvas, where its line is an eighth at most.
         size = max(size, THICK_SIZE)
     return DoodleHand(
         size=size, stretch=stretch, angle=angle, mirror=mirror,

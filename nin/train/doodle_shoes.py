@@ -43,7 +43,7 @@ def sandal(rng: np.random.Generator) -> list[Stroke]:
         length, half = rng.uniform(0.7, 0.95), rng.uniform(0.12, 0.17)  # a pair is one size
         if not pair:
             return flip_flop(rng, 0.5, 0.5 - length / 2, length, half, int(rng.choice((-1, 1))))
-        gap = rng.uniform(0.08, 0.14)  # wide enough apart that the canvas path keeps them two
+        gap = rng.uniform(0.1, 0.18)  # far enough apart that the canvas path keeps them two
         lift = rng.uniform(-0.05, 0.05)  # one foot a little ahead
         return (flip_flop(rng, 0.5 - half - gap, 0.5 - length / 2 + lift, length, half, 1)
                 + flip_flop(rng, 0.5 + half + gap, 0.5 - length / 2 - lift, length, half, -1))

@@ -60,7 +60,7 @@ def bag(rng: np.random.Generator) -> list[Stroke]:
         w, h = rng.uniform(0.5, 0.7), rng.uniform(0.5, 0.65)
         taper = rng.uniform(0.03, 0.1)
     elif kind == 2:  # purse
-        w, h = rng.uniform(0.7, 0.95), rng.uniform(0.4, 0.55)
+        w, h = rng.uniform(0.65, 0.85), rng.uniform(0.4, 0.55)
         taper = rng.uniform(-0.06, 0.02)
     else:
         w, h = rng.uniform(0.55, 0.85), rng.uniform(0.4, 0.6)
@@ -73,7 +73,7 @@ def bag(rng: np.random.Generator) -> list[Stroke]:
                                                                      (left, top + h * 0.35)]
     strokes = [body]
     # Every bag has a handle or a flap: a box with neither is no bag to the eye.
-    handles = 2 if kind == 1 or (kind == 0 and rng.random() < 0.3) else 1 if kind == 0 else int(rng.random() < 0.75)
+    handles = 2 if kind == 1 or (kind == 0 and rng.random() < 0.3) else 1 if kind == 0 else int(rng.random() < 0.85)
     span = rng.uniform(0.3, 0.5) * w if kind != 1 else rng.uniform(0.35, 0.5) * w
     lift = rng.uniform(0.25, 0.4) if kind == 1 else rng.uniform(0.12, 0.28)
     for k in range(handles):
