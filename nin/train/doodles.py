@@ -2,25 +2,23 @@
 
 The drawings of nin.train.drawings trace the dataset's own silhouettes, so a network trained on them reads a
 careful outline well and a doodle badly. People draw a garment from memory, in one to six quick strokes:
-trousers as a Π, a shoe as an L, sleeves held out, flip flops seen from above, a purse as a box with a handle,
-shorts for pants; outlines left open, overshooting corners, a line missing. This module draws such doodles:
+trousers as a Π, a shoe as an L, sleeves held out, flip flops seen from above, a purse as a box with a handle;
+outlines left open, overshooting corners, a line missing. This module draws such doodles:
 
-  template    per class, stroke templates with wide variation (TEMPLATES: a T-shirt's short sleeves and
-              neckline, a coat's centre line, buttons, collar or hood and pockets, a sandal's straps from the
-              side or a flip flop from above, a bag's box with one or two handles, ...; the sleeved tops in
-              nin/train/doodle_tops.py, the shoes in nin/train/doodle_shoes.py, the rest in
-              nin/train/doodle_templates.py)
+  template    per class, stroke templates with wide variation (TEMPLATES: a coat's opening, collar or hood
+              and pockets, a pullover's cuffs and hem band, a sandal's straps or a flip flop from above, a
+              bag's handles, ...): the sleeved tops in nin/train/doodle_tops.py, the shoes in
+              nin/train/doodle_shoes.py, the rest in nin/train/doodle_templates.py
   simplified  the training image's own silhouette cut down to a polygon of 8-16 corners, as a person who
-              looked at the garment once would draw it, with the lines inside that name a coat, a shirt or a
-              pullover; a polygon that no longer shows its class (sleeves, legs, a dress's flare, a bag's
-              box) is a blob that several classes share, so the class's template is drawn instead
-              (nin/train/doodle_silhouette.py)
+              glanced at the garment would draw it; a polygon that no longer shows its class (sleeves,
+              legs, a dress's flare, a bag's box) is a blob several classes share, so the class's template
+              is drawn instead (nin/train/doodle_silhouette.py)
 
 Either is then drawn by a hand (`DoodleHand`, nin/train/doodle_hand.py): tilted up to 20 degrees, stretched,
 mirrored, wobbly, in one to six strokes that stop short or overshoot, sometimes unfinished, with one of the
 canvas's three brushes, and sent through `nin.ink.ink_to_image`, the canvas path the app runs, so training
-sees what serving sends. Everything is seeded: the same seed and label give the same doodle. Nothing here reads people's drawings:
-the people's doodles in tests/data are for measuring only.
+sees what serving sends. Everything is seeded: the same seed and label give the same doodle. Nothing here
+reads people's drawings: the people's doodles in tests/data are for measuring only.
 """
 
 from __future__ import annotations
