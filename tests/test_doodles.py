@@ -5,10 +5,12 @@ import inspect
 
 import numpy as np
 import pytest
+from PIL import Image, ImageDraw
 
-from nin.ink import object_bbox
+from nin.ink import ink_to_image, object_bbox
 from nin.model import CLASS_NAMES
-from nin.train import doodle_hand, doodles
+from nin.names import EXPORT_SIDE
+from nin.train import doodle_hand, doodle_pen, doodle_shoes, doodle_silhouette, doodle_templates, doodle_tops, doodles
 from nin.train.drawings import with_drawings
 
 
@@ -95,8 +97,9 @@ def test_a_doodle_phase_epoch_doodles_a_seeded_share_of_the_images_by_their_own_
 
 def test_people_s_doodles_are_never_read_by_the_generator():
     # The people's doodles measure the result; training must never see them or anything made from them.
-    source = inspect.getsource(doodles)
-    assert "ndjson" not in source and "tests/data/doodles" not in source
+    for module in (doodles, doodle_hand, doodle_pen, doodle_shoes, doodle_silhouette, doodle_templates, doodle_tops):
+        source = inspect.getsource(module)
+        assert "ndjson" not in source and "tests/data/doodles" not in source, module.__name__
 
 
 def test_drawing_on_two_cores_gives_exactly_the_drawings_of_one(garments, monkeypatch):
@@ -107,3 +110,107 @@ def test_drawing_on_two_cores_gives_exactly_the_drawings_of_one(garments, monkey
     monkeypatch.setattr(parallel, "PARALLEL_FROM", 10)  # 30 rows: split between two worker processes
     assert np.array_equal(drawings.draw_images(images, seed=2), serial[0])
     assert np.array_equal(doodles.doodle_images(images, labels, seed=2), serial[1])
+
+
+def test_the_same_seed_gives_the_same_doodle_from_a_template_or_from_the_silhouette(garments):
+    images, labels = garments
+    for seed, (image, label) in enumerate(zip(images, labels)):
+        assert np.array_equal(doodles.doodle_ink(int(label), image, seed), doodles.doodle_ink(int(label), image, seed))
+        # The silhouette's polygon and the verdict on it are the generator's too: the same for the same state.
+        first = doodles.silhouette_doodle(image, int(label), np.random.default_rng(seed))
+        assert first == doodles.silhouette_doodle(image, int(label), np.random.default_rng(seed))
+
+
+def _tshirt_image(sleeves: bool) -> np.ndarray:
+    """A T-shirt photographed flat, light on black: a body 12 px wide and 18 tall, short sleeves held out."""
+    image = Image.new("L", (28, 28), 0)
+    pen = ImageDraw.Draw(image)
+    pen.rectangle([8, 5, 19, 22], fill=200)
+    if sleeves:
+        pen.polygon([(8, 5), (3, 8), (5, 11), (8, 10)], fill=200)
+        pen.polygon([(19, 5), (24, 8), (22, 11), (19, 10)], fill=200)
+    return np.asarray(image)
+
+
+def test_a_simplified_silhouette_that_lost_its_sleeves_is_turned_away():
+    tshirt = CLASS_NAMES.index("T-shirt/top")
+    image = _tshirt_image(sleeves=True)
+    for seed in range(5):  # with its sleeves, the simplified T-shirt is kept
+        [polygon] = doodles.simplified(image, np.random.default_rng(seed))
+        assert doodle_silhouette.keeps_its_class(polygon, image, tshirt)
+    # The same T-shirt cut down to its body: 8 corners that cover the silhouette well, but no sleeves.
+    left, top, right, bottom = 8 / 28, 5 / 28, 20 / 28, 23 / 28
+    body = [(left, top), ((left + right) / 2, top), (right, top), (right, (top + bottom) / 2), (right, bottom),
+            ((left + right) / 2, bottom), (left, bottom), (left, (top + bottom) / 2), (left, top)]
+    shape, mask = doodle_silhouette.filled(body), doodle_silhouette.silhouette(image)
+    assert (shape & mask).sum() / (shape | mask).sum() >= doodle_silhouette.MIN_IOU
+    assert not doodle_silhouette.keeps_its_class(body, image, tshirt)
+    # A T-shirt photographed without visible sleeves (a tank top) is never drawn from its silhouette.
+    tank = _tshirt_image(sleeves=False)
+    assert doodles.silhouette_doodle(tank, tshirt, np.random.default_rng(0)) == []
+
+
+def test_a_silhouette_turned_away_is_drawn_from_the_class_s_template(monkeypatch):
+    tshirt = CLASS_NAMES.index("T-shirt/top")
+    drawn = []
+
+    def template(rng):
+        drawn.append(True)
+        return doodle_tops.tshirt(rng)
+
+    monkeypatch.setattr(doodles, "TEMPLATE_SHARE", 0.0)  # every doodle tries the silhouette first
+    monkeypatch.setitem(doodles.TEMPLATES, tshirt, template)
+    doodles.doodle_ink(tshirt, _tshirt_image(sleeves=False), seed=0)
+    assert drawn == [True]
+    doodles.doodle_ink(tshirt, _tshirt_image(sleeves=True), seed=0)
+    assert drawn == [True]  # a T-shirt whose sleeves show is drawn from its silhouette
+
+
+def test_an_oval_is_turned_away_for_every_class_but_the_shoes():
+    blob = doodle_pen.arc(0.5, 0.5, 0.3, 0.4, 0, 360, 12)  # an oval: 12 corners, no class's shape
+    image = np.zeros((28, 28), np.uint8)
+    image[np.hypot((np.arange(28)[:, None] - 13.5) / 11.2, (np.arange(28) - 13.5) / 8.4) <= 1] = 200
+    for label in range(10):
+        name = CLASS_NAMES[label]
+        if name in ("Ankle boot", "Sneaker"):  # shoes are judged by their outline, never drawn as an oval
+            continue
+        assert not doodle_silhouette.keeps_its_class(blob, image, label), name
+
+
+def test_coats_and_shirts_have_a_line_down_the_front_and_pullovers_never_do():
+    def front_line(strokes):
+        outline = np.asarray(strokes[0])
+        height = outline[:, 1].max() - outline[:, 1].min()
+        for stroke in strokes[1:]:
+            points = np.asarray(stroke)
+            if (np.abs(points[:, 0] - 0.5) <= 0.06).all() and np.ptp(points[:, 1]) >= 0.6 * height:
+                return True
+        return False
+
+    for seed in range(60):
+        rng = np.random.default_rng(seed)
+        coat, pullover, shirt = doodle_tops.coat(rng), doodle_tops.pullover(rng), doodle_tops.shirt(rng)
+        assert front_line(coat[:doodles.MAX_STROKES]), seed
+        assert front_line(shirt[:doodles.MAX_STROKES]), seed
+        assert not front_line(pullover), seed
+
+
+@pytest.mark.parametrize("label", range(10), ids=CLASS_NAMES)
+def test_every_class_s_doodles_pass_the_canvas_path_as_a_28x28_garment(garments, label):
+    images, labels = garments
+    image = images[labels == label][0]
+    for seed in range(12):
+        ink = doodles.doodle_ink(label, image, seed)
+        assert ink.shape == (EXPORT_SIDE, EXPORT_SIDE) and ink.dtype == np.float32
+        assert 0.0 <= ink.min() and ink.max() <= 1.0 and ink.max() > 0.9
+        seen = ink_to_image(ink).image
+        assert seen.shape == (28, 28) and seen.dtype == np.uint8 and seen.max() >= 200
+        left, top, right, bottom = object_bbox(seen > 0)
+        assert max(right - left, bottom - top) == 28
+
+
+def test_a_thick_brush_draws_big():
+    hands = [doodle_hand.draw_hand(np.random.default_rng(seed)) for seed in range(300)]
+    thick = [hand.size for hand in hands if hand.brush == doodle_hand.BRUSHES[-1]]
+    assert thick and min(thick) >= doodle_hand.THICK_SIZE
+    assert min(hand.size for hand in hands) < 0.5  # the other brushes still draw small too

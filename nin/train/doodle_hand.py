@@ -16,6 +16,7 @@ from PIL import Image, ImageDraw
 from nin.names import CANVAS_SIDE, EXPORT_SIDE  # doodles are drawn on the app's canvas, as a person would
 
 BRUSHES = (8, 16, 28)  # the canvas's Thin, Medium and Thick brushes, in px of the 280 px canvas
+THICK_SIZE = 0.8  # the least share of the canvas a drawing with the Thick brush fills
 
 Point = tuple[float, float]
 Stroke = list[Point]
@@ -40,11 +41,18 @@ class DoodleHand:
 
 def draw_hand(rng: np.random.Generator) -> DoodleHand:
     size = rng.uniform(0.45, 0.92)
+    stretch, angle = (rng.uniform(0.8, 1.2), rng.uniform(0.8, 1.2)), rng.uniform(-20, 20)
+    mirror = bool(rng.random() < 0.5)
+    centre_at = rng.uniform(-1, 1, 2)
+    brush = int(rng.choice(BRUSHES))
+    if brush == BRUSHES[-1]:
+        # With the Thick brush a small drawing clogs into a blob (its line a fifth of the drawing's size), so
+        # a person draws big: at least THICK_SIZE of the canvas, where its line is an eighth at most.
+        size = max(size, THICK_SIZE)
     return DoodleHand(
-        size=size, stretch=(rng.uniform(0.8, 1.2), rng.uniform(0.8, 1.2)), angle=rng.uniform(-20, 20),
-        mirror=bool(rng.random() < 0.5), centre=(0.5 + rng.uniform(-1, 1) * (1 - size) * 0.4,
-                                                 0.5 + rng.uniform(-1, 1) * (1 - size) * 0.4),
-        brush=int(rng.choice(BRUSHES)), wobble=rng.uniform(0.0, 0.025), pieces=int(rng.integers(1, 4)),
+        size=size, stretch=stretch, angle=angle, mirror=mirror,
+        centre=(0.5 + centre_at[0] * (1 - size) * 0.4, 0.5 + centre_at[1] * (1 - size) * 0.4), brush=brush,
+        wobble=rng.uniform(0.0, 0.025), pieces=int(rng.integers(1, 4)),
         overshoot=rng.uniform(0.0, 0.05) if rng.random() < 0.5 else 0.0,
         short=rng.uniform(0.02, 0.15) if rng.random() < 0.4 else 0.0, unfinished=bool(rng.random() < 0.15),
     )
