@@ -37,7 +37,7 @@ def dress(rng: np.random.Generator) -> list[Stroke]:
 def trouser(rng: np.random.Generator) -> list[Stroke]:
     shorts = rng.random() < 0.2
     h = rng.uniform(0.35, 0.55) if shorts else rng.uniform(0.8, 0.95)
-    w = rng.uniform(0.4, 0.6) if shorts else rng.uniform(0.3, 0.48)
+    w = rng.uniform(0.4, 0.6) if shorts else rng.uniform(0.3, 0.6)  # a Π as wide as it is tall, too
     top, bottom = 0.5 - h / 2, 0.5 + h / 2
     crotch = top + rng.uniform(0.25, 0.45) * h if not shorts else top + rng.uniform(0.45, 0.7) * h
     flare = rng.uniform(-0.03, 0.06)

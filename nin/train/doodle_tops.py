@@ -167,10 +167,11 @@ def shirt(rng: np.random.Generator) -> list[Stroke]:
 
 
 def coat(rng: np.random.Generator) -> list[Stroke]:
-    """Long, to the thigh or the knee; long sleeves mostly hanging; an opening from collar to hem (zipped,
-    buttoned or open over what is under it); lapels, a collar or a hood; pockets or a belt."""
-    t = top_outline(rng, sleeve=(0.5, 0.72), angle=(12, 55) if rng.random() < 0.8 else (55, 80),
-                    height=(0.8, 1.0), width=(0.38, 0.5), flare=(0.0, 0.08))
+    """A jacket to the hip or a coat to the knee; long sleeves hanging or held out (people draw a jacket's
+    sleeves out, as they do a sweater's); an opening from collar to hem (zipped, buttoned or open over what is
+    under it); lapels, a collar or a hood; pockets or a belt."""
+    t = top_outline(rng, sleeve=(0.5, 0.72), angle=(12, 55) if rng.random() < 0.5 else (50, 80),
+                    height=(0.65, 1.0), width=(0.38, 0.52), flare=(0.0, 0.08))
     cx, top, bottom, h = t.cx, t.top, t.bottom, t.h
     # The collar closes the outline's neck.
     kind = rng.choice(3, p=(0.5, 0.25, 0.25))
@@ -185,7 +186,7 @@ def coat(rng: np.random.Generator) -> list[Stroke]:
         collar = wing + mirror(wing, -1)[::-1][1:]
     start = gorge if kind == 0 else top + (0.04 if kind == 2 else 0.0)
     strokes = [t.outline, collar]
-    if rng.random() < 0.15:  # open: both fronts part from the collar down, what is under shows between them
+    if rng.random() < 0.3:  # open: both fronts part from the collar down, what is under shows between them
         spread = rng.uniform(0.03, 0.05)
         strokes.append([(cx - 0.01, start), (cx - spread, bottom)])
         strokes.append([(cx + 0.01, start), (cx + spread, bottom)])
