@@ -186,7 +186,11 @@ def coat(rng: np.random.Generator) -> list[Stroke]:
         collar = wing + mirror(wing, -1)[::-1][1:]
     start = gorge if kind == 0 else top + (0.04 if kind == 2 else 0.0)
     strokes = [t.outline, collar]
-    if rng.random() < 0.3:  # open: both fronts part from the collar down, what is under shows between them
+    if rng.random() < 0.4:  # drawn in two halves, the hem never drawn: an open outline, which stays unfilled
+        half = len(t.outline) // 2
+        strokes = [t.outline[:half], t.outline[half:], collar]
+    closed = rng.random() >= 0.3
+    if not closed:  # open: both fronts part from the collar down, what is under shows between them
         spread = rng.uniform(0.03, 0.05)
         strokes.append([(cx - 0.01, start), (cx - spread, bottom)])
         strokes.append([(cx + 0.01, start), (cx + spread, bottom)])
@@ -203,7 +207,7 @@ def coat(rng: np.random.Generator) -> list[Stroke]:
     elif rng.random() < 0.25:  # a belt at the waist
         y = top + rng.uniform(0.4, 0.5) * h
         extras.append([(t.left, y), (t.right, y)])
-    if len(strokes) == 3 and rng.random() < 0.6:  # buttons beside the closed opening
+    if closed and rng.random() < 0.6:  # buttons beside the closed opening
         side = rng.choice((-1, 1)) * 0.035
         buttons = [dot(cx + side, y) for y in np.linspace(start + 0.08 * h, bottom - 0.15 * h, int(rng.integers(2, 4)))]
         extras = buttons + extras if rng.random() < 0.5 else extras + buttons
