@@ -84,14 +84,18 @@ def sandal(rng: np.random.Generator) -> list[Stroke]:
 
 def sneaker(rng: np.random.Generator) -> list[Stroke]:
     """A low, closed shoe from the side: a round toe, a vamp rising to the tongue, the ankle opening and a heel
-    tab at the back; a flat sole line, a toe cap, laces (a zigzag or ticks); sometimes a stripe. Or the L
-    people draw for "shoe", whose heel rises to about half its length (a boot's shaft rises to its length)."""
+    tab at the back; a flat sole line, a toe cap, laces (a zigzag or ticks); sometimes a stripe. Or a
+    shoe as people draw one for "shoe": a plain rounded profile with its opening, or an L, whose heel rises to
+    about half its length (a boot's shaft rises to its length)."""
     length = rng.uniform(0.85, 1.0)
     left = 0.5 - length / 2
     right = left + length
     bottom = 0.5 + rng.uniform(0.1, 0.25)
     sole = rng.uniform(0.05, 0.1)
-    if rng.random() < 0.25:  # the L: a flat top from the heel, dropping to the toe
+    kind = rng.choice(3, p=(0.45, 0.35, 0.2))  # a sneaker with its details, a plain shoe, the L
+    if kind == 1:
+        return plain_shoe(rng, left, length, bottom, sole)
+    if kind == 2:  # the L: a flat top from the heel, dropping to the toe
         height = length * rng.uniform(0.4, 0.55)
         instep = left + length * rng.uniform(0.35, 0.55)
         toe_h = height * rng.uniform(0.35, 0.55)
@@ -132,6 +136,31 @@ def sneaker(rng: np.random.Generator) -> list[Stroke]:
     if rng.random() < 0.3:  # the heel tab's pull loop
         details.append([(right - 0.05, top + 0.02), (right - 0.03, top - tab - 0.04), (right, top + 0.03)])
     return strokes[:1] + details + strokes[1:] if rng.random() < 0.3 else strokes + details
+
+
+def plain_shoe(rng: np.random.Generator, left: float, length: float, bottom: float, sole: float) -> list[Stroke]:
+    """A shoe as people draw one from memory: a rounded profile, its back rising higher than the toe, the ankle
+    opening a dip from the throat to the collar; no laces, or a few ticks. Half as tall as it is long at most,
+    where an ankle boot's shaft rises to its length."""
+    right = left + length
+    height = length * rng.uniform(0.4, 0.58)
+    top = bottom - height
+    toe_h = height * rng.uniform(0.35, 0.55)
+    throat = (left + length * rng.uniform(0.45, 0.6), bottom - height * rng.uniform(0.65, 0.85))
+    back = (right - rng.uniform(0.04, 0.1), top)
+    dip = ((throat[0] + back[0]) / 2, (throat[1] + top) / 2 + height * rng.uniform(0.0, 0.12))
+    vamp = (left + length * 0.3, bottom - toe_h - height * 0.08)
+    outline = [back, (right, top + height * rng.uniform(0.25, 0.45)), (right - 0.01, bottom - 0.04),
+               (right - 0.05, bottom), (left + 0.08, bottom), (left, bottom - toe_h * 0.5),
+               (left + 0.05, bottom - toe_h), vamp, throat, dip, back]
+    strokes = [outline]
+    if rng.random() < 0.5:
+        strokes.append([(left + 0.02, bottom - sole), (right - 0.01, bottom - sole)])
+    if rng.random() < 0.3:  # a few laces across the vamp
+        for t in np.linspace(0.2, 0.8, int(rng.integers(2, 4))):
+            x, y = vamp[0] + (throat[0] - vamp[0]) * t, vamp[1] + (throat[1] - vamp[1]) * t
+            strokes.append([(x - 0.03, y - 0.02), (x + 0.03, y + 0.03)])
+    return strokes
 
 
 def ankle_boot(rng: np.random.Generator) -> list[Stroke]:

@@ -113,8 +113,11 @@ def tshirt(rng: np.random.Generator) -> list[Stroke]:
 def pullover(rng: np.random.Generator) -> list[Stroke]:
     """Long sleeves held out or hanging, with cuffs; a ribbed hem band; a round, V or turtle neck; sometimes
     a stripe across the chest. Never a line down the front: that is a coat's or a shirt's."""
-    t = top_outline(rng, sleeve=(0.7, 1.0), angle=(25, 80), height=(0.5, 0.75), width=(0.42, 0.58),
-                    flare=(-0.03, 0.0))
+    # People draw a sweater's sleeves hanging down and away from its body more often than held straight out,
+    # on a body as tall as it is wide or taller.
+    hanging = rng.random() < 0.6
+    t = top_outline(rng, sleeve=(0.7, 1.0), angle=(15, 50) if hanging else (50, 80), height=(0.55, 0.85),
+                    width=(0.4, 0.56), flare=(-0.03, 0.0))
     kind = rng.choice(3, p=(0.55, 0.25, 0.2))
     if kind == 0:  # crew neck, often with its band
         u = rng.uniform(0.05, 0.1)
