@@ -95,9 +95,9 @@ def top_outline(rng: np.random.Generator, sleeve: tuple[float, float], angle: tu
 
 
 def tshirt(rng: np.random.Generator) -> list[Stroke]:
-    """Short sleeves held out, a round (sometimes V) neck, a boxy body; sometimes hems on the sleeves or a
-    print on the chest."""
-    t = top_outline(rng, sleeve=(0.2, 0.38), angle=(45, 85), height=(0.5, 0.72), width=(0.42, 0.6))
+    """Short sleeves held out or angled down, a round (sometimes V) neck, a boxy body; sometimes hems on the
+    sleeves or a print on the chest."""
+    t = top_outline(rng, sleeve=(0.2, 0.38), angle=(30, 85), height=(0.5, 0.72), width=(0.42, 0.6))
     u = rng.uniform(0.04, 0.12)
     neckline = arc(t.cx, t.top, t.neck, u, 180, 0) if rng.random() < 0.8 else [
         (t.cx - t.neck, t.top), (t.cx, t.top + 1.6 * u), (t.cx + t.neck, t.top)]
