@@ -95,8 +95,9 @@ def top_outline(rng: np.random.Generator, sleeve: tuple[float, float], angle: tu
 
 
 def tshirt(rng: np.random.Generator) -> list[Stroke]:
-    """Short sleeves held out or angled down, a round (sometimes V) neck, a boxy body; sometimes hems on the
-    sleeves or a print on the chest."""
+    """Short sleeves held out, a round (sometimes V) neck, a boxy body; sometimes hems on the sleeves or a
+    print on the chest. The angle is drawn from 30 degrees up, but a short sleeve only clears MIN_SLEEVE_GAP
+    held nearly straight out, so top_outline lifts every one to about 85 degrees."""
     t = top_outline(rng, sleeve=(0.2, 0.38), angle=(30, 85), height=(0.5, 0.72), width=(0.42, 0.6))
     u = rng.uniform(0.04, 0.12)
     neckline = arc(t.cx, t.top, t.neck, u, 180, 0) if rng.random() < 0.8 else [
