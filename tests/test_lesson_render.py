@@ -111,3 +111,25 @@ def test_a_value_printed_on_its_colour_is_black_or_white_whichever_reads_better(
         assert contrast(background, text) >= 4.5, (value, background, text)
         background, text = lr.diverging_cell(float(value * 2 - 1), 1.0)
         assert contrast(background, text) >= 4.5, (value, background, text)
+
+
+def test_every_drop_printed_in_the_occlusion_grid_reads_at_wcag_aa_contrast():
+    """The occlusion grid prints each drop on its blue-white-red colour: whatever the values, the text is the
+    black or white that reads at 4.5:1 or better (a fixed threshold once left dark text on mid red)."""
+    import re
+
+    from nin.render import explorer_panels, heatmaps
+    from nin.serve.occlusion import Occlusion
+
+    def contrast(a, b):
+        lum = sorted((heatmaps._luminance(a), heatmaps._luminance(b)))
+        return (lum[1] + 0.05) / (lum[0] + 0.05)
+
+    grid = np.linspace(-1, 1, 49, dtype=np.float32).reshape(7, 7)
+    result = Occlusion(patch=8, stride=4, grey=128, offsets=list(range(0, 28, 4)), class_index=0, probability=0.9,
+                       grid=grid, occluded_probability=0.9 - grid, cam_grid=np.abs(grid), spearman=0.1,
+                       forward_passes=49, server_ms=1.0, pixel_map=np.zeros((28, 28), np.float32),
+                       cam=np.zeros((224, 224), np.float32), input224=np.zeros((224, 224), np.float32))
+    cells = re.findall(r'<td style="background:(#[0-9a-f]{6});color:(#[0-9a-f]{3,6})">', explorer_panels.occlusion_html(result))
+    assert len(cells) == 49
+    assert all(contrast(background, text) >= 4.5 for background, text in cells), cells

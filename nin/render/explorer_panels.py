@@ -18,7 +18,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from nin.render import heatmaps
-from nin.render.lesson_panels import diverging
+from nin.render.lesson_panels import diverging, diverging_cell
 from nin.names import CLASS_NAMES
 from nin.serve.neighbours import FEATURE_METRIC, PIXEL_METRIC  # numpy only, like this module
 
@@ -175,7 +175,7 @@ def occlusion_html(result: Occlusion, src=data_uri) -> str:
     cam = heatmaps.cam_overlay(result.input224, result.cam)
     rows = "".join(
         "<tr>" + "".join(
-            '<td style="background:{};color:{}">{}</td>'.format(*_signed_cell(v, vmax), signed_points(v))
+            '<td style="background:{};color:{}">{}</td>'.format(*diverging_cell(v, vmax), signed_points(v))
             for v in row) + "</tr>"
         for row in result.grid)
     n = len(result.offsets)
@@ -197,11 +197,6 @@ def signed_points(value: float) -> str:
     """A change of probability in whole percentage points, signed; one that rounds to nothing is "0", never "-0"."""
     points = round(value * 100)
     return f"{points:+d}" if points else "0"
-
-
-def _signed_cell(value: float, vmax: float) -> tuple[str, str]:
-    r, g, b = diverging(np.array([value]), vmax)[0]
-    return f"#{r:02x}{g:02x}{b:02x}", "#fff" if abs(value) > 0.6 * vmax else "#000"
 
 
 def occlusion_summary_md(result: Occlusion) -> str:
