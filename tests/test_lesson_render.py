@@ -99,12 +99,16 @@ def test_a_cell_the_user_zeroed_and_a_cell_relu_made_zero_are_drawn_differently(
     assert "color:#fff" in relu  # light text on the dark colour of 0, not dark on dark
 
 
-def test_a_value_printed_on_its_colour_is_black_or_white_whichever_reads_better():
+def contrast(a: str, b: str) -> float:
+    """WCAG contrast ratio of two "#rrggbb" colours."""
     from nin.render import heatmaps
 
-    def contrast(a, b):
-        lum = sorted((heatmaps._luminance(a), heatmaps._luminance(b)))
-        return (lum[1] + 0.05) / (lum[0] + 0.05)
+    lum = sorted((heatmaps._luminance(a), heatmaps._luminance(b)))
+    return (lum[1] + 0.05) / (lum[0] + 0.05)
+
+
+def test_a_value_printed_on_its_colour_is_black_or_white_whichever_reads_better():
+    from nin.render import heatmaps
 
     for value in np.linspace(0, 1, 41):
         background, text = heatmaps.viridis_cell(float(value), 1.0)
@@ -118,12 +122,8 @@ def test_every_drop_printed_in_the_occlusion_grid_reads_at_wcag_aa_contrast():
     black or white that reads at 4.5:1 or better (a fixed threshold once left dark text on mid red)."""
     import re
 
-    from nin.render import explorer_panels, heatmaps
+    from nin.render import explorer_panels
     from nin.serve.occlusion import Occlusion
-
-    def contrast(a, b):
-        lum = sorted((heatmaps._luminance(a), heatmaps._luminance(b)))
-        return (lum[1] + 0.05) / (lum[0] + 0.05)
 
     grid = np.linspace(-1, 1, 49, dtype=np.float32).reshape(7, 7)
     result = Occlusion(patch=8, stride=4, grey=128, offsets=list(range(0, 28, 4)), class_index=0, probability=0.9,
