@@ -214,3 +214,23 @@ def test_a_thick_brush_draws_big():
     thick = [hand.size for hand in hands if hand.brush == doodle_hand.BRUSHES[-1]]
     assert thick and min(thick) >= doodle_hand.THICK_SIZE
     assert min(hand.size for hand in hands) < 0.5  # the other brushes still draw small too
+
+
+def _sleeve(outline) -> tuple[float, float]:
+    """A top's right sleeve, from its outline (neck, shoulder, tip, cuff's inner end, armpit, ...): its angle
+    in degrees from hanging straight down, and how far its cuff's inner end stands out of the body's side."""
+    _, shoulder, tip, cuff_end, armpit = outline[:5]
+    return np.degrees(np.arctan2(tip[0] - shoulder[0], tip[1] - shoulder[1])), cuff_end[0] - armpit[0]
+
+
+def test_t_shirt_sleeves_angle_down_as_often_as_they_are_held_out_and_every_cuff_ends_outside_the_body():
+    sleeves = np.array([_sleeve(doodle_tops.tshirt(np.random.default_rng(seed))[0]) for seed in range(400)])
+    angles, gaps = sleeves[:, 0], sleeves[:, 1]
+    assert 50 <= np.median(angles) <= 70  # before the short sleeve's own gap, every one was lifted to ~85
+    assert (angles < 50).mean() >= 0.1
+    assert gaps.min() >= doodle_tops.SHORT_SLEEVE_GAP - 1e-9
+
+
+def test_a_hanging_long_sleeve_stays_clear_of_the_body_by_more_than_a_thick_brush():
+    gaps = [_sleeve(doodle_tops.pullover(np.random.default_rng(seed))[0])[1] for seed in range(200)]
+    assert min(gaps) >= doodle_tops.MIN_SLEEVE_GAP - 1e-9
