@@ -35,13 +35,17 @@ def dress(rng: np.random.Generator) -> list[Stroke]:
 
 
 def trouser(rng: np.random.Generator) -> list[Stroke]:
+    """Trousers as a Π: slim or wide legs, the waist sometimes left open, sometimes a waistband; or shorts."""
     shorts = rng.random() < 0.2
     h = rng.uniform(0.35, 0.55) if shorts else rng.uniform(0.8, 0.95)
-    w = rng.uniform(0.4, 0.6) if shorts else rng.uniform(0.3, 0.6)  # a Π as wide as it is tall, too
+    # People draw trousers wider than the dataset's photos show them: a Π nearly as wide as it is tall.
+    wide = not shorts and rng.random() < 0.4
+    w = rng.uniform(0.4, 0.6) if shorts else h * rng.uniform(0.65, 0.95) if wide else rng.uniform(0.3, 0.6)
     top, bottom = 0.5 - h / 2, 0.5 + h / 2
     crotch = top + rng.uniform(0.25, 0.45) * h if not shorts else top + rng.uniform(0.45, 0.7) * h
     flare = rng.uniform(-0.03, 0.06)
-    leg_gap = rng.uniform(0.03, 0.08)  # the legs stand apart: closed up, trousers read as a coat with its opening
+    # The legs stand apart (closed up, trousers read as a coat with its opening); a wide Π's often far apart.
+    leg_gap = rng.uniform(0.03, 0.08) if not wide or rng.random() < 0.5 else rng.uniform(0.08, 0.2) * w
     right = [(0.5 + w / 2, top), (0.5 + w / 2 + flare, bottom), (0.5 + leg_gap, bottom), (0.5, crotch)]
     outline = [(0.5 - w / 2, top)] + right + [(1 - x, y) for x, y in right[:-1][::-1]]
     strokes = [outline if rng.random() < 0.7 else outline[1:]]  # the waist left open: a Π
