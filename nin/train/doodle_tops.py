@@ -24,6 +24,7 @@ MIN_SLEEVE_GAP = 0.16  # a hanging sleeve's cuff stands this far (unit box) from
 SHORT_SLEEVE_GAP = 0.05  # a short sleeve ends above the armpit, so it cannot run along the body and merge with
 # it; it needs only to end outside the body. With the long sleeve's gap every short sleeve was lifted to ~85
 # degrees, straight out, and people draw a T-shirt's sleeves angled down.
+SHORT_SLEEVE = 0.5  # a sleeve at most this share of the body's height is short (a T-shirt's, a short shirt's)
 
 
 def neck(rng: np.random.Generator, cx: float, top: float, half: float) -> Stroke:
@@ -67,12 +68,11 @@ class Top:
 
 def top_outline(rng: np.random.Generator, sleeve: tuple[float, float], angle: tuple[float, float],
                 height: tuple[float, float], width: tuple[float, float], flare: tuple[float, float] = (-0.02, 0.03),
-                tail: float = 0.0, gap: float = MIN_SLEEVE_GAP) -> Top:
+                tail: float = 0.0) -> Top:
     """A top's outline. `sleeve` is the sleeve's length range as a share of the body's height, `angle` its range
     in degrees from hanging straight down (0) to held straight out (90), `height`/`width` the body's ranges in
     the unit box, `flare` how much wider (or narrower) the hem is than the chest on each side, `tail` how far
-    the hem's middle dips below its sides (a shirt's curved tail), `gap` how far out of the body's side the
-    sleeve's cuff must end (the angle is raised until it does)."""
+    the hem's middle dips below its sides (a shirt's curved tail)."""
     h, w = rng.uniform(*height), rng.uniform(*width)
     cx, top = 0.5, 0.5 - h / 2
     right, bottom = cx + w / 2, top + h
@@ -80,7 +80,9 @@ def top_outline(rng: np.random.Generator, sleeve: tuple[float, float], angle: tu
     length = rng.uniform(*sleeve) * h
     cuff = rng.uniform(0.09, 0.15)
     shoulder_drop = rng.uniform(0.0, 0.06)
-    # Steep enough that a hanging sleeve's cuff stands clear of the body: its inner end is `gap` out.
+    # Steep enough that the cuff's inner end stands `gap` out of the body's side: a long sleeve's gap keeps a
+    # hanging sleeve apart from the body, a short sleeve's only keeps it outside.
+    gap = SHORT_SLEEVE_GAP if sleeve[1] <= SHORT_SLEEVE else MIN_SLEEVE_GAP
     a = math.radians(rng.uniform(*angle))
     while math.sin(a) * length - cuff * math.cos(a) < gap and a < math.radians(85):
         a += math.radians(2)
@@ -102,8 +104,7 @@ def tshirt(rng: np.random.Generator) -> list[Stroke]:
     """Short sleeves angled down or held out (after the short sleeve's gap rule, median about 60 degrees
     from hanging, a tenth under 46), a round (sometimes V) neck, a boxy body; sometimes hems on the sleeves
     or a print on the chest."""
-    t = top_outline(rng, sleeve=(0.2, 0.38), angle=(30, 85), height=(0.5, 0.72), width=(0.42, 0.6),
-                    gap=SHORT_SLEEVE_GAP)
+    t = top_outline(rng, sleeve=(0.2, 0.38), angle=(30, 85), height=(0.5, 0.72), width=(0.42, 0.6))
     u = rng.uniform(0.04, 0.12)
     neckline = arc(t.cx, t.top, t.neck, u, 180, 0) if rng.random() < 0.8 else [
         (t.cx - t.neck, t.top), (t.cx, t.top + 1.6 * u), (t.cx + t.neck, t.top)]
@@ -156,8 +157,7 @@ def shirt(rng: np.random.Generator) -> list[Stroke]:
     pocket, often a curved tail."""
     long = rng.random() < 0.55
     t = top_outline(rng, sleeve=(0.65, 0.9) if long else (0.2, 0.32), angle=(20, 75) if long else (40, 80),
-                    height=(0.6, 0.8), width=(0.4, 0.52), tail=rng.uniform(0.03, 0.08) * (rng.random() < 0.5),
-                    gap=MIN_SLEEVE_GAP if long else SHORT_SLEEVE_GAP)
+                    height=(0.6, 0.8), width=(0.4, 0.52), tail=rng.uniform(0.03, 0.08) * (rng.random() < 0.5))
     depth = rng.uniform(0.08, 0.13)
     point = rng.uniform(0.0, 0.04)  # how far the collar's points spread past the neck
     left_wing = [(t.cx - t.neck, t.top), (t.cx - t.neck * 0.5 - point, t.top + depth * 1.5), (t.cx, t.top + depth)]
