@@ -2,6 +2,7 @@
 path, for the doodle phase of training."""
 
 import inspect
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -9,7 +10,7 @@ from PIL import Image, ImageDraw
 
 from nin.ink import ink_to_image, object_bbox
 from nin.model import CLASS_NAMES
-from nin.names import EXPORT_SIDE
+from nin.names import CANVAS_SIDE, EXPORT_SIDE
 from nin.train import doodle_hand, doodle_pen, doodle_shoes, doodle_silhouette, doodle_templates, doodle_tops, doodles
 from nin.train.drawings import with_drawings
 
@@ -234,3 +235,42 @@ def test_t_shirt_sleeves_angle_down_as_often_as_they_are_held_out_and_every_cuff
 def test_a_hanging_long_sleeve_stays_clear_of_the_body_by_more_than_a_thick_brush():
     gaps = [_sleeve(doodle_tops.pullover(np.random.default_rng(seed))[0])[1] for seed in range(200)]
     assert min(gaps) >= doodle_tops.MIN_SLEEVE_GAP - 1e-9
+
+
+def test_hands_round_corners_and_bend_the_shape_in_most_doodles_by_a_bounded_amount():
+    hands = [doodle_hand.draw_hand(np.random.default_rng(seed)) for seed in range(600)]
+    rounding = np.array([hand.rounding for hand in hands])
+    bent = [hand for hand in hands if hand.bend]
+    assert 0.45 < (rounding > 0).mean() < 0.75 and rounding.max() <= doodle_hand.MAX_ROUNDING
+    assert 0.45 < len(bent) / len(hands) < 0.75
+    assert all(len(hand.bend) == 2 and 0 < amp <= doodle_hand.MAX_BEND for hand in bent for amp, *_ in hand.bend)
+    assert doodle_hand.steady_hand().rounding == 0 and not doodle_hand.steady_hand().bend  # people's: as drawn
+
+
+def test_rounding_a_corner_keeps_an_open_stroke_s_ends_a_closed_stroke_closed_and_short_sides_their_shape():
+    corner = np.array([[0.0, 0.0], [1.0, 0.0], [1.0, 1.0]])
+    rounded = doodle_hand.round_corners(corner, 0.2)
+    assert np.allclose(rounded[0], corner[0]) and np.allclose(rounded[-1], corner[-1])
+    # The curve leaves each side 0.2 before the corner and stays inside the corner's triangle, off the corner.
+    assert np.allclose(rounded[1], [0.8, 0.0]) and np.allclose(rounded[-2], [1.0, 0.2])
+    assert np.linalg.norm(rounded - [1.0, 0.0], axis=1).min() > 0.05
+    square = np.asarray(doodle_pen.box(0, 0, 1, 1))
+    closed = doodle_hand.round_corners(square, 0.2)
+    assert np.allclose(closed[0], closed[-1]) and len(closed) == 4 * 5 + 1  # four corners, each a curve
+    # A side shorter than twice the radius loses at most 0.45 of itself at either end: a hem stays a hem.
+    hem = doodle_hand.round_corners(np.array([[0.0, 0.0], [0.0, 1.0], [0.1, 1.0], [0.1, 0.0]]), 0.2)
+    bottom = hem[np.isclose(hem[:, 1], 1.0)]
+    assert len(bottom) and np.allclose(np.sort(bottom[:, 0])[[0, -1]], [0.045, 0.055])
+    assert np.array_equal(doodle_hand.round_corners(corner, 0.0), corner)
+
+
+def test_a_bend_moves_every_point_by_at_most_its_amplitude_and_a_straight_line_curves():
+    hand = doodle_hand.steady_hand()
+    bent = replace(hand, bend=((0.05, 0.0, 0.8, 0.3), (0.05, 0.8, 0.3, 1.1)))
+    origin = np.array([140.0, 140.0])
+    line = np.stack([np.linspace(40, 240, 51), np.full(51, 140.0)], 1)
+    moved = doodle_hand.bend_points(line, bent, origin)
+    size = bent.size * CANVAS_SIDE
+    assert np.abs(moved - line).max() <= 0.05 * size + 1e-9
+    assert np.ptp(moved[:, 1]) > 0.05 * size  # the horizontal line now rises and falls: it curves
+    assert np.array_equal(doodle_hand.bend_points(line, hand, origin), line)
