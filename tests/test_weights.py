@@ -96,8 +96,8 @@ def test_the_default_weights_score_at_least_091_and_every_class_at_least_06(metr
 
 def test_the_default_weights_read_drawings_too():
     """People draw silhouettes and outlines. Before its drawing phases the shipped file read 0.647 of the drawn
-    test set's silhouettes and 0.556 of its outlines; it must now read at least 0.80 and 0.78 (it reads 0.836
-    and 0.800, re-measured above), without losing the official test set (>= 0.91, the test above). The
+    test set's silhouettes and 0.556 of its outlines; it must now read at least 0.80 and 0.78 (it reads 0.830
+    and 0.803, re-measured above), without losing the official test set (>= 0.91, the test above). The
     doodle passes first cost the outlines 1.4 points (0.789 -> 0.775); the later ones won them back."""
     drawn = read_metrics(WEIGHTS_DIR)["files"][SHIPPED[0]]["drawn_evaluation_fp32_cpu"]
     assert drawn["silhouette"]["n"] == drawn["outline"]["n"] == 1_000
@@ -107,8 +107,8 @@ def test_the_default_weights_read_drawings_too():
 def test_the_default_weights_read_peoples_doodles_with_no_class_taking_most_misreads():
     """Real people's doodles (83 Quick, Draw! drawings of 7 classes, drawn with the Medium brush): the file
     before the doodle phases read 0.313 of them, and Bag took 47% of its misreads. It must read at least 0.55
-    (it reads 0.627, re-measured above), and no single wrong class may take more than 40% of the misreads
-    (Bag, the most, takes 23%)."""
+    (it reads 0.639, re-measured above), and no single wrong class may take more than 40% of the misreads
+    (Pullover, Shirt and Bag, the most, take 20% each)."""
     doodles = read_metrics(WEIGHTS_DIR)["files"][SHIPPED[0]]["doodles_evaluation_fp32_cpu"]
     assert doodles["n"] == 83 and doodles["accuracy"] >= 0.55, doodles["accuracy"]
     assert doodles["top_misread_share"] <= 0.4, doodles["misread_as"]
