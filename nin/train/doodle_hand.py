@@ -141,15 +141,16 @@ def render_doodle(strokes: list[Stroke], hand: DoodleHand, rng: np.random.Genera
     rotate = np.array([[c, -s], [s, c]])
     centre = (lo + hi) / 2
     scale = hand.size * CANVAS_SIDE / extent
+    origin = np.asarray(hand.centre) * CANVAS_SIDE  # where the doodle's centre lands on the canvas
     image = Image.new("L", (CANVAS_SIDE, CANVAS_SIDE), 0)
     pen = ImageDraw.Draw(image)
     for stroke in points:
         stroke = (stroke - centre) * np.asarray(hand.stretch)
         if hand.mirror:
             stroke = stroke * [-1, 1]
-        stroke = stroke @ rotate.T * scale + np.asarray(hand.centre) * CANVAS_SIDE
+        stroke = stroke @ rotate.T * scale + origin
         for piece in _pieces(stroke, hand, rng):
-            line = bend_points(_resample(piece, 4.0), hand, np.asarray(hand.centre) * CANVAS_SIDE)
+            line = bend_points(_resample(piece, 4.0), hand, origin)
             if len(line) >= 7 and hand.wobble:
                 noise = rng.normal(0, hand.wobble * hand.size * CANVAS_SIDE, line.shape)
                 kernel = np.ones(7) / 7
